@@ -1,0 +1,26 @@
+"""Errors that reach a person: each carries the one line to print and the exit code.
+
+Exit codes follow the house rule: 2 for usage and configuration mistakes, 1 for
+runtime refusals and failures. The CLI prints `opsdesk: <message>` and exits;
+it never shows a traceback for these.
+"""
+
+from __future__ import annotations
+
+
+class OpsdeskError(Exception):
+    """Base for every error that is reported to the user as one line."""
+
+    exit_code = 1
+
+
+class UsageError(OpsdeskError):
+    """A command was called wrongly (bad flag value, missing argument)."""
+
+    exit_code = 2
+
+
+class ConfigError(OpsdeskError):
+    """A configuration file is unreadable or invalid; the message names file and key."""
+
+    exit_code = 2

@@ -1,0 +1,186 @@
+"""Build typed config records from parsed TOML, with errors that name the key.
+
+Config sections are plain dataclasses; this module walks their type hints and turns
+TOML values into them. Each mistake becomes a `SchemaError` carrying the key path and
+what was expected, which `console.config` turns into one line naming the file. The
+same declarations drive `to_data`, which writes a record back as TOML-ready data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+
+Path = tuple[str | int, ...]
+
+
+class SchemaError(ValueError):
+    """A value does not fit the schema; `path` locates it, `reason` says what was expected."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{format_path(path)}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Parser:
+    """Annotated metadata: how to read a value from TOML and how to write it back."""
+
+    parse: Callable[[Any], Any]
+    dump: Callable[[Any], Any] = lambda value: value
+
+
+def format_path(path: Path) -> str:
+    """Render ("people", 2, "timezone") as "people[3].timezone" (entries count from 1)."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part + 1}]"
+        else:
+            out += f".{part}" if out else part
+    return out or "(top level)"
+
+
+def toml_key(field: dataclasses.Field[Any]) -> str:
+    """The key a field is written under in TOML (a field may rename itself, e.g. `from`)."""
+    return str(field.metadata.get("key", field.name))
+
+
+def suggest(word: str, choices: typing.Iterable[str]) -> str:
+    """' (did you mean "x"?)' when a close match exists, else ''."""
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f' (did you mean "{match[0]}"?)' if match else ""
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return f'"{value}"' if len(value) <= 60 else f'"{value[:57]}..."'
+    return f"{type(value).__name__} {value!r}"
+
+
+def build(kind: Any, value: Any, path: Path = ()) -> Any:
+    """Convert `value` (parsed TOML) into `kind`, raising SchemaError at the first mistake."""
+    origin = typing.get_origin(kind)
+    if origin is typing.Annotated:
+        base, *extras = typing.get_args(kind)
+        parser = next((e for e in extras if isinstance(e, Parser)), None)
+        if parser is None:
+            return build(base, value, path)
+        try:
+            return parser.parse(value)
+        except (ValueError, TypeError) as exc:
+            raise SchemaError(path, str(exc)) from None
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(kind) if a is not type(None)]
+        if value is None and len(options) < len(typing.get_args(kind)):
+            return None
+        if len(options) == 1:
+            return build(options[0], value, path)
+        raise TypeError(f"unsupported union {kind!r}")
+    if origin is Literal:
+        allowed = [str(a) for a in typing.get_args(kind)]
+        if value in typing.get_args(kind):
+            return value
+        got = _describe(value)
+        hint = suggest(value, allowed) if isinstance(value, str) else ""
+        raise SchemaError(path, f"expected one of {', '.join(allowed)}; got {got}{hint}")
+    if origin is list:
+        (item,) = typing.get_args(kind)
+        if not isinstance(value, list):
+            raise SchemaError(path, f"expected an array, got {_describe(value)}")
+        return [build(item, v, (*path, i)) for i, v in enumerate(value)]
+    if origin is dict:
+        key_kind, item = typing.get_args(kind)
+        if not isinstance(value, dict):
+            raise SchemaError(path, f"expected a table, got {_describe(value)}")
+        return {
+            build(key_kind, k, (*path, str(k))): build(item, v, (*path, str(k)))
+            for k, v in value.items()
+        }
+    if dataclasses.is_dataclass(kind):
+        return _build_record(kind, value, path)
+    return _build_scalar(kind, value, path)
+
+
+def _build_scalar(kind: Any, value: Any, path: Path) -> Any:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind in names:
+        if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+            return value
+        raise SchemaError(path, f"expected {names[kind]}, got {_describe(value)}")
+    if kind is date:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise SchemaError(path, f"expected a date like 2026-12-31, got {_describe(value)}")
+    if kind is Any:
+        return value
+    raise TypeError(f"unsupported schema type {kind!r} at {format_path(path)}")
+
+
+def _build_record(kind: Any, value: Any, path: Path) -> Any:
+    if not isinstance(value, dict):
+        raise SchemaError(path, f"expected a table, got {_describe(value)}")
+    hints = typing.get_type_hints(kind, include_extras=True)
+    fields = {toml_key(f): f for f in dataclasses.fields(kind)}
+    for key in value:
+        if key not in fields:
+            what = "unknown key" if path else "unknown section"
+            raise SchemaError((*path, key), what + suggest(key, fields))
+    kwargs: dict[str, Any] = {}
+    for key, field in fields.items():
+        if key in value:
+            kwargs[field.name] = build(hints[field.name], value[key], (*path, key))
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise SchemaError((*path, key), "missing required key")
+    return kind(**kwargs)
+
+
+def to_data(kind: Any, value: Any) -> Any:
+    """Write a record built by `build` back as TOML-ready data (None values left out)."""
+    origin = typing.get_origin(kind)
+    if value is None:
+        return None
+    if origin is typing.Annotated:
+        base, *extras = typing.get_args(kind)
+        parser = next((e for e in extras if isinstance(e, Parser)), None)
+        return parser.dump(value) if parser else to_data(base, value)
+    if origin in (typing.Union, types.UnionType):
+        (option,) = [a for a in typing.get_args(kind) if a is not type(None)]
+        return to_data(option, value)
+    if origin is list:
+        (item,) = typing.get_args(kind)
+        return [to_data(item, v) for v in value]
+    if origin is dict:
+        _, item = typing.get_args(kind)
+        return {k: to_data(item, v) for k, v in value.items()}
+    if dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind, include_extras=True)
+        out = {}
+        for field in dataclasses.fields(kind):
+            data = to_data(hints[field.name], getattr(value, field.name))
+            if data is not None:
+                out[toml_key(field)] = data
+        return out
+    if isinstance(value, timedelta | time):
+        raise TypeError("durations and clock times need an Annotated Parser to be written")
+    return value

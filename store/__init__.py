@@ -1,0 +1,32 @@
+"""Every line of SQL lives here. The rest of opsdesk sees `Store`, records and errors."""
+
+from opsdesk.store.errors import (
+    InvalidOperation,
+    NotFound,
+    PermissionDenied,
+    ReadOnlyStore,
+    StaleWrite,
+    StoreBusy,
+    StoreError,
+    StoreOpenError,
+)
+from opsdesk.store.records import Actor, AuditEntry, Banner, Incident, NewIncident, StoreInfo
+from opsdesk.store.store import Store
+
+__all__ = [
+    "Actor",
+    "AuditEntry",
+    "Banner",
+    "Incident",
+    "InvalidOperation",
+    "NewIncident",
+    "NotFound",
+    "PermissionDenied",
+    "ReadOnlyStore",
+    "StaleWrite",
+    "Store",
+    "StoreBusy",
+    "StoreError",
+    "StoreInfo",
+    "StoreOpenError",
+]

@@ -1,0 +1,263 @@
+"""The SQLite connection: open, migrate, and run each write as one guarded transaction.
+
+Every write goes through `Database.write()`: it checks the actor's role, takes the write
+lock with `BEGIN IMMEDIATE` (waiting and retrying while other processes write, so no
+"database is locked" reaches a person), and commits the change together with its audit
+row. Reads never block in WAL mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from opsdesk.store.errors import (
+    PermissionDenied,
+    ReadOnlyStore,
+    StoreBusy,
+    StoreError,
+    StoreOpenError,
+)
+from opsdesk.store.files import create_store_file, prepare_store_path
+from opsdesk.store.records import Actor, Role
+from opsdesk.store.timefmt import to_db
+
+APPLICATION_ID = 0x6F707364  # "opsd": marks a SQLite file as an opsdesk store
+BUSY_TIMEOUT_MS = 5000
+WRITE_WAIT_SECONDS = 30.0
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, name, sql) for each file in store/migrations, in order."""
+    found = []
+    for entry in resources.files("opsdesk.store").joinpath("migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            number = int(entry.name.split("_", 1)[0])
+            found.append((number, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+LATEST_SCHEMA = migrations()[-1][0]
+
+
+class Transaction:
+    """The open write transaction handed to a repository: execute SQL and record audit."""
+
+    def __init__(self, conn: aiosqlite.Connection, actor: Actor, now: datetime) -> None:
+        self.conn = conn
+        self.actor = actor
+        self.now = now
+
+    async def execute(
+        self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
+    ) -> aiosqlite.Cursor:
+        return await self.conn.execute(sql, params)
+
+    async def audit(
+        self,
+        action: str,
+        entity: str,
+        entity_key: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        await self.conn.execute(
+            "INSERT INTO audit (at, actor, action, entity, entity_key, before, after)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                to_db(self.now),
+                self.actor.login,
+                action,
+                entity,
+                entity_key,
+                None if before is None else json.dumps(before, default=str, ensure_ascii=False),
+                None if after is None else json.dumps(after, default=str, ensure_ascii=False),
+            ),
+        )
+
+
+class Database:
+    """One aiosqlite connection to one store file, shared by the repositories."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path, read_only: bool) -> None:
+        self.conn = conn
+        self.path = path
+        self.read_only = read_only
+        self._write_lock = asyncio.Lock()
+        self._own_commits = 0
+
+    @classmethod
+    async def open(
+        cls, path: Path, *, group: str | None = None, read_only: bool = False, create: bool = True
+    ) -> Database:
+        path = prepare_store_path(path, group=group, read_only=read_only, create=create)
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreOpenError(f"{path}: cannot open the store: {exc}") from None
+        db = cls(conn, path, read_only)
+        try:
+            await db._configure()
+            await db._migrate()
+            if read_only:
+                await conn.execute("PRAGMA query_only = ON")
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def _configure(self) -> None:
+        try:
+            await self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = await self.scalar("PRAGMA journal_mode")
+            if mode != "wal" and not self.read_only:
+                await self.conn.execute("PRAGMA journal_mode = WAL")
+            await self.conn.execute("PRAGMA foreign_keys = ON")
+            await self.conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise StoreOpenError(f"{self.path}: not an opsdesk store ({exc})") from None
+
+    async def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        async with self.conn.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else row[0]
+
+    async def schema_version(self) -> int:
+        return int(await self.scalar("PRAGMA user_version"))
+
+    async def _migrate(self) -> None:
+        version = await self.schema_version()
+        app_id = await self.scalar("PRAGMA application_id")
+        if app_id not in (0, APPLICATION_ID):
+            raise StoreOpenError(
+                f"{self.path}: not an opsdesk store (another program's SQLite file)"
+            )
+        if version > LATEST_SCHEMA:
+            raise StoreOpenError(
+                f"{self.path}: written by a newer opsdesk (schema {version}; this version knows "
+                f"up to {LATEST_SCHEMA}); upgrade opsdesk to open it"
+            )
+        if version == LATEST_SCHEMA:
+            return
+        tables = await self.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+        if version == 0 and tables:
+            raise StoreOpenError(
+                f"{self.path}: not an opsdesk store (it already holds other tables)"
+            )
+        if self.read_only:
+            raise ReadOnlyStore(
+                f"{self.path}: schema {version} needs upgrading to {LATEST_SCHEMA}; "
+                "open it once without --read-only"
+            )
+        if version > 0:
+            await self._backup(version)
+        for number, name, sql in migrations():
+            if number > version:
+                await self._apply(number, name, sql)
+        if version == 0:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            await self.conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('created_at', ?)", (stamp,)
+            )
+
+    async def _backup(self, version: int) -> Path:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.schema{version}-{stamp}.bak")
+        create_store_file(target, None, like=self.path)
+        async with aiosqlite.connect(target) as copy:
+            await self.conn.backup(copy)
+        return target
+
+    async def _apply(self, number: int, name: str, sql: str) -> None:
+        script = (
+            f"BEGIN IMMEDIATE;\n{sql}\n"
+            f"PRAGMA application_id = {APPLICATION_ID};\nPRAGMA user_version = {number};\nCOMMIT;"
+        )
+        try:
+            await self.conn.executescript(script)
+        except sqlite3.Error as exc:
+            if self.conn.in_transaction:
+                await self.conn.execute("ROLLBACK")
+            raise StoreOpenError(f"{self.path}: migration {name} failed: {exc}") from None
+
+    async def change_token(self) -> tuple[int, int]:
+        """Changes when any process commits (data_version) or this connection does."""
+        return int(await self.scalar("PRAGMA data_version")), self._own_commits
+
+    def require(self, actor: Actor, role: Role, action: str) -> None:
+        if self.read_only:
+            raise ReadOnlyStore("this console is read-only; nothing can be changed")
+        if not actor.has(role):
+            raise PermissionDenied(
+                f"{action} needs the {role} role; {actor.login} does not have it"
+            )
+
+    @asynccontextmanager
+    async def write(
+        self, actor: Actor, role: Role, action: str, now: datetime
+    ) -> AsyncIterator[Transaction]:
+        """One transaction: role check, BEGIN IMMEDIATE (waiting politely), commit or roll back."""
+        self.require(actor, role, action)
+        async with self._write_lock:
+            await self._begin()
+            try:
+                yield Transaction(self.conn, actor, now)
+            except sqlite3.Error as exc:
+                await self._rollback()
+                raise _translate(exc, self.path) from None
+            except BaseException:
+                await self._rollback()
+                raise
+            try:
+                await self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                await self._rollback()
+                raise _translate(exc, self.path) from None
+            self._own_commits += 1
+
+    async def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            await self.conn.execute("ROLLBACK")
+
+    async def _begin(self) -> None:
+        deadline = time.monotonic() + WRITE_WAIT_SECONDS
+        while True:
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise _translate(exc, self.path) from None
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(
+                        f"{self.path}: the store stayed busy for {WRITE_WAIT_SECONDS:.0f} s "
+                        "(another process holds the write lock); try again"
+                    ) from None
+                await asyncio.sleep(0.05)
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _translate(exc: sqlite3.Error, path: Path) -> StoreError:
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text:
+        return ReadOnlyStore(f"{path}: the store file is read-only; nothing was changed")
+    if "disk is full" in text or "database or disk is full" in text:
+        return StoreError(f"{path}: the disk is full; nothing was changed")
+    return StoreError(f"{path}: {exc}")

@@ -1,0 +1,37 @@
+"""Store errors: each is one line a person can act on. Exit code 1 (runtime) unless noted."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base of every refusal or failure the store reports."""
+
+    exit_code = 1
+
+
+class StoreOpenError(StoreError):
+    """The file cannot be used as a store: not ours, written by a newer version, unreadable."""
+
+
+class StoreBusy(StoreError):
+    """Another process held the write lock for longer than we are willing to wait."""
+
+
+class ReadOnlyStore(StoreError):
+    """The store was opened read-only (a wall display) or the file cannot be written."""
+
+
+class PermissionDenied(StoreError):
+    """The actor lacks the role an operation needs; the message names the role."""
+
+
+class NotFound(StoreError):
+    """An entity key does not exist."""
+
+
+class StaleWrite(StoreError):
+    """Someone else changed the entity since it was read; the message says who and when."""
+
+
+class InvalidOperation(StoreError):
+    """The operation does not apply (wrong state, bad value)."""

@@ -1,0 +1,101 @@
+"""Plain records the store returns. No behaviour beyond small derived properties."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Role = Literal["admin", "lead", "cab", "engineer"]
+ROLE_ORDER: tuple[Role, ...] = ("engineer", "lead", "admin")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, and the roles config grants them. Everyone is an engineer."""
+
+    login: str
+    roles: frozenset[Role] = field(default_factory=lambda: frozenset({"engineer"}))
+
+    def has(self, role: Role) -> bool:
+        """Admins hold every role; leads hold engineer; `cab` is held only when granted."""
+        if role == "engineer" or "admin" in self.roles:
+            return True
+        return role in self.roles
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_key: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: int
+    title: str
+    description: str
+    service: str
+    impact: int
+    urgency: int
+    priority: str
+    state: str
+    hold_reason: str | None
+    assignee: str | None
+    reporter: str
+    source: str
+    dedup_key: str | None
+    created_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    resolution_code: str | None
+    resolution_note: str | None
+    csat: int | None
+    version: int
+    updated_at: datetime
+    updated_by: str
+
+    @property
+    def key(self) -> str:
+        return f"INC-{self.id}"
+
+
+@dataclass(frozen=True)
+class NewIncident:
+    title: str
+    service: str
+    impact: int
+    urgency: int
+    priority: str
+    description: str = ""
+    assignee: str | None = None
+    source: str = "manual"
+    dedup_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Banner:
+    """A one-line notice every console shows in its header (e.g. "major incident: bridge ...")."""
+
+    text: str
+    set_by: str | None
+    set_at: datetime | None
+    version: int
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    path: str
+    schema_version: int
+    latest_schema: int
+    demo: bool
+    read_only: bool
+    created_at: str | None
+    counts: dict[str, int]

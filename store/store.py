@@ -1,0 +1,73 @@
+"""The store's public surface: one object with a repository per kind of record.
+
+Callers see records and operations, never SQL or SQLite; a PostgreSQL store can offer
+the same surface later.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from opsdesk.store.audit import AuditLog
+from opsdesk.store.banner import BannerRepo
+from opsdesk.store.db import LATEST_SCHEMA, Database
+from opsdesk.store.incidents import Incidents
+from opsdesk.store.meta import CREATED_AT, Meta
+from opsdesk.store.records import StoreInfo
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self.audit = AuditLog(db)
+        self.incidents = Incidents(db)
+        self.banner = BannerRepo(db)
+        self.meta = Meta(db)
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        group: str | None = None,
+        read_only: bool = False,
+        create: bool = True,
+    ) -> Store:
+        """Open (creating and migrating as needed) the store at `path`."""
+        db = await Database.open(Path(path), group=group, read_only=read_only, create=create)
+        return cls(db)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def path(self) -> Path:
+        return self._db.path
+
+    @property
+    def read_only(self) -> bool:
+        return self._db.read_only
+
+    async def change_token(self) -> object:
+        """An opaque value that differs after any commit by any process; cheap to poll."""
+        return await self._db.change_token()
+
+    async def info(self) -> StoreInfo:
+        counts = {}
+        for table in ("incidents", "changes", "overrides", "audit"):
+            counts[table] = int(await self._db.scalar(f"SELECT count(*) FROM {table}"))
+        return StoreInfo(
+            path=str(self.path),
+            schema_version=await self._db.schema_version(),
+            latest_schema=LATEST_SCHEMA,
+            demo=await self.meta.is_demo(),
+            read_only=self.read_only,
+            created_at=await self.meta.get(CREATED_AT),
+            counts=counts,
+        )
