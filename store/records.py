@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 Role = Literal["admin", "lead", "cab", "engineer"]
@@ -99,3 +99,37 @@ class StoreInfo:
     read_only: bool
     created_at: str | None
     counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    id: int
+    title: str
+    type: str
+    risk: str
+    services: tuple[str, ...]
+    planned_start: datetime
+    planned_end: datetime
+    implementer: str | None
+    requester: str
+    state: str
+    version: int
+
+    @property
+    def key(self) -> str:
+        return f"CHG-{self.id}"
+
+    @property
+    def duration(self) -> timedelta:
+        return self.planned_end - self.planned_start
+
+
+@dataclass(frozen=True)
+class Override:
+    id: int
+    schedule: str
+    login: str
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    created_by: str

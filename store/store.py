@@ -10,9 +10,11 @@ from pathlib import Path
 
 from opsdesk.store.audit import AuditLog
 from opsdesk.store.banner import BannerRepo
+from opsdesk.store.changes import Changes
 from opsdesk.store.db import LATEST_SCHEMA, Database
 from opsdesk.store.incidents import Incidents
 from opsdesk.store.meta import CREATED_AT, Meta
+from opsdesk.store.overrides import Overrides
 from opsdesk.store.records import StoreInfo
 
 
@@ -23,6 +25,8 @@ class Store:
         self.incidents = Incidents(db)
         self.banner = BannerRepo(db)
         self.meta = Meta(db)
+        self.changes = Changes(db)
+        self.overrides = Overrides(db)
 
     @classmethod
     async def open(

@@ -1,0 +1,280 @@
+"""The Textual app: four screens as modes, a header, the live feed, global keys.
+
+The app opens its own store connection (aiosqlite is bound to the event loop that
+created it), polls the change feed, and gives the screens `store`, `config`, `actor`
+and `now()`. Screens never see SQL or HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from importlib import resources
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from opsdesk.console.config_model import Config
+from opsdesk.console.feed import DEFAULT_INTERVAL, ChangeFeed
+from opsdesk.console.session import Options, Session, open_session
+from opsdesk.console.text import one_line
+from opsdesk.screens.changes import ChangesScreen
+from opsdesk.screens.dialogs import BannerForm, CommandLine, Confirm, HelpScreen, binding_rows
+from opsdesk.screens.incident import IncidentScreen
+from opsdesk.screens.oncall import OncallScreen
+from opsdesk.screens.queue import QueueScreen
+from opsdesk.screens.vendors import VendorsScreen
+from opsdesk.store import Actor, Store, StoreError
+
+SCREEN_ALIASES = {
+    "queue": ("queue", "incidents", "inc", "incident", "1"),
+    "oncall": ("oncall", "on-call", "oc", "2"),
+    "vendors": ("vendors", "vendor", "v", "3"),
+    "changes": ("changes", "change", "chg", "cr", "4"),
+}
+QUIT_ALIASES = ("q", "q!", "quit", "exit")
+COMMAND_HELP = [
+    ":queue :oncall :vendors :changes (or 1-4)   :inc INC-12 opens an incident",
+    ":banner (leads)  :theme light|dark  :help  :q     ctrl+p command palette",
+]
+
+
+class OpsdeskApp(App[int]):
+    """The opsdesk console."""
+
+    CSS_PATH = str(resources.files("opsdesk.screens").joinpath("app.tcss"))
+    TITLE = "opsdesk"
+    MODES: ClassVar[dict[str, Callable[[], Screen[None]]]] = {  # type: ignore[assignment]
+        "queue": QueueScreen,
+        "oncall": OncallScreen,
+        "vendors": VendorsScreen,
+        "changes": ChangesScreen,
+    }
+    DEFAULT_MODE = "queue"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "switch_screen('queue')", "Queue", id="screen.queue"),
+        Binding("2", "switch_screen('oncall')", "On-call", id="screen.oncall"),
+        Binding("3", "switch_screen('vendors')", "Vendors", id="screen.vendors"),
+        Binding("4", "switch_screen('changes')", "Changes", id="screen.changes"),
+        Binding("colon", "command_line", "Cmd", id="command_line"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("b", "edit_banner", "Banner", show=False, id="banner"),
+        Binding("t", "toggle_theme", "Theme", show=False, id="theme"),
+        Binding("q", "quit_console", "Quit", id="quit"),
+    ]
+
+    data_generation: reactive[int] = reactive(0)
+
+    def __init__(
+        self,
+        options: Options,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        feed_interval: float = DEFAULT_INTERVAL,
+        handle_hangup: bool = True,
+    ) -> None:
+        super().__init__()
+        self.options = options
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._feed_interval = feed_interval
+        self._handle_hangup = handle_hangup
+        self._session: Session | None = None
+        self._last_clock = ""
+
+    # What screens use -------------------------------------------------------------
+
+    @property
+    def session(self) -> Session:
+        assert self._session is not None, "the store is opened in on_load"
+        return self._session
+
+    @property
+    def store(self) -> Store:
+        return self.session.store
+
+    @property
+    def config(self) -> Config:
+        return self.session.config
+
+    @property
+    def actor(self) -> Actor:
+        return self.session.actor
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def paint_header(self, screen: Screen[object], title: str) -> None:
+        from opsdesk.screens.widgets import StatusHeader
+
+        roles = (
+            ", ".join(r for r in ("admin", "lead", "cab") if r in self.actor.roles) or "engineer"
+        )
+        clock = self.now().astimezone().strftime("%H:%M %Z") if self.config.ui.clock else ""
+        self._last_clock = clock
+        for header in screen.query(StatusHeader):
+            header.show(
+                screen=title,
+                login=self.actor.login,
+                roles=roles,
+                store=self.store.path.name,
+                read_only=self.store.read_only,
+                clock=clock,
+            )
+
+    # Life cycle -------------------------------------------------------------------
+
+    async def on_load(self) -> None:
+        self._session = await open_session(self.options, create=True)
+        ui = self.config.ui
+        self.theme = ui.theme
+        self.animation_level = "full" if ui.animations else "none"
+        self.set_keymap(self.config.keys)
+        if self._handle_hangup:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
+
+    def on_mount(self) -> None:
+        self._feed = ChangeFeed(self.store.change_token, self._store_changed)
+        self.set_interval(self._feed_interval, self._poll_feed, name="change-feed")
+        if self.config.ui.clock:
+            self.set_interval(5, self._tick_clock, name="clock")
+
+    async def on_unmount(self) -> None:
+        if self._handle_hangup:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        if self._session is not None:
+            await self._session.close()
+
+    def _terminal_gone(self) -> None:
+        """SIGHUP: the SSH session or terminal went away; leave cleanly."""
+        self.exit(0)
+
+    def _poll_feed(self) -> None:
+        self.run_worker(self._feed.check(), group="feed", exit_on_error=False)
+
+    def _store_changed(self) -> None:
+        self.data_generation += 1
+
+    def _tick_clock(self) -> None:
+        clock = self.now().astimezone().strftime("%H:%M %Z")
+        if clock != self._last_clock:
+            update = getattr(self.screen, "update_header", None)
+            if update is not None:
+                update()
+
+    # Actions ----------------------------------------------------------------------
+
+    def action_switch_screen(self, name: str) -> None:
+        if name in self.MODES:
+            self.switch_mode(name)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(binding_rows(self.screen), COMMAND_HELP))
+
+    def action_command_line(self) -> None:
+        self.push_screen(CommandLine(), self.run_command)
+
+    def run_command(self, text: str | None) -> None:
+        """Run a `:` command line (k9s grammar)."""
+        if not text:
+            return
+        verb, _, argument = text.strip().lstrip(":").strip().partition(" ")
+        verb, argument = verb.lower(), argument.strip()
+        if verb in ("inc", "incident") and argument:
+            self.open_incident(argument)
+            return
+        for mode, aliases in SCREEN_ALIASES.items():
+            if verb in aliases:
+                self.switch_mode(mode)
+                return
+        if verb in QUIT_ALIASES:
+            self.action_quit_console()
+        elif verb in ("help", "?"):
+            self.action_help()
+        elif verb == "banner":
+            self.action_edit_banner()
+        elif verb == "theme":
+            self.set_theme(argument)
+        else:
+            self.notify(
+                f"unknown command: {one_line(text, limit=40)}", severity="error", markup=False
+            )
+
+    def set_theme(self, name: str) -> None:
+        wanted = {"light": "textual-light", "dark": "textual-dark"}.get(name, name)
+        if wanted in self.available_themes:
+            self.theme = wanted
+        else:
+            self.notify(
+                f"unknown theme: {one_line(name, limit=40)}", severity="error", markup=False
+            )
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    @work(group="open-incident", exit_on_error=False)
+    async def open_incident(self, key: str) -> None:
+        try:
+            incident = await self.store.incidents.get(key)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.push_screen(IncidentScreen(incident.key))
+
+    def action_quit_console(self) -> None:
+        if any(getattr(s, "has_unsaved_input", lambda: False)() for s in self.screen_stack):
+            self.push_screen(
+                Confirm("You have unsaved input. Quit anyway?"),
+                lambda yes: self.exit(0) if yes else None,
+            )
+        else:
+            self.exit(0)
+
+    async def action_quit(self) -> None:
+        """ctrl+q (Textual's quit key) asks about unsaved input too."""
+        self.action_quit_console()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "edit_banner":
+            return not self.store.read_only and self.actor.has("lead")
+        return True
+
+    @work(group="banner", exit_on_error=False)
+    async def action_edit_banner(self) -> None:
+        if self.store.read_only or not self.actor.has("lead"):
+            self.notify("editing the banner needs the lead role", severity="warning", markup=False)
+            return
+        current = await self.store.banner.get()
+        text = await self.push_screen_wait(BannerForm(current.text))
+        if text is None:
+            return
+        try:
+            await self.store.banner.set(self.actor, text, current.version, self.now())
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False, timeout=10)
+            return
+        self.notify("banner cleared" if not text else "banner saved", markup=False)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for mode, label in (
+            ("queue", "Queue"),
+            ("oncall", "On-call"),
+            ("vendors", "Vendors"),
+            ("changes", "Changes"),
+        ):
+            yield SystemCommand(
+                f"Screen: {label}",
+                f"Switch to the {label} screen",
+                lambda m=mode: self.switch_mode(m),
+            )
+        yield SystemCommand("Help: keys", "Every key on this screen", self.action_help)
+        if self.check_action("edit_banner", ()):
+            yield SystemCommand(
+                "Banner: edit", "Set or clear the team banner", self.action_edit_banner
+            )

@@ -1,0 +1,272 @@
+"""The configuration a demo store carries: a made-up team with real public status pages.
+
+Written with tomli-w into the store, so `opsdesk --store demo.db` needs no config file.
+The person who creates the demo is added as an admin, lead and CAB member so every
+action can be tried.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PEOPLE = [
+    ("ana", "Ana Ortiz", "America/New_York"),
+    ("ben", "Ben Okafor", "America/New_York"),
+    ("cruz", "Cruz Delgado", "America/Chicago"),
+    ("dana", "Dana Weiss", "Europe/Berlin"),
+    ("emil", "Emil Lindqvist", "Europe/Stockholm"),
+    ("farah", "Farah Haddad", "Europe/London"),
+    ("goro", "Goro Tanaka", "Asia/Tokyo"),
+    ("hana", "Hana Novak", "Europe/Prague"),
+    ("ivan", "Ivan Petrov", "Europe/Sofia"),
+    ("jia", "Jia Chen", "Australia/Sydney"),
+    ("kofi", "Kofi Mensah", "Africa/Accra"),
+    ("lena", "Lena Fischer", "Europe/Berlin"),
+]
+
+SERVICES = [
+    ("payments", 1, "Card and wallet payments", ["Stripe", "AWS"]),
+    ("checkout", 1, "Web and mobile checkout", ["Stripe", "Cloudflare"]),
+    ("auth", 1, "Single sign-on and sessions", ["Okta"]),
+    ("search", 2, "Product search", ["AWS"]),
+    ("email", 2, "Transactional email", ["Twilio SendGrid"]),
+    ("git", 2, "Source hosting and CI", ["GitHub"]),
+    ("chat", 3, "Team chat", ["Slack"]),
+    ("wiki", 3, "Internal documentation", ["Atlassian"]),
+]
+
+VENDORS: list[dict[str, Any]] = [
+    {
+        "name": "GitHub",
+        "sources": [
+            {
+                "name": "status",
+                "adapter": "statuspage",
+                "url": "https://www.githubstatus.com/api/v2/summary.json",
+            }
+        ],
+    },
+    {
+        "name": "Cloudflare",
+        "sources": [
+            {
+                "name": "status",
+                "adapter": "statuspage",
+                "url": "https://www.cloudflarestatus.com/api/v2/summary.json",
+            }
+        ],
+    },
+    {
+        "name": "Atlassian",
+        "sources": [
+            {
+                "name": "status",
+                "adapter": "statuspage",
+                "url": "https://status.atlassian.com/api/v2/summary.json",
+            }
+        ],
+    },
+    {
+        "name": "Twilio SendGrid",
+        "sources": [
+            {
+                "name": "status",
+                "adapter": "statuspage",
+                "url": "https://status.sendgrid.com/api/v2/summary.json",
+            }
+        ],
+    },
+    {
+        "name": "Stripe",
+        "sources": [
+            {
+                "name": "api",
+                "adapter": "http",
+                "url": "https://status.stripe.com/",
+                "interval": "2m",
+            }
+        ],
+    },
+    {
+        "name": "Okta",
+        "sources": [
+            {
+                "name": "status",
+                "adapter": "http",
+                "url": "https://status.okta.com/",
+                "interval": "2m",
+            }
+        ],
+    },
+    {
+        "name": "Slack",
+        "sources": [
+            {
+                "name": "status",
+                "adapter": "slack",
+                "url": "https://slack-status.com/api/v2.0.0/current",
+                "interval": "1m",
+            }
+        ],
+    },
+    {
+        "name": "AWS",
+        "sources": [
+            {
+                "name": "rss",
+                "adapter": "rss",
+                "url": "https://status.aws.amazon.com/rss/all.rss",
+                "interval": "5m",
+            }
+        ],
+    },
+]
+
+CONTRACTS = {
+    "GitHub": (21000.0, "2027-03-31", "99.9% monthly uptime"),
+    "Cloudflare": (36000.0, "2027-01-15", "100% uptime, service credits"),
+    "Atlassian": (18500.0, "2026-12-31", "99.9% for Premium"),
+    "Twilio SendGrid": (9600.0, "2027-06-30", "99.95% API availability"),
+    "Stripe": (0.0, "2027-12-31", "Usage-based pricing"),
+    "Okta": (42000.0, "2027-02-28", "99.99% availability"),
+    "Slack": (15000.0, "2027-04-30", "99.99% uptime"),
+    "AWS": (240000.0, "2027-09-30", "Per-service SLAs"),
+}
+
+
+def demo_config(creator: str) -> dict[str, Any]:
+    """The demo team's config; `creator` becomes admin, lead and CAB member."""
+    people = [
+        {
+            "login": login,
+            "name": name,
+            "email": f"{login}@example.com",
+            "phone": f"+1-555-01{index:02d}",
+            "timezone": zone,
+        }
+        for index, (login, name, zone) in enumerate(PEOPLE)
+    ]
+    if creator not in {p[0] for p in PEOPLE}:
+        people.append({"login": creator, "name": f"{creator} (you)", "timezone": "UTC"})
+    vendors = []
+    for vendor in VENDORS:
+        cost, renewal, sla = CONTRACTS[vendor["name"]]
+        vendors.append(
+            {
+                **vendor,
+                "contract": {"cost": cost, "currency": "USD", "renewal": renewal, "sla": sla},
+                "support": {
+                    "email": f"support@{vendor['name'].split()[0].lower()}.example",
+                    "portal": vendor["sources"][0]["url"].split("/api")[0],
+                },
+            }
+        )
+    return {
+        "ui": {"theme": "textual-dark"},
+        "people": people,
+        "roles": {
+            "admin": [creator],
+            "lead": ["ana", "dana", creator],
+            "cab": ["ana", "dana", "hana", creator],
+        },
+        "sla": {
+            "priorities": {
+                "P1": {"respond": "15m", "resolve": "4h"},
+                "P2": {"respond": "30m", "resolve": "8h"},
+                "P3": {"respond": "4h", "resolve": "3d", "calendar": "business"},
+                "P4": {"respond": "1d", "resolve": "10d", "calendar": "business"},
+            },
+            "calendars": {
+                "business": {
+                    "timezone": "America/New_York",
+                    "days": ["mon", "tue", "wed", "thu", "fri"],
+                    "from": "09:00",
+                    "to": "17:00",
+                    "holidays": ["2026-12-25", "2027-01-01"],
+                }
+            },
+        },
+        "services": [
+            {"name": name, "tier": tier, "description": text, "vendors": vendors_}
+            for name, tier, text, vendors_ in SERVICES
+        ],
+        "vendors": vendors,
+        "schedules": [
+            {
+                "name": "platform",
+                "timezone": "America/New_York",
+                "layers": [
+                    {
+                        "name": "primary",
+                        "members": ["ana", "ben", "cruz"],
+                        "rotation": "1w",
+                        "start": "2026-01-05T09:00",
+                    }
+                ],
+            },
+            {
+                "name": "payments",
+                "timezone": "Europe/Berlin",
+                "layers": [
+                    {
+                        "name": "europe",
+                        "members": ["dana", "emil", "hana", "lena"],
+                        "rotation": "1d",
+                        "start": "2026-01-05T08:00",
+                        "restrict": {"from": "08:00", "to": "20:00"},
+                    },
+                    {
+                        "name": "apac",
+                        "members": ["goro", "jia"],
+                        "rotation": "1w",
+                        "start": "2026-01-05T20:00",
+                        "restrict": {"from": "20:00", "to": "08:00"},
+                    },
+                ],
+            },
+        ],
+        "escalation_policies": [
+            {
+                "service": "payments",
+                "levels": [
+                    {"schedule": "payments", "after": "0m"},
+                    {"schedule": "platform", "after": "15m"},
+                    {"person": "dana", "after": "30m"},
+                ],
+            },
+            {
+                "service": "checkout",
+                "levels": [
+                    {"schedule": "platform", "after": "0m"},
+                    {"person": "ana", "after": "20m"},
+                ],
+            },
+        ],
+        "freeze_windows": [
+            {
+                "name": "Year-end freeze",
+                "start": "2026-12-18T00:00:00Z",
+                "end": "2027-01-04T00:00:00Z",
+                "services": ["payments", "checkout"],
+            }
+        ],
+        "changes": {
+            "approval_rules": [
+                {"type": "standard", "cab": 0},
+                {"type": "normal", "risk": ["low", "medium"], "cab": 1},
+                {"type": "normal", "risk": ["high"], "cab": 2, "lead": 1},
+                {"type": "emergency", "lead": 1, "review_after": True},
+            ],
+            "risk_questions": [
+                {
+                    "id": "customer_facing",
+                    "text": "Does it touch a customer-facing service?",
+                    "weight": 2,
+                },
+                {"id": "no_backout", "text": "Is the backout longer than 15 minutes?", "weight": 3},
+                {"id": "untested", "text": "Is it untested in staging?", "weight": 3},
+                {"id": "data", "text": "Does it migrate or delete data?", "weight": 2},
+            ],
+            "risk_thresholds": {"medium": 3, "high": 6},
+        },
+    }

@@ -1,0 +1,29 @@
+"""Where logs go: a file (never the terminal, which the console owns), `-v` for more."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import platformdirs
+
+
+def default_log_path() -> Path:
+    return platformdirs.user_log_path("opsdesk") / "opsdesk.log"
+
+
+def setup(log_file: str | None, verbosity: int) -> Path | None:
+    """Log to `log_file` (or the default path); return the path, or None if it is unwritable."""
+    path = Path(log_file).expanduser() if log_file else default_log_path()
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("opsdesk")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    return path

@@ -1,0 +1,79 @@
+"""Open what every command needs: the config, the store path, the store and the actor.
+
+A demo store carries its own config. It is used unless a config is named explicitly
+(`--config` or `$OPSDESK_CONFIG`), so `opsdesk --store demo.db ...` works on a fresh
+machine and a personal config in the XDG folder does not clash with the demo team.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from opsdesk.console import config as config_loader
+from opsdesk.console.config import LoadedConfig
+from opsdesk.console.config_model import Config
+from opsdesk.console.identity import actor_for
+from opsdesk.store import Actor, Store
+
+
+def default_store_path() -> Path:
+    return platformdirs.user_data_path("opsdesk") / "opsdesk.db"
+
+
+def default_demo_path() -> Path:
+    return platformdirs.user_data_path("opsdesk") / "demo.db"
+
+
+@dataclass
+class Options:
+    """The global options every command accepts."""
+
+    config: str | None = None
+    store: str | None = None
+    read_only: bool = False
+
+
+@dataclass
+class Session:
+    loaded: LoadedConfig
+    store: Store
+    actor: Actor
+
+    @property
+    def config(self) -> Config:
+        return self.loaded.config
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+def store_path(options: Options, loaded: LoadedConfig) -> Path:
+    if options.store:
+        return Path(options.store).expanduser()
+    if loaded.config.store.path:
+        return Path(loaded.config.store.path).expanduser()
+    return default_store_path()
+
+
+async def open_session(options: Options, *, create: bool = True) -> Session:
+    loaded = config_loader.load(options.config)
+    path = store_path(options, loaded)
+    store = await Store.open(
+        path, group=loaded.config.store.group, read_only=options.read_only, create=create
+    )
+    explicit = bool(options.config or os.environ.get(config_loader.ENV_VAR))
+    try:
+        if not explicit and (not loaded.from_files or await store.meta.is_demo()):
+            embedded = await store.meta.embedded_config()
+            if embedded is not None:
+                label = f"{path} (embedded config)"
+                config = config_loader.parse_text(embedded, label)
+                loaded = LoadedConfig(config, [], loaded.config_dir, label)
+    except BaseException:
+        await store.close()
+        raise
+    return Session(loaded=loaded, store=store, actor=actor_for(loaded.config))

@@ -1,0 +1,48 @@
+"""Turning values into table cells and labels that are always drawn literally.
+
+Every string from the store or the network goes through `cell()`/`label()`: control and
+escape sequences are removed and the result is a `Text`, which Textual never parses as
+markup. Priority and states carry a word or glyph as well as a colour (NO_COLOR, and
+people who do not see colour).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rich.text import Text
+
+from opsdesk.console.text import clean, one_line
+
+PRIORITY_STYLE = {"P1": "bold red", "P2": "dark_orange", "P3": "yellow", "P4": "dim"}
+PRIORITY_GLYPH = {"P1": "▲▲", "P2": "▲ ", "P3": "▬ ", "P4": "▼ "}
+
+
+def cell(value: object, limit: int = 120, style: str = "") -> Text:
+    """One line of untrusted text as a Text (never markup), capped at `limit` characters."""
+    return Text(one_line("" if value is None else str(value), limit=limit), style=style)
+
+
+def block(value: str, limit: int = 20000) -> Text:
+    """Multi-line untrusted text (descriptions, notes), cleaned and capped."""
+    return Text(clean(value, limit=limit))
+
+
+def priority(value: str) -> Text:
+    return Text(f"{PRIORITY_GLYPH.get(value, '? ')}{value}", style=PRIORITY_STYLE.get(value, ""))
+
+
+def age(since: datetime, now: datetime) -> str:
+    """A compact age: 45s, 12m, 5h, 3d, 7w."""
+    seconds = max(int((now - since).total_seconds()), 0)
+    for size, unit in ((7 * 86400, "w"), (86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size * (2 if unit == "w" else 1):
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def until(moment: datetime, now: datetime) -> str:
+    delta = moment - now
+    if delta < timedelta(0):
+        return f"{age(moment, now)} ago"
+    return f"in {age(now, moment)}"
