@@ -16,7 +16,7 @@ from opsdesk.console import __version__
 from opsdesk.console import config as config_loader
 from opsdesk.console.config_model import Person, Roles, Service
 from opsdesk.console.dropins import set_value, write_toml
-from opsdesk.console.errors import OpsdeskError, UsageError
+from opsdesk.console.errors import ConfigError, OpsdeskError, UsageError
 from opsdesk.console.identity import current_login
 from opsdesk.console.output import emit_json, emit_line, emit_table
 from opsdesk.console.schema import to_data
@@ -86,7 +86,7 @@ def _check_keymap(keys: dict[str, str], label: str) -> None:
 
     problem = validate_keymap(keys)
     if problem:
-        raise OpsdeskError(f"{label}: keys.{problem}") from None
+        raise ConfigError(f"{label}: keys.{problem}") from None
 
 
 def config_set(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ the key path and what was expected.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Iterable, Iterator
@@ -163,7 +164,7 @@ def check_references(config: Config) -> None:
 def _unknown(path: KeyPath, kind: str, name: str, known: Iterable[str]) -> SchemaError:
     known = list(known)
     hint = suggest(name, known) if known else f" (no {kind} is defined)"
-    return SchemaError(path, f'unknown {kind} "{name}"{hint}')
+    return SchemaError(path, f"unknown {kind} {json.dumps(name)}{hint}")
 
 
 def _duplicates(items: list[Any], attr: str, section: str) -> Iterator[SchemaError]:

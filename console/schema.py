@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -37,14 +39,19 @@ class Parser:
     dump: Callable[[Any], Any] = lambda value: value
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def format_path(path: Path) -> str:
-    """Render ("people", 2, "timezone") as "people[3].timezone" (entries count from 1)."""
+    """Render ("people", 2, "timezone") as "people[3].timezone" (entries count from 1).
+    Keys that are not bare TOML keys are quoted, so odd keys cannot break the line."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part + 1}]"
         else:
-            out += f".{part}" if out else part
+            name = part if _BARE_KEY.fullmatch(part) else json.dumps(part)
+            out += f".{name}" if out else name
     return out or "(top level)"
 
 
@@ -56,7 +63,7 @@ def toml_key(field: dataclasses.Field[Any]) -> str:
 def suggest(word: str, choices: typing.Iterable[str]) -> str:
     """' (did you mean "x"?)' when a close match exists, else ''."""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f' (did you mean "{match[0]}"?)' if match else ""
+    return f" (did you mean {json.dumps(match[0])}?)" if match else ""
 
 
 def _describe(value: Any) -> str:
@@ -67,7 +74,7 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
     if isinstance(value, str):
-        return f'"{value}"' if len(value) <= 60 else f'"{value[:57]}..."'
+        return json.dumps(value if len(value) <= 60 else f"{value[:57]}...")
     return f"{type(value).__name__} {value!r}"
 
 

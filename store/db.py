@@ -12,7 +12,7 @@ import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from importlib import resources
@@ -124,10 +124,12 @@ class Database:
             await self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             mode = await self.scalar("PRAGMA journal_mode")
             if mode != "wal" and not self.read_only:
-                await self.conn.execute("PRAGMA journal_mode = WAL")
+                await self._retry_busy(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
             await self.conn.execute("PRAGMA foreign_keys = ON")
             await self.conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
+            if _is_busy(exc):
+                raise _translate(exc, self.path) from None
             raise StoreOpenError(f"{self.path}: not an opsdesk store ({exc})") from None
 
     async def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
@@ -138,59 +140,68 @@ class Database:
     async def schema_version(self) -> int:
         return int(await self.scalar("PRAGMA user_version"))
 
-    async def _migrate(self) -> None:
-        version = await self.schema_version()
-        app_id = await self.scalar("PRAGMA application_id")
-        if app_id not in (0, APPLICATION_ID):
+    async def _state(self) -> tuple[int, int, int]:
+        """(schema version, application id, table count), read in one snapshot."""
+        async with self.conn.execute(
+            "SELECT (SELECT user_version FROM pragma_user_version),"
+            " (SELECT application_id FROM pragma_application_id),"
+            " (SELECT count(*) FROM sqlite_master WHERE type = 'table')"
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
+
+    async def _check_ours(self) -> int:
+        """Return the schema version, refusing files that are not (or not yet) ours to open."""
+        version, app_id, tables = await self._state()
+        if app_id not in (0, APPLICATION_ID) or (version == 0 and tables):
             raise StoreOpenError(
-                f"{self.path}: not an opsdesk store (another program's SQLite file)"
+                f"{self.path}: not an opsdesk store (it holds another program's data)"
             )
         if version > LATEST_SCHEMA:
             raise StoreOpenError(
                 f"{self.path}: written by a newer opsdesk (schema {version}; this version knows "
                 f"up to {LATEST_SCHEMA}); upgrade opsdesk to open it"
             )
+        return version
+
+    async def _migrate(self) -> None:
+        version = await self._check_ours()
         if version == LATEST_SCHEMA:
             return
-        tables = await self.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
-        if version == 0 and tables:
-            raise StoreOpenError(
-                f"{self.path}: not an opsdesk store (it already holds other tables)"
-            )
         if self.read_only:
             raise ReadOnlyStore(
                 f"{self.path}: schema {version} needs upgrading to {LATEST_SCHEMA}; "
                 "open it once without --read-only"
             )
         if version > 0:
-            await self._backup(version)
-        for number, name, sql in migrations():
-            if number > version:
-                await self._apply(number, name, sql)
-        if version == 0:
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            await self.conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('created_at', ?)", (stamp,)
-            )
-
-    async def _backup(self, version: int) -> Path:
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        target = self.path.with_name(f"{self.path.name}.schema{version}-{stamp}.bak")
-        create_store_file(target, None, like=self.path)
-        async with aiosqlite.connect(target) as copy:
-            await self.conn.backup(copy)
-        return target
+            await asyncio.to_thread(backup_copy, self.path, version)
+        await self._begin()
+        try:
+            # Another process may have migrated while we waited for the lock: look again.
+            version = await self._check_ours()
+            for number, name, sql in migrations():
+                if number > version:
+                    await self._apply(number, name, sql)
+            if version == 0:
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                await self.conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('created_at', ?)", (stamp,)
+                )
+            await self.conn.execute("COMMIT")
+        except BaseException:
+            await self._rollback()
+            raise
 
     async def _apply(self, number: int, name: str, sql: str) -> None:
-        script = (
-            f"BEGIN IMMEDIATE;\n{sql}\n"
-            f"PRAGMA application_id = {APPLICATION_ID};\nPRAGMA user_version = {number};\nCOMMIT;"
-        )
+        """Run one migration inside the caller's transaction, so a failure (or a crash)
+        leaves the store exactly as it was."""
         try:
-            await self.conn.executescript(script)
+            for statement in split_statements(sql):
+                await self.conn.execute(statement)
+            await self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            await self.conn.execute(f"PRAGMA user_version = {number}")
         except sqlite3.Error as exc:
-            if self.conn.in_transaction:
-                await self.conn.execute("ROLLBACK")
             raise StoreOpenError(f"{self.path}: migration {name} failed: {exc}") from None
 
     async def change_token(self) -> tuple[int, int]:
@@ -233,10 +244,14 @@ class Database:
             await self.conn.execute("ROLLBACK")
 
     async def _begin(self) -> None:
+        await self._retry_busy(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+
+    async def _retry_busy(self, attempt: Callable[[], Awaitable[object]]) -> None:
+        """Run `attempt`, retrying while another process holds the lock (up to a limit)."""
         deadline = time.monotonic() + WRITE_WAIT_SECONDS
         while True:
             try:
-                await self.conn.execute("BEGIN IMMEDIATE")
+                await attempt()
                 return
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc):
@@ -247,6 +262,39 @@ class Database:
                         "(another process holds the write lock); try again"
                     ) from None
                 await asyncio.sleep(0.05)
+
+
+def backup_copy(path: Path, version: int) -> Path:
+    """Copy the store (consistently, via SQLite's backup API) before migrating it.
+
+    Restore by stopping every console and moving the copy over the store file
+    (and deleting its -wal and -shm files)."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.schema{version}-{stamp}.bak")
+    create_store_file(target, None, like=path)
+    source, copy = sqlite3.connect(path), sqlite3.connect(target)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+    return target
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a migration script into statements (trigger bodies stay whole)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and not all(
+        ln.strip().startswith("--") or not ln.strip() for ln in buffer.splitlines()
+    ):
+        statements.append(buffer.strip())
+    return statements
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:

@@ -1,0 +1,69 @@
+"""Shared fixtures. Every test runs with its own HOME/XDG folders so that nothing reads or
+writes the developer's real config, store or logs, and with UTC as the local zone."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from opsdesk.console.demo import build_demo
+from opsdesk.console.identity import current_login
+
+FIXED_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    for name in ("OPSDESK_CONFIG", "TEXTUAL_THEME", "NO_COLOR", "TEXTUAL_ANIMATIONS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield home
+    time.tzset()
+
+
+@pytest.fixture
+def me() -> str:
+    return current_login()
+
+
+@pytest.fixture
+def write_config(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Write a config file (and optional drop-ins) and return its path."""
+
+    def write(text: str, name: str = "config.toml", dropins: dict[str, str] | None = None) -> Path:
+        folder = tmp_path / "etc"
+        folder.mkdir(exist_ok=True)
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        for dropin, body in (dropins or {}).items():
+            (folder / "conf.d").mkdir(exist_ok=True)
+            (folder / "conf.d" / dropin).write_text(body, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def demo_store(tmp_path: Path, me: str) -> Path:
+    """A small deterministic demo store (seed 7, now pinned)."""
+    path = tmp_path / "demo.db"
+    asyncio.run(build_demo(path, incidents=300, seed=7, now=FIXED_NOW, creator=me))
+    return path
+
+
+def mode_of(path: Path) -> int:
+    return os.stat(path).st_mode & 0o777

@@ -1,0 +1,196 @@
+"""Config: lookup order, conf.d merging, and one clear line for each kind of mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tomli_w
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from opsdesk.console import config as loader
+from opsdesk.console.cli import run
+from opsdesk.console.config_model import Config
+from opsdesk.console.errors import ConfigError
+from tests.conftest import ROOT
+
+
+def error_of(text: str, write_config) -> str:  # type: ignore[no-untyped-def]
+    path = write_config(text)
+    with pytest.raises(ConfigError) as caught:
+        loader.load(str(path))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: ")
+    return message.removeprefix(f"{path}: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[ui]\nmouse = "yes"', 'ui.mouse: expected true or false, got "yes"'),
+        ("[queue]\nreopen_days = 1.5", "queue.reopen_days: expected an integer, got float 1.5"),
+        (
+            '[sla.priorities.P1]\nrespond = "15 minutes"\nresolve = "4h"',
+            'sla.priorities.P1.respond: expected a duration like "15m", "4h" or "1d", '
+            "got '15 minutes'",
+        ),
+        ('[ui]\nthme = "x"', 'ui.thme: unknown key (did you mean "theme"?)'),
+        ("[[sevices]]\nname = 'x'", 'sevices: unknown section (did you mean "services"?)'),
+        ("[[people]]\nname = 'Ana'", "people[1].login: missing required key"),
+        (
+            "[[services]]\nname = 'a'\ntier = 4",
+            "services[1].tier: expected one of 1, 2, 3; got int 4",
+        ),
+        (
+            "[[people]]\nlogin = 'ana'\n[roles]\nlead = ['anna']",
+            'roles.lead[1]: unknown login "anna" (did you mean "ana"?)',
+        ),
+        (
+            "[[services]]\nname = 'a'\nvendors = ['Githb']\n[[vendors]]\nname = 'GitHub'",
+            'services[1].vendors[1]: unknown vendor "Githb" (did you mean "GitHub"?)',
+        ),
+        (
+            "[[schedules]]\nname = 's'\ntimezone = 'Mars/Olympus'",
+            'schedules[1].timezone: expected an IANA time zone like "Europe/Berlin", '
+            "got 'Mars/Olympus'",
+        ),
+        (
+            "[[freeze_windows]]\nname='f'\nstart='2026-12-20T00:00'\nend='2026-12-21T00:00Z'",
+            "freeze_windows[1].start: expected a date-time with an offset (Z or +01:00), "
+            "got '2026-12-20T00:00'",
+        ),
+        (
+            "[[freeze_windows]]\nname='f'\nstart=2026-12-21T00:00:00Z\nend=2026-12-20T00:00:00Z",
+            "freeze_windows[1].end: end must be after start",
+        ),
+        (
+            "[[schedules]]\nname='s'\ntimezone='UTC'\n[[schedules.layers]]\nname='l'\n"
+            "members=['a']\nrotation='0m'\nstart='2026-01-01T09:00'",
+            "schedules[1].layers[1].rotation: rotation must be longer than zero",
+        ),
+        (
+            "[[people]]\nlogin='a'\n[[people]]\nlogin='a'",
+            'people[2].login: duplicate login "a" (first in people[1])',
+        ),
+    ],
+)
+def test_each_mistake_is_one_line_naming_file_and_key(
+    text: str, expected: str, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    assert error_of(text, write_config) == expected
+
+
+def test_invalid_toml_names_the_file_and_line(write_config) -> None:  # type: ignore[no-untyped-def]
+    message = error_of("[ui\nmouse = true", write_config)
+    assert message.startswith("not valid TOML:") and "line 1" in message
+
+
+def test_no_config_anywhere_gives_defaults() -> None:
+    loaded = loader.load(None)
+    assert loaded.files == []
+    assert loaded.config == Config()
+    assert loaded.config.sla.priorities["P1"].respond.total_seconds() == 15 * 60
+
+
+def test_lookup_order_flag_then_env_then_xdg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    xdg = loader.default_config_path()
+    xdg.parent.mkdir(parents=True)
+    xdg.write_text('[ui]\ntheme = "from-xdg"\n')
+    env = tmp_path / "env.toml"
+    env.write_text('[ui]\ntheme = "from-env"\n')
+    flag = tmp_path / "flag.toml"
+    flag.write_text('[ui]\ntheme = "from-flag"\n')
+    assert loader.load(None).config.ui.theme == "from-xdg"
+    monkeypatch.setenv("OPSDESK_CONFIG", str(env))
+    assert loader.load(None).config.ui.theme == "from-env"
+    assert loader.load(str(flag)).config.ui.theme == "from-flag"
+
+
+def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"config file not found \(from --config\)"):
+        loader.load(str(tmp_path / "nope.toml"))
+
+
+def test_dropins_merge_in_name_order_and_errors_name_the_dropin(write_config) -> None:  # type: ignore[no-untyped-def]
+    main = write_config(
+        "[ui]\ntheme = 'textual-dark'\nbell = true\n[[people]]\nlogin = 'ana'\n",
+        dropins={
+            "10-more.toml": "[[people]]\nlogin = 'ben'\n[ui]\nbell = false\n",
+            "20-theme.toml": "[ui]\ntheme = 'textual-light'\n",
+        },
+    )
+    loaded = loader.load(str(main))
+    assert [p.login for p in loaded.config.people] == ["ana", "ben"]
+    assert loaded.config.ui.theme == "textual-light"
+    assert loaded.config.ui.bell is False
+    assert [f.name for f in loaded.files] == ["config.toml", "10-more.toml", "20-theme.toml"]
+
+    bad = main.parent / "conf.d" / "30-bad.toml"
+    bad.write_text("[[people]]\nlogin = 'cruz'\ntimezone = 'Nowhere/City'\n")
+    with pytest.raises(ConfigError) as caught:
+        loader.load(str(main))
+    assert str(caught.value).startswith(f"{bad}: people[3].timezone: expected an IANA")
+
+
+def test_sample_toml_is_valid_and_complete() -> None:
+    loaded = loader.load(str(ROOT / "sample.toml"))
+    config = loaded.config
+    assert len(config.people) >= 5 and config.roles.cab
+    assert set(config.sla.priorities) == {"P1", "P2", "P3", "P4"}
+    assert config.sla.calendars and config.freeze_windows and config.changes.approval_rules
+    assert len(config.schedules) == 2 and config.escalation_policies
+    assert all(v.sources for v in config.vendors[:3])
+    assert all(s.url.startswith("https://") for v in config.vendors for s in v.sources)
+
+
+def test_effective_config_round_trips_through_toml(write_config) -> None:  # type: ignore[no-untyped-def]
+    original = loader.load(str(ROOT / "sample.toml")).config
+    text = tomli_w.dumps(loader.to_toml_data(original))
+    assert loader.parse_text(text, "round trip") == original
+
+
+def test_cli_config_check_exit_codes(write_config, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    good = write_config("[ui]\nbell = false\n", name="good.toml")
+    assert run(["config", "check", "--config", str(good)]) == 0
+    assert "bell = false" in capsys.readouterr().out
+    bad = write_config("[ui]\nbel = false\n", name="bad.toml")
+    assert run(["--config", str(bad), "config", "check"]) == 2
+    err = capsys.readouterr().err
+    assert err == f'opsdesk: {bad}: ui.bel: unknown key (did you mean "bell"?)\n'
+
+
+def test_unknown_key_binding_id_is_a_config_error(write_config, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = write_config('[keys]\n"screen.oncal" = "o"\n')
+    assert run(["config", "check", "--config", str(path)]) == 2
+    assert 'keys.screen.oncal: unknown binding id (did you mean "screen.oncall"?)' in (
+        capsys.readouterr().err
+    )
+
+
+toml_scalars = st.one_of(
+    st.booleans(), st.integers(), st.text(max_size=20), st.floats(allow_nan=False)
+)
+toml_values = st.recursive(
+    toml_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+section_names = st.sampled_from(
+    ["ui", "store", "people", "roles", "sla", "services", "vendors", "schedules", "keys",
+     "priority", "freeze_windows", "changes", "escalation_policies", "queue", "bogus"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(section_names, toml_values, max_size=4))
+def test_any_toml_data_gives_config_or_one_line_error(data: dict) -> None:  # type: ignore[type-arg]
+    try:
+        loader.parse_sources([("fuzz.toml", data)])
+    except ConfigError as exc:
+        assert str(exc).startswith("fuzz.toml: ") and "\n" not in str(exc)

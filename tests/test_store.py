@@ -1,0 +1,226 @@
+"""The store: file modes, migrations with backup, refusals, audit, roles, versions."""
+
+from __future__ import annotations
+
+import grp
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from opsdesk.store import (
+    Actor,
+    NewIncident,
+    PermissionDenied,
+    ReadOnlyStore,
+    StaleWrite,
+    Store,
+    StoreOpenError,
+)
+from opsdesk.store import db as db_module
+from tests.conftest import FIXED_NOW, mode_of
+
+LEAD = Actor("lena", frozenset({"lead"}))
+ENGINEER = Actor("eve")
+
+
+def incident(title: str = "db down") -> NewIncident:
+    return NewIncident(title=title, service="payments", impact=1, urgency=1, priority="P1")
+
+
+async def test_new_store_is_0600_with_wal_and_shm_alike(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with await Store.open(path) as store:
+        await store.incidents.create(ENGINEER, incident(), FIXED_NOW)
+        assert mode_of(path) == 0o600
+        for suffix in ("-wal", "-shm"):
+            assert mode_of(Path(f"{path}{suffix}")) == 0o600
+        info = await store.info()
+        assert info.schema_version == db_module.LATEST_SCHEMA
+
+
+async def test_group_store_is_0660_and_owned_by_the_group(tmp_path: Path) -> None:
+    group = grp.getgrgid(os.getegid()).gr_name
+    path = tmp_path / "shared" / "s.db"
+    async with await Store.open(path, group=group) as store:
+        await store.incidents.create(ENGINEER, incident(), FIXED_NOW)
+        assert mode_of(path) == 0o660
+        assert os.stat(path).st_gid == os.getegid()
+        assert mode_of(Path(f"{path}-wal")) == 0o660
+
+
+async def test_unknown_group_is_refused_clearly(tmp_path: Path) -> None:
+    with pytest.raises(StoreOpenError, match="store.group: no such group 'no-such-group-x'"):
+        await Store.open(tmp_path / "s.db", group="no-such-group-x")
+
+
+async def test_store_written_by_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    (await Store.open(path))._db  # noqa: B018 - create it
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(StoreOpenError, match=r"written by a newer opsdesk \(schema 99"):
+        await Store.open(path)
+
+
+async def test_foreign_sqlite_file_and_garbage_file_are_refused(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE x (y)")
+    conn.close()
+    with pytest.raises(StoreOpenError, match="not an opsdesk store"):
+        await Store.open(other)
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(StoreOpenError, match="not an opsdesk store"):
+        await Store.open(garbage)
+    assert garbage.read_bytes().startswith(b"this is not sqlite")
+
+
+def _with_extra_migration(monkeypatch: pytest.MonkeyPatch, sql: str) -> None:
+    current = db_module.migrations()
+    extra = (current[-1][0] + 1, f"{current[-1][0] + 1:04d}_test.sql", sql)
+    monkeypatch.setattr(db_module, "migrations", lambda: [*current, extra])
+    monkeypatch.setattr(db_module, "LATEST_SCHEMA", extra[0])
+
+
+async def test_old_store_is_backed_up_then_upgraded(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "s.db"
+    async with await Store.open(path) as store:
+        await store.incidents.create(ENGINEER, incident("before upgrade"), FIXED_NOW)
+    old = db_module.LATEST_SCHEMA
+    _with_extra_migration(monkeypatch, "ALTER TABLE incidents ADD COLUMN extra TEXT;")
+    async with await Store.open(path) as store:
+        assert (await store.info()).schema_version == old + 1
+        assert (await store.incidents.get("INC-1")).title == "before upgrade"
+    backups = list(tmp_path.glob(f"s.db.schema{old}-*.bak"))
+    assert len(backups) == 1
+    assert mode_of(backups[0]) == 0o600
+    conn = sqlite3.connect(backups[0])
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == old
+    assert conn.execute("SELECT title FROM incidents").fetchall() == [("before upgrade",)]
+    conn.close()
+
+
+async def test_failed_migration_leaves_the_old_store_usable(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "s.db"
+    async with await Store.open(path) as store:
+        await store.incidents.create(ENGINEER, incident("keep me"), FIXED_NOW)
+    old = db_module.LATEST_SCHEMA
+    _with_extra_migration(
+        monkeypatch, "ALTER TABLE incidents ADD COLUMN extra TEXT;\nTHIS IS NOT SQL;"
+    )
+    with pytest.raises(StoreOpenError, match=r"migration 000\d_test.sql failed"):
+        await Store.open(path)
+    monkeypatch.undo()
+    async with await Store.open(path) as store:
+        assert (await store.info()).schema_version == old
+        assert (await store.incidents.get("INC-1")).title == "keep me"
+
+
+async def test_audit_rows_cannot_be_changed_or_deleted(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with await Store.open(path) as store:
+        await store.incidents.create(ENGINEER, incident(), FIXED_NOW)
+        [entry] = await store.audit.entries()
+        assert (entry.actor, entry.action, entry.entity_key) == ("eve", "incident.create", "INC-1")
+        assert entry.before is None and entry.after is not None
+        assert entry.after["title"] == "db down"
+    conn = sqlite3.connect(path)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE audit SET actor = 'mallory'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("DELETE FROM audit")
+    assert conn.execute("SELECT actor FROM audit").fetchall() == [("eve",)]
+    conn.close()
+
+
+async def test_role_refusal_names_the_role_and_writes_nothing(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "s.db") as store:
+        with pytest.raises(PermissionDenied, match="setting the banner needs the lead role; eve"):
+            await store.banner.set(ENGINEER, "hello", 0, FIXED_NOW)
+        assert (await store.banner.get()).text == ""
+        assert await store.audit.entries() == []
+        admin = Actor("root", frozenset({"admin"}))
+        assert (await store.banner.set(admin, "admins hold every role", 0, FIXED_NOW)).version == 1
+
+
+async def test_stale_write_is_refused_with_who_and_when(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with await Store.open(path) as first, await Store.open(path) as second:
+        seen_by_second = await second.banner.get()
+        later = FIXED_NOW + timedelta(minutes=5)
+        await first.banner.set(LEAD, "bridge open", seen_by_second.version, later)
+        with pytest.raises(StaleWrite) as caught:
+            await second.banner.set(
+                Actor("dana", frozenset({"lead"})), "other", seen_by_second.version, later
+            )
+        assert str(caught.value).startswith(
+            "the banner was changed by lena at 2026-11-25T12:05:00Z (you had version 0, it is now 1)"
+        )
+        assert (await second.banner.get()).text == "bridge open"
+
+
+async def test_read_only_store_refuses_writes(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    (await Store.open(path))._db  # noqa: B018
+    async with await Store.open(path, read_only=True) as store:
+        with pytest.raises(ReadOnlyStore, match="read-only"):
+            await store.incidents.create(ENGINEER, incident(), FIXED_NOW)
+    with pytest.raises(StoreOpenError, match="no store here"):
+        await Store.open(tmp_path / "missing.db", read_only=True)
+
+
+async def test_change_token_moves_on_commits_from_any_connection(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with await Store.open(path) as watcher, await Store.open(path) as writer:
+        start = await watcher.change_token()
+        assert await watcher.change_token() == start
+        await writer.incidents.create(ENGINEER, incident(), FIXED_NOW)
+        after_other = await watcher.change_token()
+        assert after_other != start
+        await watcher.incidents.create(ENGINEER, incident(), FIXED_NOW)
+        assert await watcher.change_token() != after_other
+
+
+WRITER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from datetime import datetime, UTC
+    from opsdesk.store import Actor, NewIncident, Store
+
+    async def main(path, who, count):
+        async with await Store.open(path) as store:
+            for n in range(count):
+                new = NewIncident(f"{who} {n}", "payments", 2, 2, "P3")
+                await store.incidents.create(Actor(who), new, datetime.now(UTC))
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+    """
+)
+
+
+def test_two_processes_write_at_once_and_nothing_is_lost(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), who, "150"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for who in ("alpha", "beta")
+    ]
+    errors = [w.communicate(timeout=120)[1] for w in writers]
+    assert [w.returncode for w in writers] == [0, 0], errors
+    assert not any("locked" in e for e in errors)
+    conn = sqlite3.connect(path)
+    titles = {row[0] for row in conn.execute("SELECT title FROM incidents")}
+    assert titles == {f"{who} {n}" for who in ("alpha", "beta") for n in range(150)}
+    assert conn.execute("SELECT count(*) FROM audit").fetchone()[0] == 300
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
