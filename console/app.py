@@ -78,12 +78,14 @@ class OpsdeskApp(App[int]):
         clock: Callable[[], datetime] | None = None,
         feed_interval: float = DEFAULT_INTERVAL,
         handle_hangup: bool = True,
+        login: str | None = None,
     ) -> None:
         super().__init__()
         self.options = options
         self._clock = clock or (lambda: datetime.now(UTC))
         self._feed_interval = feed_interval
         self._handle_hangup = handle_hangup
+        self._login = login
         self._session: Session | None = None
         self._last_clock = ""
 
@@ -130,7 +132,9 @@ class OpsdeskApp(App[int]):
     # Life cycle -------------------------------------------------------------------
 
     async def on_load(self) -> None:
-        self._session = await open_session(self.options, create=True)
+        self._session = await open_session(self.options, create=True, login=self._login)
+        self._feed = ChangeFeed(self.store.change_token, self._store_changed)
+        await self._feed.prime()
         ui = self.config.ui
         self.theme = ui.theme
         self.animation_level = "full" if ui.animations else "none"
@@ -139,7 +143,6 @@ class OpsdeskApp(App[int]):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
 
     def on_mount(self) -> None:
-        self._feed = ChangeFeed(self.store.change_token, self._store_changed)
         self.set_interval(self._feed_interval, self._poll_feed, name="change-feed")
         if self.config.ui.clock:
             self.set_interval(5, self._tick_clock, name="clock")
@@ -250,11 +253,16 @@ class OpsdeskApp(App[int]):
             self.notify("editing the banner needs the lead role", severity="warning", markup=False)
             return
         current = await self.store.banner.get()
-        text = await self.push_screen_wait(BannerForm(current.text))
-        if text is None:
-            return
+        self.push_screen(
+            BannerForm(current.text),
+            lambda text: None if text is None else self.save_banner(text, current.version),
+        )
+
+    @work(group="banner", exit_on_error=False)
+    async def save_banner(self, text: str, seen_version: int) -> None:
+        """Save the form; a banner changed by someone else meanwhile is refused, not lost."""
         try:
-            await self.store.banner.set(self.actor, text, current.version, self.now())
+            await self.store.banner.set(self.actor, text, seen_version, self.now())
         except StoreError as exc:
             self.notify(str(exc), severity="error", markup=False, timeout=10)
             return

@@ -27,6 +27,11 @@ class ChangeFeed:
         self._busy = False
         self.failures = 0
 
+    async def prime(self) -> None:
+        """Take the baseline. Call it before the screens first read the store, so that a
+        change landing between that read and the first check is not absorbed."""
+        self._last = await self._token()
+
     async def check(self) -> bool:
         """Return True when a change was seen. Errors are logged and retried next tick."""
         if self._busy:
@@ -40,9 +45,6 @@ class ChangeFeed:
             return False
         finally:
             self._busy = False
-        if self._last is None:
-            self._last = token
-            return False
         if token == self._last:
             return False
         self._last = token

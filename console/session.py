@@ -59,7 +59,11 @@ def store_path(options: Options, loaded: LoadedConfig) -> Path:
     return default_store_path()
 
 
-async def open_session(options: Options, *, create: bool = True) -> Session:
+async def open_session(
+    options: Options, *, create: bool = True, login: str | None = None
+) -> Session:
+    """Open config and store. `login` is for tests and tools acting for a known person;
+    the CLI never sets it, so the actor is the process's own account."""
     loaded = config_loader.load(options.config)
     path = store_path(options, loaded)
     store = await Store.open(
@@ -76,4 +80,4 @@ async def open_session(options: Options, *, create: bool = True) -> Session:
     except BaseException:
         await store.close()
         raise
-    return Session(loaded=loaded, store=store, actor=actor_for(loaded.config))
+    return Session(loaded=loaded, store=store, actor=actor_for(loaded.config, login))

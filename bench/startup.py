@@ -1,0 +1,72 @@
+"""Start-up: process start until the queue screen has drawn its rows, against a bare
+Textual app that draws the same number of rows from a list (the floor).
+
+    python -m bench.startup [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.common import emit, time_process
+from opsdesk.console.demo import build_demo
+
+OPSDESK = """
+import sys
+from opsdesk.console.app import OpsdeskApp
+from opsdesk.console.session import Options
+app = OpsdeskApp(Options(store=sys.argv[1]), handle_hangup=False)
+async def drive(pilot):
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    assert app.screen.query_one("#table").row_count > 0
+    app.exit()
+app.run(headless=True, size=(80, 24), auto_pilot=drive)
+"""
+
+FLOOR = """
+from textual.app import App
+from textual.widgets import DataTable, Footer
+class Bare(App):
+    def compose(self):
+        table = DataTable()
+        table.add_columns("Key", "Pri", "State", "Title", "Service", "Assignee", "Age")
+        for n in range(200):
+            table.add_row(f"INC-{n}", "P3", "new", "Disk full on host", "payments", "ana", "1h")
+        yield table
+        yield Footer()
+async def drive(pilot):
+    await pilot.pause()
+    pilot.app.exit()
+Bare().run(headless=True, size=(80, 24), auto_pilot=drive)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        store = Path(folder) / "demo.db"
+        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        asyncio.run(build_demo(store, incidents=100_000, seed=1, now=now, creator="bench"))
+        floor = time_process(FLOOR, runs=args.runs)
+        console = time_process(OPSDESK, str(store), runs=args.runs)
+    emit(
+        {
+            "benchmark": "startup",
+            "incidents": 100_000,
+            "first_screen_ms": round(console * 1000, 1),
+            "floor_ms": round(floor * 1000, 1),
+            "ratio": round(console / floor, 2),
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()

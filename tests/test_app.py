@@ -1,0 +1,282 @@
+"""The console driven with Pilot: screens, help, command line, quit, live updates, safety."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from opsdesk.console.app import OpsdeskApp
+from opsdesk.console.keymap import all_bindings
+from opsdesk.console.session import Options
+from opsdesk.screens.base import StoreScreen
+from opsdesk.screens.changes import ChangesScreen
+from opsdesk.screens.dialogs import BannerForm, CommandLine, Confirm, HelpScreen
+from opsdesk.screens.incident import IncidentScreen
+from opsdesk.screens.oncall import OncallScreen
+from opsdesk.screens.queue import QueueScreen
+from opsdesk.screens.vendors import VendorsScreen
+from opsdesk.screens.widgets import BannerLine, OpsTable, StatusHeader
+from opsdesk.store import Actor, NewIncident, Store
+from tests.conftest import FIXED_NOW
+
+SIZE = (80, 24)
+
+
+def make_app(store: Path, login: str | None = None, **options: object) -> OpsdeskApp:
+    return OpsdeskApp(
+        Options(store=str(store), **options),  # type: ignore[arg-type]
+        clock=lambda: FIXED_NOW,
+        feed_interval=0.05,
+        handle_hangup=False,
+        login=login,
+    )
+
+
+async def settle(app: OpsdeskApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def rendered(widget) -> str:  # type: ignore[no-untyped-def]
+    return str(widget.render())
+
+
+def table_text(screen: StoreScreen) -> list[str]:
+    table = screen.query_one(OpsTable)
+    return [" ".join(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
+
+
+async def test_number_keys_switch_between_the_four_screens(demo_store: Path) -> None:
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)
+        for key, kind in (
+            ("2", OncallScreen),
+            ("3", VendorsScreen),
+            ("4", ChangesScreen),
+            ("1", QueueScreen),
+        ):
+            await pilot.press(key)
+            await settle(app, pilot)
+            assert isinstance(app.screen, kind)
+            header = rendered(app.screen.query_one(StatusHeader))
+            assert kind.TITLE in header and "demo.db" in header and "12:00" in header
+        assert any("INC-300" in row for row in table_text(app.screen))  # type: ignore[arg-type]
+
+
+async def test_help_lists_bindings_with_ids_and_escape_closes_it(demo_store: Path) -> None:
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one("#help-table")
+        ids = {str(table.get_row_at(i)[2]) for i in range(table.row_count)}  # type: ignore[attr-defined]
+        assert {"screen.queue", "screen.changes", "filter", "quit", "command_line"} <= ids
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)
+
+
+async def test_command_line_switches_screens_and_opens_incidents(demo_store: Path) -> None:
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("colon")
+        assert isinstance(app.screen, CommandLine)
+        await pilot.press(*"oncall", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, OncallScreen)
+        await pilot.press("colon", *"inc inc-17", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, IncidentScreen)
+        assert app.screen.key == "INC-17"
+        assert "INC-17" in rendered(app.screen.query_one("#fields"))
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, OncallScreen)
+        await pilot.press("colon", *"inc INC-99999", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, OncallScreen)
+        assert any("INC-99999: no such incident" in str(n.message) for n in app._notifications)
+        await pilot.press("colon", *"q", "enter")
+        await settle(app, pilot)
+    assert app.return_code == 0
+
+
+async def test_q_quits_but_asks_first_when_a_form_has_input(demo_store: Path) -> None:
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("b")
+        await settle(app, pilot)
+        assert isinstance(app.screen, BannerForm)
+        await pilot.press(*"half typed")
+        await pilot.press("ctrl+q")
+        await settle(app, pilot)
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert isinstance(app.screen, BannerForm)
+        assert app.screen.query_one(Input).value == "half typed"
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await pilot.press("q")
+        await settle(app, pilot)
+    assert app.return_code == 0
+
+
+async def test_changes_from_another_connection_appear_without_a_keypress(demo_store: Path) -> None:
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot, await Store.open(demo_store) as other:
+        await settle(app, pilot)
+        banner = app.screen.query_one(BannerLine)
+        assert not banner.display
+        table = app.screen.query_one(OpsTable)
+        table.move_cursor(row=3)
+        cursor_key = table.selected_key()
+        await other.banner.set(
+            Actor("ana", frozenset({"lead"})), "bridge open on #inc", 0, FIXED_NOW
+        )
+        await other.incidents.create(
+            Actor("ben"), NewIncident("fresh from the CLI", "payments", 1, 1, "P1"), FIXED_NOW
+        )
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if banner.display and any("fresh from the CLI" in r for r in table_text(app.screen)):  # type: ignore[arg-type]
+                break
+        assert banner.display
+        assert "bridge open on #inc" in rendered(banner)
+        assert any("fresh from the CLI" in r for r in table_text(app.screen))  # type: ignore[arg-type]
+        assert table.selected_key() == cursor_key
+
+
+async def test_banner_form_saves_and_is_refused_on_a_stale_version(demo_store: Path) -> None:
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot, await Store.open(demo_store) as other:
+        await settle(app, pilot)
+        await pilot.press("b")
+        await settle(app, pilot)
+        await other.banner.set(Actor("dana", frozenset({"lead"})), "dana was first", 0, FIXED_NOW)
+        await pilot.press(*"mine", "enter")
+        await settle(app, pilot)
+        messages = [str(n.message) for n in app._notifications]
+        assert any("changed by dana" in m for m in messages), messages
+        assert (await other.banner.get()).text == "dana was first"
+        await pilot.press("b")
+        await settle(app, pilot)
+        form_input = app.screen.query_one(Input)
+        assert form_input.value == "dana was first"
+        form_input.value = ""
+        await pilot.press(*"all clear", "enter")
+        await settle(app, pilot)
+        assert (await other.banner.get()).text == "all clear"
+
+
+async def test_read_only_console_hides_changes(demo_store: Path) -> None:
+    app = make_app(demo_store, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert "READ-ONLY" in rendered(app.screen.query_one(StatusHeader))
+        assert app.check_action("edit_banner", ()) is False
+        await pilot.press("b")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, BannerForm)
+
+
+async def test_filter_narrows_rows_and_escape_clears_it(demo_store: Path) -> None:
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, StoreScreen)
+        total = len(table_text(screen))
+        await pilot.press("slash", *"payments", "enter")
+        await settle(app, pilot)
+        rows = table_text(screen)
+        assert 0 < len(rows) < total
+        assert all("payments" in r.casefold() or "payment" in r.casefold() for r in rows)
+        assert "filter: payments" in rendered(screen.query_one("#filter-status"))
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert len(table_text(screen)) == total
+
+
+async def test_keys_can_be_rebound_from_config(demo_store: Path, write_config, me: str) -> None:  # type: ignore[no-untyped-def]
+    config = write_config(f'[[people]]\nlogin = "{me}"\n[keys]\n"screen.oncall" = "o"\n')
+    app = make_app(demo_store, config=str(config))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("o")
+        await settle(app, pilot)
+        assert isinstance(app.screen, OncallScreen)
+        await pilot.press("1", "2")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)
+
+
+HOSTILE = [
+    ("[@click=app.quit]click me[/]", "[@click=app.qu"),
+    ("oops [/b] unbalanced", "oops [/b] unba"),
+    ("[ @click=app.quit]spaced[/]", "[ @click=app.q"),
+    ("title\x1b]0;pwned\x07 \x1b]52;c;ZXZpbA==\x07\x1b[2J end", "title  end"),
+    ("nul\x00 bidi\u202eevil", "nul bidievil"),
+    ("x" * 100_000, "xxxxxxxxxxxxxx"),
+]
+
+
+@pytest.mark.parametrize(
+    ("title", "shown"), HOSTILE, ids=["click", "unbalanced", "spaced", "osc", "ctrl", "long"]
+)
+async def test_hostile_titles_render_literally(demo_store: Path, title: str, shown: str) -> None:
+    async with await Store.open(demo_store) as store:
+        created = await store.incidents.create(
+            Actor("mallory"),
+            NewIncident(title, "payments", 1, 1, "P1", description=title),
+            FIXED_NOW,
+        )
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        row = table_text(app.screen)[0]  # type: ignore[arg-type]
+        assert row.startswith(created.key)
+        assert "\x1b" not in row and "\x00" not in row and "\u202e" not in row
+        assert shown in row
+        await pilot.click(OpsTable, offset=(30, 1))
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, IncidentScreen)
+        fields = rendered(app.screen.query_one("#fields"))
+        assert "\x1b" not in fields
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)
+
+
+def test_bindings_have_ids_and_leave_terminal_chords_alone() -> None:
+    reserved = {"ctrl+a", "ctrl+d", "ctrl+k", "ctrl+h", "ctrl+j", "ctrl+l"}
+    for binding in all_bindings():
+        assert binding.id, f"binding {binding.key} -> {binding.action} has no id"
+        keys = {k.strip() for k in binding.key.split(",")}
+        assert not keys & reserved, f"{binding.id} uses {keys & reserved}"
+
+
+async def test_a_change_right_after_start_is_not_missed(demo_store: Path) -> None:
+    """A write between the first screen load and the first feed tick still shows up."""
+    app = OpsdeskApp(
+        Options(store=str(demo_store)), clock=lambda: FIXED_NOW, feed_interval=0.3, handle_hangup=False
+    )
+    async with app.run_test(size=SIZE) as pilot, await Store.open(demo_store) as other:
+        await settle(app, pilot)
+        await other.banner.set(Actor("ana", frozenset({"lead"})), "early news", 0, FIXED_NOW)
+        banner = app.screen.query_one(BannerLine)
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if banner.display:
+                break
+        assert "early news" in rendered(banner)

@@ -1,0 +1,32 @@
+"""The live change feed notices writes from other processes' connections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from opsdesk.console.feed import ChangeFeed
+from opsdesk.store import Actor, Store
+from tests.conftest import FIXED_NOW
+
+
+async def test_feed_fires_once_per_change_from_another_connection(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    seen: list[int] = []
+    async with await Store.open(path) as watcher, await Store.open(path) as writer:
+        feed = ChangeFeed(watcher.change_token, lambda: seen.append(1))
+        await feed.prime()
+        assert await feed.check() is False
+        await writer.banner.set(Actor("l", frozenset({"lead"})), "x", 0, FIXED_NOW)
+        assert await feed.check() is True
+        assert await feed.check() is False
+    assert seen == [1]
+
+
+async def test_feed_survives_a_failing_store() -> None:
+    async def broken() -> object:
+        raise OSError("disk went away")
+
+    feed = ChangeFeed(broken, lambda: None)
+    assert await feed.check() is False
+    assert await feed.check() is False
+    assert feed.failures == 2
