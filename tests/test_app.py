@@ -269,7 +269,10 @@ def test_bindings_have_ids_and_leave_terminal_chords_alone() -> None:
 async def test_a_change_right_after_start_is_not_missed(demo_store: Path) -> None:
     """A write between the first screen load and the first feed tick still shows up."""
     app = OpsdeskApp(
-        Options(store=str(demo_store)), clock=lambda: FIXED_NOW, feed_interval=0.3, handle_hangup=False
+        Options(store=str(demo_store)),
+        clock=lambda: FIXED_NOW,
+        feed_interval=0.3,
+        handle_hangup=False,
     )
     async with app.run_test(size=SIZE) as pilot, await Store.open(demo_store) as other:
         await settle(app, pilot)
