@@ -52,10 +52,15 @@ class Session:
 
 
 def store_path(options: Options, loaded: LoadedConfig) -> Path:
+    """`--store` (relative to the working directory), else `[store] path` (relative to the
+    config file's folder), else the per-user data folder."""
     if options.store:
         return Path(options.store).expanduser()
     if loaded.config.store.path:
-        return Path(loaded.config.store.path).expanduser()
+        configured = Path(loaded.config.store.path).expanduser()
+        if not configured.is_absolute() and loaded.config_dir is not None:
+            configured = loaded.config_dir / configured
+        return configured
     return default_store_path()
 
 

@@ -283,3 +283,29 @@ async def test_a_change_right_after_start_is_not_missed(demo_store: Path) -> Non
             if banner.display:
                 break
         assert "early news" in rendered(banner)
+
+
+async def test_command_palette_switches_screens(demo_store: Path) -> None:
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Screen: Vendors")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, VendorsScreen)
+
+
+async def test_theme_toggle_between_dark_and_light(demo_store: Path) -> None:
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app.current_theme.dark
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.theme == "textual-light"
+        await pilot.press("colon", *"theme dark", "enter")
+        await settle(app, pilot)
+        assert app.theme == "textual-dark"

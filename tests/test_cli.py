@@ -137,3 +137,9 @@ def test_installed_entry_point_runs_without_traceback(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr == f"opsdesk: {bad}: ui.mouse: expected true or false, got int 3\n"
     assert "Traceback" not in done.stderr
+
+
+def test_relative_store_path_is_relative_to_the_config_file(write_config, capsys: Capture) -> None:  # type: ignore[no-untyped-def]
+    config = write_config('[store]\npath = "data/team.db"\n')
+    assert run(["--config", str(config), "info", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["store"] == str(config.parent / "data" / "team.db")

@@ -1,0 +1,55 @@
+"""The real console in a pseudo-terminal: it draws, and leaves cleanly on hang-up."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                break
+    return seen
+
+
+@pytest.mark.parametrize("how", ["sighup", "q"])
+def test_console_draws_and_exits_cleanly(demo_store: Path, how: str) -> None:
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "opsdesk.console", "--store", str(demo_store)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        screen = read_until(master, b"INC-300", timeout=30)
+        assert b"INC-300" in screen, screen[-2000:]
+        assert b"Traceback" not in screen
+        if how == "sighup":
+            process.send_signal(signal.SIGHUP)
+        else:
+            os.write(master, b"q")
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
