@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import statistics
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from opsdesk.console.demo import build_demo
 
 
 def emit(figures: dict[str, Any]) -> None:
@@ -22,3 +27,11 @@ def time_process(code: str, *args: str, runs: int = 5) -> float:
         subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True)
         samples.append(time.perf_counter() - began)
     return statistics.median(samples)
+
+
+def demo_store(folder: str, incidents: int) -> Path:
+    """Build a demo store in `folder` anchored at the current hour; return its path."""
+    store = Path(folder) / "demo.db"
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    asyncio.run(build_demo(store, incidents=incidents, seed=1, now=now, creator="bench"))
+    return store

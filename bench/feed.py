@@ -15,9 +15,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import emit
+from bench.common import demo_store, emit
 from opsdesk.console.app import OpsdeskApp
-from opsdesk.console.demo import build_demo
 from opsdesk.console.session import Options
 from opsdesk.store import Actor, Store
 
@@ -58,9 +57,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        store = Path(folder) / "demo.db"
-        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-        asyncio.run(build_demo(store, incidents=10_000, seed=1, now=now, creator="bench"))
+        store = demo_store(folder, 10_000)
         floor = asyncio.run(idle(store, args.seconds, feed_interval=3600))
         with_feed = asyncio.run(idle(store, args.seconds, feed_interval=0.5))
         seen_after = asyncio.run(latency(store))

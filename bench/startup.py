@@ -7,13 +7,9 @@ Textual app that draws the same number of rows from a list (the floor).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import tempfile
-from datetime import UTC, datetime
-from pathlib import Path
 
-from bench.common import emit, time_process
-from opsdesk.console.demo import build_demo
+from bench.common import demo_store, emit, time_process
 
 OPSDESK = """
 import sys
@@ -52,9 +48,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        store = Path(folder) / "demo.db"
-        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-        asyncio.run(build_demo(store, incidents=100_000, seed=1, now=now, creator="bench"))
+        store = demo_store(folder, 100_000)
         floor = time_process(FLOOR, runs=args.runs)
         console = time_process(OPSDESK, str(store), runs=args.runs)
     emit(

@@ -32,6 +32,14 @@ def priority(value: str) -> Text:
     return Text(f"{PRIORITY_GLYPH.get(value, '? ')}{value}", style=PRIORITY_STYLE.get(value, ""))
 
 
+def append_counts(
+    line: Text, counts: dict[str, int], order: tuple[str, ...], labels: dict[str, str]
+) -> None:
+    """Append "label count" for each state in `order` (zero when absent) to a summary line."""
+    for state in order:
+        line.append(f"{labels.get(state, state)} {counts.get(state, 0):,}  ")
+
+
 def age(since: datetime, now: datetime) -> str:
     """A compact age: 45s, 12m, 5h, 3d, 7w."""
     seconds = max(int((now - since).total_seconds()), 0)

@@ -6,9 +6,10 @@ from rich.text import Text
 
 from opsdesk.console.durations import format_duration
 from opsdesk.screens.base import Row, StoreScreen
-from opsdesk.screens.cells import cell
+from opsdesk.screens.cells import append_counts, cell
 
 STATE_LABEL = {"in_progress": "running", "rolled_back": "rolled back"}
+SUMMARY_STATES = ("draft", "submitted", "approved", "scheduled", "in_progress", "failed")
 RISK_STYLE = {"high": "bold red", "medium": "yellow", "low": "green"}
 
 
@@ -23,8 +24,7 @@ class ChangesScreen(StoreScreen):
         states = await store.changes.count_by_state()
         changes = await store.changes.around(now)
         summary = Text("Changes ", style="bold")
-        for state in ("draft", "submitted", "approved", "scheduled", "in_progress", "failed"):
-            summary.append(f"{STATE_LABEL.get(state, state)} {states.get(state, 0):,}  ")
+        append_counts(summary, states, SUMMARY_STATES, STATE_LABEL)
         self.set_summary(summary)
         self.rows = [
             Row(

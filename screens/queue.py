@@ -5,10 +5,11 @@ from __future__ import annotations
 from rich.text import Text
 
 from opsdesk.screens.base import Row, StoreScreen
-from opsdesk.screens.cells import PRIORITY_STYLE, age, cell, priority
+from opsdesk.screens.cells import PRIORITY_STYLE, age, append_counts, cell, priority
 
 RECENT = 200
 STATE_LABEL = {"acknowledged": "ack'd", "in_progress": "working", "on_hold": "on hold"}
+SUMMARY_STATES = ("new", "acknowledged", "in_progress", "on_hold", "resolved")
 
 
 class QueueScreen(StoreScreen):
@@ -27,8 +28,7 @@ class QueueScreen(StoreScreen):
             summary.append(f"{level} {open_counts.get(level, 0):,}", style=PRIORITY_STYLE[level])
             summary.append("  ")
         summary.append("│ ")
-        for state in ("new", "acknowledged", "in_progress", "on_hold", "resolved"):
-            summary.append(f"{STATE_LABEL.get(state, state)} {states.get(state, 0):,}  ")
+        append_counts(summary, states, SUMMARY_STATES, STATE_LABEL)
         self.set_summary(summary)
         self.rows = [
             Row(

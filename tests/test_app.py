@@ -40,6 +40,14 @@ async def settle(app: OpsdeskApp, pilot) -> None:  # type: ignore[no-untyped-def
     await pilot.pause()
 
 
+async def wait_until(pilot, condition, seconds: float = 2.0) -> None:  # type: ignore[no-untyped-def]
+    """Let the app run (the live feed ticks) until `condition()` holds or time runs out."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+
+
 def rendered(widget) -> str:  # type: ignore[no-untyped-def]
     return str(widget.render())
 
@@ -146,10 +154,12 @@ async def test_changes_from_another_connection_appear_without_a_keypress(demo_st
         await other.incidents.create(
             Actor("ben"), NewIncident("fresh from the CLI", "payments", 1, 1, "P1"), FIXED_NOW
         )
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if banner.display and any("fresh from the CLI" in r for r in table_text(app.screen)):  # type: ignore[arg-type]
-                break
+        await wait_until(
+            pilot,
+            lambda: (
+                banner.display and any("fresh from the CLI" in r for r in table_text(app.screen))
+            ),  # type: ignore[arg-type]
+        )
         assert banner.display
         assert "bridge open on #inc" in rendered(banner)
         assert any("fresh from the CLI" in r for r in table_text(app.screen))  # type: ignore[arg-type]
@@ -278,10 +288,7 @@ async def test_a_change_right_after_start_is_not_missed(demo_store: Path) -> Non
         await settle(app, pilot)
         await other.banner.set(Actor("ana", frozenset({"lead"})), "early news", 0, FIXED_NOW)
         banner = app.screen.query_one(BannerLine)
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if banner.display:
-                break
+        await wait_until(pilot, lambda: banner.display)
         assert "early news" in rendered(banner)
 
 
