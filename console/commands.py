@@ -119,6 +119,7 @@ async def info(args: argparse.Namespace) -> int:
         details.update(
             schema_version=store_info.schema_version,
             schema_latest=store_info.latest_schema,
+            store_created=store_info.created_at,
             demo=store_info.demo,
             counts=store_info.counts,
             config_source=session.loaded.source_label,

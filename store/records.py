@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 Role = Literal["admin", "lead", "cab", "engineer"]
-ROLE_ORDER: tuple[Role, ...] = ("engineer", "lead", "admin")
 
 
 @dataclass(frozen=True)
