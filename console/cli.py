@@ -106,11 +106,21 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=_count, default=200, metavar="N", help="default 200")
     audit.add_argument("--json", action="store_true")
 
+    from opsdesk.console import incident_commands
+
+    incident_commands.add_parser(command, _level)
+
     banner = command("banner", commands.banner, "show, set or clear the team banner (leads)")
     banner.add_argument("action", nargs="?", choices=["show", "set", "clear"], default="show")
     banner.add_argument("text", nargs="?", help="banner text for `set`")
     banner.add_argument("--json", action="store_true")
     return parser
+
+
+def _level(text: str) -> int:
+    if text not in ("1", "2", "3"):
+        raise argparse.ArgumentTypeError(f"expected 1, 2 or 3 (1 is highest), got {text!r}")
+    return int(text)
 
 
 def _count(text: str) -> int:

@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ import tomli_w
 from opsdesk.console.config import parse_text
 from opsdesk.console.config_model import Config
 from opsdesk.console.demo_config import demo_config
+from opsdesk.console.incident_ops import due_times
+from opsdesk.console.sla import StateChange, clocks
 from opsdesk.store.bulk import DemoBuilder
 
 DAY = 86400.0
@@ -68,6 +70,10 @@ CHANGE_TITLES = [
     "Patch kernel on {svc} hosts",
     "Move {svc} traffic to the new load balancer",
 ]
+
+
+def _instant(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _iso(seconds: float) -> str:
@@ -143,15 +149,35 @@ class _Generator:
                 if closed_at < self.now:
                     state, closed, version = "closed", _iso(closed_at), 5
             last = max(t for t in (created, ack_at if acked else 0, res_at if resolved else 0))
+            if state in ("in_progress", "on_hold"):
+                last = max(last, ack_at + (self.now - ack_at) * rand())
             updated_by = assignee or reporter
+            dues = self._due_times(priority, state, hold, created, acked and ack_at, last)
             row = (
                 index + 1, title, f"{title}. Reported via {source}.", service, impact, urgency,
                 priority, state, hold, assignee, reporter, source, dedup, _iso(created), acked,
-                resolved, closed, code, note, csat, version, _iso(last), updated_by,
+                resolved, closed, code, note, csat, version, _iso(last), updated_by, *dues,
             )  # fmt: skip
             if index >= audited_from:
                 self._audit_incident(row)
             yield row
+
+    def _due_times(
+        self, priority: str, state: str, hold: str | None, created: float, acked: Any, last: float
+    ) -> tuple[str | None, str | None]:
+        """Stored SLA due times for open incidents, from the same rules the console uses."""
+        if state not in ("new", "acknowledged", "in_progress", "on_hold"):
+            return None, None
+        history = [StateChange(_instant(created), "new")]
+        if acked:
+            history.append(StateChange(_instant(acked), "acknowledged"))
+        if state in ("in_progress", "on_hold"):
+            history.append(StateChange(_instant(last), state, hold or ""))
+        respond, resolve = clocks(self.config, priority, history, _instant(self.now))
+        dues = due_times(respond, resolve)
+        return tuple(  # type: ignore[return-value]
+            None if d is None else _iso(d.timestamp()) for d in dues.values()
+        )
 
     def _audit_incident(self, row: tuple[Any, ...]) -> None:
         key, reporter, assignee = f"INC-{row[0]}", row[10], row[9] or row[10]

@@ -60,6 +60,8 @@ class Incident:
     version: int
     updated_at: datetime
     updated_by: str
+    response_due: datetime | None = None
+    resolve_due: datetime | None = None
 
     @property
     def key(self) -> str:
@@ -77,6 +79,30 @@ class NewIncident:
     assignee: str | None = None
     source: str = "manual"
     dedup_key: str | None = None
+
+
+@dataclass(frozen=True)
+class IncidentEvent:
+    """One line of an incident's timeline. `kind`: created, state, assigned, note, priority,
+    csat; `state` is the state entered (for state events); `detail` says the rest."""
+
+    at: datetime
+    actor: str
+    kind: str
+    state: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """What `opsdesk incident list` and the queue filter by; None means any."""
+
+    states: tuple[str, ...] | None = None
+    priorities: tuple[str, ...] | None = None
+    assignee: str | None = None
+    unassigned: bool = False
+    breached_at: datetime | None = None
+    search: str | None = None
 
 
 @dataclass(frozen=True)

@@ -236,7 +236,7 @@ HOSTILE = [
     ("[ @click=app.quit]spaced[/]", "[ @click=app.q"),
     ("title\x1b]0;pwned\x07 \x1b]52;c;ZXZpbA==\x07\x1b[2J end", "title  end"),
     ("nul\x00 bidi\u202eevil", "nul bidievil"),
-    ("x" * 100_000, "xxxxxxxxxxxxxx"),
+    ("x" * 300, "xxxxxxxxxxxxxx"),
 ]
 
 

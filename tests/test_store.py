@@ -15,6 +15,7 @@ import pytest
 
 from opsdesk.store import (
     Actor,
+    InvalidOperation,
     NewIncident,
     PermissionDenied,
     ReadOnlyStore,
@@ -224,3 +225,10 @@ def test_two_processes_write_at_once_and_nothing_is_lost(tmp_path: Path) -> None
     assert conn.execute("SELECT count(*) FROM audit").fetchone()[0] == 300
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+async def test_oversized_text_is_refused_clearly(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "s.db") as store:
+        with pytest.raises(InvalidOperation, match="title is 100,000 characters; the limit is 300"):
+            await store.incidents.create(ENGINEER, incident("x" * 100_000), FIXED_NOW)
+        assert await store.audit.entries() == []
