@@ -22,6 +22,7 @@ from textual.screen import Screen
 
 from opsdesk.console.config_model import Config
 from opsdesk.console.feed import DEFAULT_INTERVAL, ChangeFeed
+from opsdesk.console.incident_ops import IncidentOps
 from opsdesk.console.session import Options, Session, open_session
 from opsdesk.console.text import one_line
 from opsdesk.screens.changes import ChangesScreen
@@ -107,6 +108,11 @@ class OpsdeskApp(App[int]):
     @property
     def actor(self) -> Actor:
         return self.session.actor
+
+    @property
+    def incidents(self) -> IncidentOps:
+        """Incident operations as this console's user (same rules as the CLI)."""
+        return IncidentOps(self.store, self.config, self.actor)
 
     def now(self) -> datetime:
         return self._clock()

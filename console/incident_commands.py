@@ -14,7 +14,7 @@ from opsdesk.console.incident_ops import IncidentOps, IncidentView
 from opsdesk.console.lifecycle import HOLD_REASONS, OPEN_STATES, RESOLUTION_CODES, STATES
 from opsdesk.console.output import emit_json, emit_line, emit_table
 from opsdesk.console.session import open_session
-from opsdesk.console.sla import Clock
+from opsdesk.console.sla import Clock, due_summary
 from opsdesk.store import Incident
 from opsdesk.store.records import IncidentFilter
 from opsdesk.store.timefmt import to_db
@@ -67,21 +67,11 @@ def clock_out(clock: Clock) -> dict[str, Any]:
     }
 
 
-def _sla_text(incident: Incident, at: datetime) -> str:
-    due = min((d for d in (incident.response_due, incident.resolve_due) if d), default=None)
-    if due is None:
-        return "—"
-    minutes = int((due - at).total_seconds() // 60)
-    span = (
-        f"{abs(minutes) // 60}h{abs(minutes) % 60:02d}m"
-        if abs(minutes) >= 60
-        else f"{abs(minutes)}m"
-    )
-    return f"BREACHED {span}" if minutes < 0 else f"{span} left"
-
-
-async def _with_ops(args: argparse.Namespace, work: Callable[[IncidentOps], Any]) -> Any:
-    session = await open_session(options_from(args), create=False)
+async def _with_ops(
+    args: argparse.Namespace, work: Callable[[IncidentOps], Any], *, create: bool = False
+) -> Any:
+    """Run `work` with the operations on an open store (created only by `incident new`)."""
+    session = await open_session(options_from(args), create=create)
     try:
         return await work(IncidentOps(session.store, session.config, session.actor))
     finally:
@@ -96,6 +86,7 @@ async def new(args: argparse.Namespace) -> int:
             args.title, args.service, at, impact=args.impact, urgency=args.urgency,
             description=args.description or "",
         ),
+        create=True,
     )  # fmt: skip
     if args.json:
         emit_json(incident_out(incident, at))
@@ -120,7 +111,7 @@ async def list_(args: argparse.Namespace) -> int:
         return 0
     rows = [
         [i.key, i.priority, i.state.replace("_", " "), i.title, i.service, i.assignee or "—",
-         _sla_text(i, at)]
+         due_summary(i.response_due, i.resolve_due, at)]
         for i in found
     ]  # fmt: skip
     emit_table(["key", "pri", "state", "title", "service", "assignee", "sla"], rows)

@@ -153,3 +153,19 @@ def clocks(
         respond_clock(history, target, calendar, now),
         resolve_clock(history, target, calendar, now),
     )
+
+
+def due_summary(response_due: datetime | None, resolve_due: datetime | None, now: datetime) -> str:
+    """ "12m left", "3h05m left", "BREACHED 2d" for the nearest stored due time, or "—"."""
+    due = min((d for d in (response_due, resolve_due) if d is not None), default=None)
+    if due is None:
+        return "—"
+    minutes = int((due - now).total_seconds() // 60)
+    size = abs(minutes)
+    if size >= 48 * 60:
+        span = f"{size // 1440}d"
+    elif size >= 60:
+        span = f"{size // 60}h{size % 60:02d}m"
+    else:
+        span = f"{size}m"
+    return f"BREACHED {span}" if minutes < 0 else f"{span} left"

@@ -32,6 +32,21 @@ def priority(value: str) -> Text:
     return Text(f"{PRIORITY_GLYPH.get(value, '? ')}{value}", style=PRIORITY_STYLE.get(value, ""))
 
 
+def sla_cell(response_due: datetime | None, resolve_due: datetime | None, now: datetime) -> Text:
+    """Time to the nearest SLA due: "15m", "12h", "2d"; a breach is a reverse-video "!39d"
+    badge, readable without colour."""
+    due = min((d for d in (response_due, resolve_due) if d is not None), default=None)
+    if due is None:
+        return Text("—")
+    if due <= now:
+        return Text(f"!{age(due, now)}", style="bold reverse red")
+    seconds = int((due - now).total_seconds())
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size * (2 if unit == "d" else 1):
+            return Text(f"{seconds // size}{unit}")
+    return Text(f"{seconds}s", style="bold")
+
+
 def append_counts(
     line: Text, counts: dict[str, int], order: tuple[str, ...], labels: dict[str, str]
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -12,12 +13,55 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from opsdesk.screens.cells import age, block, priority
+from opsdesk.console.durations import format_duration
+from opsdesk.console.incident_ops import history_of
+from opsdesk.console.sla import Clock
+from opsdesk.screens.cells import age, block, priority, until
 from opsdesk.screens.widgets import StatusHeader
-from opsdesk.store import StoreError
+from opsdesk.store import Incident, StoreError
+from opsdesk.store.records import IncidentEvent
 
 if TYPE_CHECKING:
     from opsdesk.console.app import OpsdeskApp
+
+
+def _minutes(span: timedelta) -> timedelta:
+    return timedelta(minutes=int(span.total_seconds() // 60))
+
+
+def clocks_text(respond: Clock, resolve: Clock, now: datetime) -> Text:
+    """Both SLA clocks, each saying what it is doing and why, with a word for its status."""
+    out = Text("SLA\n", style="bold")
+    for clock in (respond, resolve):
+        out.append(f"{clock.name:>8}  ", style="dim")
+        if clock.breached:
+            out.append(" BREACHED ", style="bold reverse red")
+        elif clock.at_risk:
+            out.append(" AT RISK ", style="bold reverse yellow")
+        elif clock.state == "stopped":
+            out.append(" met ", style="bold green")
+        out.append(f" {clock.reason}")
+        used = f"{format_duration(_minutes(clock.elapsed))} of {format_duration(clock.target)}"
+        out.append(f" · {used}", style="dim")
+        if clock.due is not None and clock.state != "stopped":
+            out.append(f" · due {clock.due:%a %H:%M}Z ({until(clock.due, now)})")
+        out.append("\n")
+    return out
+
+
+def timeline_text(incident: Incident, events: list[IncidentEvent]) -> Text:
+    """Every event with time and actor; imported incidents show their rebuilt states."""
+    out = Text("Timeline\n", style="bold")
+    if not events:
+        out.append("(imported without a timeline; states from its timestamps)\n", style="dim")
+        events = [IncidentEvent(c.at, "—", "state", c.state) for c in history_of(incident, [])]
+    for event in events:
+        out.append(f"{event.at:%Y-%m-%d %H:%M}Z  ", style="dim")
+        what = event.state.replace("_", " ") if event.state else event.kind
+        line = f"{event.actor}  {what}" + (f": {event.detail}" if event.detail else "")
+        out.append_text(block(line, limit=2000))
+        out.append("\n")
+    return out
 
 
 class IncidentScreen(Screen[None]):
@@ -38,6 +82,7 @@ class IncidentScreen(Screen[None]):
         yield StatusHeader(id="header")
         with VerticalScroll(id="detail"):
             yield Static(id="fields")
+            yield Static(id="clocks")
             yield Static(id="description")
             yield Static(id="timeline")
         yield Footer(compact=True)
@@ -52,13 +97,13 @@ class IncidentScreen(Screen[None]):
 
     @work(exclusive=True, group="incident", exit_on_error=False)
     async def load(self) -> None:
-        store, now = self.ops.store, self.ops.now()
+        now = self.ops.now()
         try:
-            incident = await store.incidents.get(self.key)
-            events = await store.audit.entries(entity_key=incident.key, limit=500)
+            view = await self.ops.incidents.view(self.key, now)
         except StoreError as exc:
             self.query_one("#fields", Static).update(Text(str(exc), style="bold red"))
             return
+        incident = view.incident
         fields = Text()
         fields.append(f"{incident.key}  ", style="bold")
         fields.append_text(priority(incident.priority))
@@ -94,14 +139,8 @@ class IncidentScreen(Screen[None]):
         description = Text("Description\n", style="bold")
         description.append_text(block(incident.description or "(none)"))
         self.query_one("#description", Static).update(description)
-        timeline = Text("Timeline\n", style="bold")
-        for event in events:
-            timeline.append(f"{event.at:%Y-%m-%d %H:%M}Z  ", style="dim")
-            timeline.append_text(block(f"{event.actor}  {event.action}", limit=200))
-            timeline.append("\n")
-        if not events:
-            timeline.append("no audited events (older demo incidents carry none)\n", style="dim")
-        self.query_one("#timeline", Static).update(timeline)
+        self.query_one("#clocks", Static).update(clocks_text(view.respond, view.resolve, now))
+        self.query_one("#timeline", Static).update(timeline_text(incident, view.events))
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self.key)

@@ -253,7 +253,9 @@ async def test_hostile_titles_render_literally(demo_store: Path, title: str, sho
     app = make_app(demo_store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        row = table_text(app.screen)[0]  # type: ignore[arg-type]
+        await pilot.press("slash", *created.key, "enter")
+        await settle(app, pilot)
+        [row] = table_text(app.screen)  # type: ignore[arg-type]
         assert row.startswith(created.key)
         assert "\x1b" not in row and "\x00" not in row and "\u202e" not in row
         assert shown in row
