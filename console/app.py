@@ -59,14 +59,13 @@ class OpsdeskApp(App[int]):
     }
     DEFAULT_MODE = "queue"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "switch_screen('queue')", "Queue", id="screen.queue"),
-        Binding("2", "switch_screen('oncall')", "On-call", id="screen.oncall"),
-        Binding("3", "switch_screen('vendors')", "Vendors", id="screen.vendors"),
-        Binding("4", "switch_screen('changes')", "Changes", id="screen.changes"),
+        Binding("1", "switch_screen('queue')", "Queue", show=False, id="screen.queue"),
+        Binding("2", "switch_screen('oncall')", "On-call", show=False, id="screen.oncall"),
+        Binding("3", "switch_screen('vendors')", "Vendors", show=False, id="screen.vendors"),
+        Binding("4", "switch_screen('changes')", "Changes", show=False, id="screen.changes"),
         Binding("colon", "command_line", "Cmd", id="command_line"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("b", "edit_banner", "Banner", show=False, id="banner"),
-        Binding("t", "toggle_theme", "Theme", show=False, id="theme"),
         Binding("q", "quit_console", "Quit", id="quit"),
     ]
 
@@ -288,6 +287,7 @@ class OpsdeskApp(App[int]):
                 lambda m=mode: self.switch_mode(m),
             )
         yield SystemCommand("Help: keys", "Every key on this screen", self.action_help)
+        yield SystemCommand("Theme: toggle light/dark", "Switch theme", self.action_toggle_theme)
         if self.check_action("edit_banner", ()):
             yield SystemCommand(
                 "Banner: edit", "Set or clear the team banner", self.action_edit_banner

@@ -18,12 +18,15 @@ def _bindable_classes() -> list[type[DOMNode]]:
     from opsdesk.console.app import OpsdeskApp
     from opsdesk.screens.base import StoreScreen
     from opsdesk.screens.dialogs import BannerForm, CommandLine, Confirm, HelpScreen
+    from opsdesk.screens.forms import Ask, Choose, NewIncidentForm
     from opsdesk.screens.incident import IncidentScreen
+    from opsdesk.screens.incident_actions import IncidentActions
     from opsdesk.screens.widgets import OpsTable
 
     screens = list(OpsdeskApp.MODES.values())
     classes: list[type[DOMNode]] = [OpsdeskApp, StoreScreen, IncidentScreen, OpsTable]
-    classes += [HelpScreen, CommandLine, Confirm, BannerForm]
+    classes += [HelpScreen, CommandLine, Confirm, BannerForm, IncidentActions]
+    classes += [Ask, Choose, NewIncidentForm]
     classes += [s for s in screens if isinstance(s, type)]
     return classes
 

@@ -8,7 +8,7 @@ says the store changed (at once if the screen is visible, else when it is shown 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -30,6 +30,7 @@ class Row:
     key: str
     cells: tuple[Text, ...]
     search: str
+    record: Any = None
 
 
 class StoreScreen(Screen[None]):
@@ -114,7 +115,7 @@ class StoreScreen(Screen[None]):
         table.clear()
         flex_width = self._flex_width(shown)
         for row in shown:
-            cells = list(row.cells)
+            cells = self.cells_for(row)
             if len(cells[self.FLEX_COLUMN]) > flex_width:
                 cells[self.FLEX_COLUMN] = cells[self.FLEX_COLUMN].copy()
                 cells[self.FLEX_COLUMN].truncate(flex_width, overflow="ellipsis")
@@ -130,6 +131,10 @@ class StoreScreen(Screen[None]):
             status.update(label)
         if not shown:
             table.add_row(*(Text(self.EMPTY if i == 1 else "") for i in range(len(self.COLUMNS))))
+
+    def cells_for(self, row: Row) -> list[Text]:
+        """The cells drawn for `row` (the queue marks selected rows here)."""
+        return list(row.cells)
 
     def _flex_width(self, rows: list[Row]) -> int:
         """Room left for the flexible column once the others have their natural width."""
@@ -176,6 +181,10 @@ class StoreScreen(Screen[None]):
         if key:
             self.app.copy_to_clipboard(key)
             self.notify(f"copied {key}", markup=False)
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self.refresh_bindings()
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:

@@ -10,19 +10,19 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from opsdesk.console.durations import format_duration
-from opsdesk.console.incident_ops import history_of
+from opsdesk.console.incident_ops import IncidentView, history_of
 from opsdesk.console.sla import Clock
 from opsdesk.screens.cells import age, block, priority, until
+from opsdesk.screens.incident_actions import IncidentActions, Target
 from opsdesk.screens.widgets import StatusHeader
 from opsdesk.store import Incident, StoreError
 from opsdesk.store.records import IncidentEvent
 
 if TYPE_CHECKING:
-    from opsdesk.console.app import OpsdeskApp
+    pass
 
 
 def _minutes(span: timedelta) -> timedelta:
@@ -64,7 +64,7 @@ def timeline_text(incident: Incident, events: list[IncidentEvent]) -> Text:
     return out
 
 
-class IncidentScreen(Screen[None]):
+class IncidentScreen(IncidentActions):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="incident.back"),
         Binding("y", "copy", "Copy key", id="incident.copy"),
@@ -73,10 +73,13 @@ class IncidentScreen(Screen[None]):
     def __init__(self, key: str) -> None:
         super().__init__()
         self.key = key
+        self.view: IncidentView | None = None
 
-    @property
-    def ops(self) -> OpsdeskApp:
-        return self.app  # type: ignore[return-value]
+    def targets(self) -> list[Target]:
+        if self.view is None:
+            return []
+        incident = self.view.incident
+        return [Target(incident.key, incident.version, incident.state)]
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -103,6 +106,8 @@ class IncidentScreen(Screen[None]):
         except StoreError as exc:
             self.query_one("#fields", Static).update(Text(str(exc), style="bold red"))
             return
+        self.view = view
+        self.refresh_bindings()
         incident = view.incident
         fields = Text()
         fields.append(f"{incident.key}  ", style="bold")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
+from textual.binding import Binding, BindingType
 
 from opsdesk.console.lifecycle import OPEN_STATES
 from opsdesk.screens.base import Row, StoreScreen
 from opsdesk.screens.cells import PRIORITY_STYLE, age, append_counts, cell, priority, sla_cell
+from opsdesk.screens.incident_actions import IncidentActions, Target
+from opsdesk.screens.widgets import OpsTable
 from opsdesk.store.records import IncidentFilter
 
 SHOWN = 500
@@ -14,11 +19,20 @@ STATE_LABEL = {"acknowledged": "ack'd", "in_progress": "working", "on_hold": "on
 SUMMARY_STATES = ("new", "acknowledged", "in_progress", "on_hold", "resolved")
 
 
-class QueueScreen(StoreScreen):
+class QueueScreen(IncidentActions, StoreScreen):
+    """Open incidents, most urgent first. Acts on marked rows (space), else the cursor row."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "mark", "Mark", show=False, id="queue.mark"),
+    ]
     TITLE = "Queue"
     FLEX_COLUMN = 3
     COLUMNS = ("Key", "Pri", "State", "Title", "Service", "Who", "Age", "SLA")
     EMPTY = "no open incidents"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.marked: set[str] = set()
 
     async def load(self) -> None:
         store, now = self.ops.store, self.ops.now()
@@ -48,9 +62,47 @@ class QueueScreen(StoreScreen):
                 search=" ".join(
                     [i.key, i.title, i.service, i.assignee or "", i.state, i.priority]
                 ).casefold(),
+                record=i,
             )
             for i in queue
         ]
 
+        shown = {row.key for row in self.rows}
+        self.marked &= shown
+
     def open_row(self, key: str) -> None:
         self.ops.open_incident(key)
+
+    def cells_for(self, row: Row) -> list[Text]:
+        cells = list(row.cells)
+        if row.key in self.marked:
+            cells[0] = Text(f"●{row.key}", style="bold reverse")
+        return cells
+
+    def targets(self) -> list[Target]:
+        by_key = {row.key: row.record for row in self.rows}
+        keys = [k for k in by_key if k in self.marked]
+        if not keys:
+            current = self.query_one(OpsTable).selected_key()
+            keys = [current] if current in by_key else []
+        return [Target(k, by_key[k].version, by_key[k].state) for k in keys]
+
+    def action_mark(self) -> None:
+        key = self.query_one(OpsTable).selected_key()
+        if key is None or key not in {row.key for row in self.rows}:
+            return
+        self.marked.symmetric_difference_update({key})
+        self.redraw()
+        self.query_one(OpsTable).action_cursor_down()
+        self.refresh_bindings()
+
+    def after_action(self) -> None:
+        self.marked.clear()
+        self.redraw()
+
+    def action_back(self) -> None:
+        if self.marked and not self.filter_text:
+            self.marked.clear()
+            self.redraw()
+            return
+        super().action_back()

@@ -24,11 +24,13 @@ from tests.conftest import FIXED_NOW
 SIZE = (80, 24)
 
 
-def make_app(store: Path, login: str | None = None, **options: object) -> OpsdeskApp:
+def make_app(
+    store: Path, login: str | None = None, feed_interval: float = 0.05, **options: object
+) -> OpsdeskApp:
     return OpsdeskApp(
         Options(store=str(store), **options),  # type: ignore[arg-type]
         clock=lambda: FIXED_NOW,
-        feed_interval=0.05,
+        feed_interval=feed_interval,
         handle_hangup=False,
         login=login,
     )
@@ -312,7 +314,7 @@ async def test_theme_toggle_between_dark_and_light(demo_store: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         assert app.current_theme.dark
-        await pilot.press("t")
+        app.action_toggle_theme()
         await pilot.pause()
         assert app.theme == "textual-light"
         await pilot.press("colon", *"theme dark", "enter")

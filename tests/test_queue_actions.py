@@ -1,0 +1,201 @@
+"""Acting on incidents from the console: confirmations, forms, bulk, stale writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input
+
+from opsdesk.console.incident_ops import IncidentOps
+from opsdesk.console.session import Options, open_session
+from opsdesk.screens.dialogs import Confirm
+from opsdesk.screens.forms import Ask, Choose, NewIncidentForm
+from opsdesk.screens.incident import IncidentScreen
+from opsdesk.screens.queue import QueueScreen
+from opsdesk.screens.widgets import OpsTable
+from opsdesk.store import Actor, Store
+from tests.conftest import FIXED_NOW
+from tests.test_app import SIZE, make_app, settle
+
+
+def new_keys(screen: QueueScreen) -> list[str]:
+    """New, unassigned incidents on the queue screen."""
+    return [r.key for r in screen.rows if r.record.state == "new" and r.record.assignee is None]
+
+
+async def cursor_to(app, pilot, key: str) -> None:  # type: ignore[no-untyped-def]
+    table = app.screen.query_one(OpsTable)
+    table.move_cursor(row=table.get_row_index(key))
+    await pilot.pause()
+
+
+async def open_new_incidents(store: Path, count: int) -> None:
+    session = await open_session(Options(store=str(store)), login="ana")
+    try:
+        ops = IncidentOps(session.store, session.config, session.actor)
+        for n in range(count):
+            await ops.create(f"printer {n} jammed", "wiki", FIXED_NOW, impact=1, urgency=1)
+    finally:
+        await session.close()
+
+
+async def test_bulk_acknowledge_marked_rows_after_confirmation(demo_store: Path, me: str) -> None:
+    await open_new_incidents(demo_store, 2)
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        first, second = new_keys(screen)[:2]
+        for key in (first, second):
+            await cursor_to(app, pilot, key)
+            await pilot.press("space")
+        assert screen.marked == {first, second}
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert screen.marked == set()
+    async with await Store.open(demo_store) as store:
+        for key in (first, second):
+            incident = await store.incidents.get(key)
+            assert (incident.state, incident.assignee) == ("acknowledged", me)
+        audit = await store.audit.entries(entity_key=first)
+        assert audit[-1].action == "incident.acknowledge" and audit[-1].actor == me
+
+
+async def test_declining_the_confirmation_changes_nothing(demo_store: Path) -> None:
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        key = new_keys(app.screen)[0]  # type: ignore[arg-type]
+        await cursor_to(app, pilot, key)
+        await pilot.press("t")
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+    async with await Store.open(demo_store) as store:
+        assert (await store.incidents.get(key)).state == "new"
+
+
+async def test_hold_and_resume_from_the_detail_screen(demo_store: Path) -> None:
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        key = next(r.key for r in app.screen.rows if r.record.state == "in_progress")  # type: ignore[attr-defined]
+        await cursor_to(app, pilot, key)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, IncidentScreen)
+        assert app.screen.check_action("incident", ("resume",)) is False
+        await pilot.press("h")
+        await settle(app, pilot)
+        assert isinstance(app.screen, Choose)
+        await pilot.press("down", "enter")  # awaiting vendor
+        await settle(app, pilot)
+        await pilot.pause(0.3)
+        await settle(app, pilot)
+        detail = app.screen
+        assert isinstance(detail, IncidentScreen)
+        assert detail.view is not None and detail.view.incident.state == "on_hold"
+        assert "paused: on hold (awaiting vendor)" in str(detail.query_one("#clocks").render())
+        await pilot.press("u", "y")
+        await settle(app, pilot)
+    async with await Store.open(demo_store) as store:
+        events = await store.incidents.events(key)
+        assert [(e.kind, e.state, e.detail) for e in events[-2:]] == [
+            ("state", "on_hold", "awaiting_vendor"), ("state", "in_progress", ""),
+        ]  # fmt: skip
+
+
+async def test_a_stale_screen_is_told_who_changed_it(demo_store: Path) -> None:
+    app = make_app(demo_store, feed_interval=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        key = new_keys(app.screen)[0]  # type: ignore[arg-type]
+        await cursor_to(app, pilot, key)
+        session = await open_session(Options(store=str(demo_store)), login="dana")
+        try:
+            await IncidentOps(session.store, session.config, session.actor).take(key, FIXED_NOW)
+        finally:
+            await session.close()
+        await pilot.press("a", "y")
+        await settle(app, pilot)
+        messages = [str(n.message) for n in app._notifications]
+        assert any(f"{key} was changed by dana since you looked" in m for m in messages), messages
+    async with await Store.open(demo_store) as store:
+        assert (await store.incidents.get(key)).assignee == "dana"
+
+
+async def test_new_incident_form_validates_then_creates(demo_store: Path) -> None:
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        form = app.screen
+        assert isinstance(form, NewIncidentForm)
+        form.query_one("#title", Input).value = "VPN drops every 10 minutes"
+        form.query_one("#service", Input).value = "vpn"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, NewIncidentForm)
+        assert "unknown service" in str(form.query_one("#problem").render())
+        form.query_one("#service", Input).value = "auth"
+        form.query_one("#impact", Input).value = "1"
+        form.query_one("#urgency", Input).value = "1"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)
+    async with await Store.open(demo_store) as store:
+        [newest] = await store.incidents.recent(1)
+        assert (newest.title, newest.service, newest.priority) == (
+            "VPN drops every 10 minutes",
+            "auth",
+            "P1",
+        )
+        assert newest.response_due is not None
+
+
+async def test_note_needs_text_and_read_only_hides_actions(demo_store: Path) -> None:
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        key = app.screen.query_one(OpsTable).selected_key()
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert isinstance(app.screen, Ask)
+        await pilot.press("enter")
+        assert isinstance(app.screen, Ask)
+        await pilot.press(*"called the vendor", "enter")
+        await settle(app, pilot)
+    async with await Store.open(demo_store) as store:
+        events = await store.incidents.events(key)  # type: ignore[arg-type]
+        assert events[-1].kind == "note" and events[-1].detail == "called the vendor"
+    viewer = make_app(demo_store, read_only=True)
+    async with viewer.run_test(size=SIZE) as pilot:
+        await settle(viewer, pilot)
+        for action, params in (
+            ("take", ()),
+            ("resolve", ()),
+            ("new_incident", ()),
+            ("incident", ("acknowledge",)),
+        ):
+            assert viewer.screen.check_action(action, params) is False
+        await pilot.press("n")
+        await settle(viewer, pilot)
+        assert isinstance(viewer.screen, QueueScreen)
+
+
+async def test_engineer_without_roles_can_work_incidents(demo_store: Path) -> None:
+    app = make_app(demo_store, login="kofi")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        key = new_keys(app.screen)[0]  # type: ignore[arg-type]
+        await cursor_to(app, pilot, key)
+        await pilot.press("t", "y")
+        await settle(app, pilot)
+    async with await Store.open(demo_store) as store:
+        assert (await store.incidents.get(key)).assignee == "kofi"
+        assert Actor("kofi").roles == frozenset({"engineer"})
