@@ -23,6 +23,7 @@ from textual.screen import Screen
 from opsdesk.console.config_model import Config
 from opsdesk.console.feed import DEFAULT_INTERVAL, ChangeFeed
 from opsdesk.console.incident_ops import IncidentOps
+from opsdesk.console.lifecycle import OPEN_STATES
 from opsdesk.console.session import Options, Session, open_session
 from opsdesk.console.text import one_line
 from opsdesk.screens.changes import ChangesScreen
@@ -32,6 +33,7 @@ from opsdesk.screens.oncall import OncallScreen
 from opsdesk.screens.queue import QueueScreen
 from opsdesk.screens.vendors import VendorsScreen
 from opsdesk.store import Actor, Store, StoreError
+from opsdesk.store.records import IncidentFilter
 
 SCREEN_ALIASES = {
     "queue": ("queue", "incidents", "inc", "incident", "1"),
@@ -40,8 +42,13 @@ SCREEN_ALIASES = {
     "changes": ("changes", "change", "chg", "cr", "4"),
 }
 QUIT_ALIASES = ("q", "q!", "quit", "exit")
+QUICK_FILTER_ALIASES = {
+    "mine": "mine", "unassigned": "unassigned", "breached": "breached", "urgent": "urgent",
+    "p1": "urgent", "open": "open", "all": "all",
+}  # fmt: skip
 COMMAND_HELP = [
     ":queue :oncall :vendors :changes (or 1-4)   :inc INC-12 opens an incident",
+    ":mine :unassigned :breached :urgent :open :all   queue quick filters (or f)",
     ":banner (leads)  :theme light|dark  :help  :q     ctrl+p command palette",
 ]
 
@@ -88,6 +95,7 @@ class OpsdeskApp(App[int]):
         self._login = login
         self._session: Session | None = None
         self._last_clock = ""
+        self._newest_seen_id = 0
 
     # What screens use -------------------------------------------------------------
 
@@ -140,6 +148,8 @@ class OpsdeskApp(App[int]):
         self._session = await open_session(self.options, create=True, login=self._login)
         self._feed = ChangeFeed(self.store.change_token, self._store_changed)
         await self._feed.prime()
+        newest = await self.store.incidents.recent(1)
+        self._newest_seen_id = newest[0].id if newest else 0
         ui = self.config.ui
         self.theme = ui.theme
         self.animation_level = "full" if ui.animations else "none"
@@ -167,6 +177,30 @@ class OpsdeskApp(App[int]):
 
     def _store_changed(self) -> None:
         self.data_generation += 1
+        self.watch_for_new_p1()
+
+    @work(group="p1-watch", exclusive=True, exit_on_error=False)
+    async def watch_for_new_p1(self) -> None:
+        """Toast (and ring the bell, unless `ui.bell = false`) for each P1 opened since the
+        console started, whichever screen is showing."""
+        try:
+            p1s = await self.store.incidents.find(
+                IncidentFilter(states=OPEN_STATES, priorities=("P1",)), limit=200
+            )
+        except StoreError:
+            return
+        fresh = [i for i in p1s if i.id > self._newest_seen_id]
+        self._newest_seen_id = max([self._newest_seen_id, *(i.id for i in p1s)])
+        for incident in sorted(fresh, key=lambda i: i.id):
+            self.notify(
+                f"{incident.key} {one_line(incident.title, limit=80)} ({incident.service})",
+                title="New P1",
+                severity="error",
+                markup=False,
+                timeout=20,
+            )
+        if fresh and self.config.ui.bell:
+            self.bell()
 
     def _tick_clock(self) -> None:
         clock = self.now().astimezone().strftime("%H:%M %Z")
@@ -195,6 +229,12 @@ class OpsdeskApp(App[int]):
         verb, argument = verb.lower(), argument.strip()
         if verb in ("inc", "incident") and argument:
             self.open_incident(argument)
+            return
+        if verb in QUICK_FILTER_ALIASES:
+            self.switch_mode("queue")
+            queue = self.screen
+            if isinstance(queue, QueueScreen):
+                queue.set_quick_filter(QUICK_FILTER_ALIASES[verb])
             return
         for mode, aliases in SCREEN_ALIASES.items():
             if verb in aliases:

@@ -173,8 +173,8 @@ def demo_config(creator: str) -> dict[str, Any]:
             "priorities": {
                 "P1": {"respond": "15m", "resolve": "4h"},
                 "P2": {"respond": "30m", "resolve": "8h"},
-                "P3": {"respond": "4h", "resolve": "3d", "calendar": "business"},
-                "P4": {"respond": "1d", "resolve": "10d", "calendar": "business"},
+                "P3": {"respond": "4h", "resolve": "24h", "calendar": "business"},
+                "P4": {"respond": "8h", "resolve": "40h", "calendar": "business"},
             },
             "calendars": {
                 "business": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -10,12 +11,21 @@ from textual.binding import Binding, BindingType
 from opsdesk.console.lifecycle import OPEN_STATES
 from opsdesk.screens.base import Row, StoreScreen
 from opsdesk.screens.cells import PRIORITY_STYLE, age, append_counts, cell, priority, sla_cell
+from opsdesk.screens.forms import Choose
 from opsdesk.screens.incident_actions import IncidentActions, Target
 from opsdesk.screens.widgets import OpsTable
 from opsdesk.store.records import IncidentFilter
 
 SHOWN = 500
 STATE_LABEL = {"acknowledged": "ack'd", "in_progress": "working", "on_hold": "on hold"}
+QUICK_FILTERS = {
+    "open": "open incidents, most urgent first",
+    "mine": "open incidents assigned to me",
+    "unassigned": "open incidents nobody has taken",
+    "breached": "open incidents past an SLA due time",
+    "urgent": "open P1 and P2 incidents",
+    "all": "every incident, any state",
+}
 SUMMARY_STATES = ("new", "acknowledged", "in_progress", "on_hold", "resolved")
 
 
@@ -24,6 +34,7 @@ class QueueScreen(IncidentActions, StoreScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "mark", "Mark", show=False, id="queue.mark"),
+        Binding("f", "quick_filter", "Quick filter", show=False, id="queue.quick_filter"),
     ]
     TITLE = "Queue"
     FLEX_COLUMN = 3
@@ -33,18 +44,22 @@ class QueueScreen(IncidentActions, StoreScreen):
     def __init__(self) -> None:
         super().__init__()
         self.marked: set[str] = set()
+        self.quick = "open"
 
     async def load(self) -> None:
         store, now = self.ops.store, self.ops.now()
         open_counts = await store.incidents.count_open_by_priority()
         states = await store.incidents.count_by_state()
-        queue = await store.incidents.find(IncidentFilter(states=OPEN_STATES), SHOWN)
+        queue = await store.incidents.find(self._quick_filter(now), SHOWN)
         summary = Text("Open ", style="bold")
         for level in ("P1", "P2", "P3", "P4"):
             summary.append(f"{level} {open_counts.get(level, 0):,}", style=PRIORITY_STYLE[level])
             summary.append("  ")
         summary.append("│ ")
         append_counts(summary, states, SUMMARY_STATES, STATE_LABEL)
+        summary.append("\n")
+        summary.append(f"showing: {QUICK_FILTERS[self.quick]}", style="bold")
+        summary.append("  (f changes it)", style="dim")
         self.set_summary(summary)
         self.rows = [
             Row(
@@ -69,6 +84,29 @@ class QueueScreen(IncidentActions, StoreScreen):
 
         shown = {row.key for row in self.rows}
         self.marked &= shown
+
+    def _quick_filter(self, now: datetime) -> IncidentFilter:
+        me = self.ops.actor.login
+        return {
+            "open": IncidentFilter(states=OPEN_STATES),
+            "mine": IncidentFilter(states=OPEN_STATES, assignee=me),
+            "unassigned": IncidentFilter(states=OPEN_STATES, unassigned=True),
+            "breached": IncidentFilter(breached_at=now),
+            "urgent": IncidentFilter(states=OPEN_STATES, priorities=("P1", "P2")),
+            "all": IncidentFilter(),
+        }[self.quick]
+
+    def set_quick_filter(self, name: str) -> None:
+        if name in QUICK_FILTERS:
+            self.quick = name
+            self.marked.clear()
+            self.reload()
+
+    def action_quick_filter(self) -> None:
+        choices = [(name, text) for name, text in QUICK_FILTERS.items()]
+        self.app.push_screen(
+            Choose("Show", choices), lambda name: self.set_quick_filter(name) if name else None
+        )
 
     def open_row(self, key: str) -> None:
         self.ops.open_incident(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from textual.widgets import Input
@@ -29,12 +30,12 @@ async def cursor_to(app, pilot, key: str) -> None:  # type: ignore[no-untyped-de
     await pilot.pause()
 
 
-async def open_new_incidents(store: Path, count: int) -> None:
+async def open_new_incidents(store: Path, count: int, at: datetime = FIXED_NOW) -> None:
     session = await open_session(Options(store=str(store)), login="ana")
     try:
         ops = IncidentOps(session.store, session.config, session.actor)
         for n in range(count):
-            await ops.create(f"printer {n} jammed", "wiki", FIXED_NOW, impact=1, urgency=1)
+            await ops.create(f"printer {n} jammed", "wiki", at, impact=1, urgency=1)
     finally:
         await session.close()
 
@@ -199,3 +200,38 @@ async def test_engineer_without_roles_can_work_incidents(demo_store: Path) -> No
     async with await Store.open(demo_store) as store:
         assert (await store.incidents.get(key)).assignee == "kofi"
         assert Actor("kofi").roles == frozenset({"engineer"})
+
+
+async def test_quick_filters_and_new_p1_alert(demo_store: Path, me: str) -> None:
+    await open_new_incidents(demo_store, 1, at=FIXED_NOW - timedelta(hours=1))  # breached
+    app = make_app(demo_store)
+    rang: list[bool] = []
+    app.bell = lambda: rang.append(True)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        await pilot.press("colon", *"breached", "enter")
+        await settle(app, pilot)
+        assert queue.quick == "breached"
+        assert queue.rows and all(
+            (r.record.response_due or r.record.resolve_due) < FIXED_NOW for r in queue.rows
+        )
+        await pilot.press("f")
+        await settle(app, pilot)
+        assert isinstance(app.screen, Choose)
+        await pilot.press(*["down"] * 2, "enter")  # unassigned
+        await settle(app, pilot)
+        assert queue.quick == "unassigned"
+        assert all(r.record.assignee is None for r in queue.rows)
+        assert "open incidents nobody has taken" in str(queue.query_one("#summary").render())
+
+        await open_new_incidents(demo_store, 1)
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if rang:
+                break
+        alerts = [n for n in app._notifications if n.title == "New P1"]
+        assert len(alerts) == 1
+        assert "printer 0 jammed" in str(alerts[0].message)
+        assert rang == [True]
