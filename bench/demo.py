@@ -27,7 +27,8 @@ async def floor(path: Path, count: int) -> float:
     await db.conn.execute("BEGIN")
     stamp = "2026-11-25T12:00:00Z"
     row = ("t", "d", "payments", 2, 2, "P3", "closed", None, "ana", "ben", "manual", None,
-           stamp, stamp, stamp, stamp, "fixed", "n", None, 1, stamp, "ana", None, None)  # fmt: skip
+           stamp, stamp, stamp, stamp, "fixed", "n", None, 1, stamp, "ana",
+           None, None, 1, 1)  # fmt: skip
     rows = ((n, *row) for n in itertools.count(1))
     await db.conn.executemany(INCIDENT_INSERT, itertools.islice(rows, count))
     await db.conn.execute("COMMIT")

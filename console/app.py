@@ -49,6 +49,7 @@ QUICK_FILTER_ALIASES = {
 COMMAND_HELP = [
     ":queue :oncall :vendors :changes (or 1-4)   :inc INC-12 opens an incident",
     ":mine :unassigned :breached :urgent :open :all   queue quick filters (or f)",
+    ":metrics (or m on the queue)  MTTA/MTTR mean, median, p90; SLA; CSAT",
     ":banner (leads)  :theme light|dark  :help  :q     ctrl+p command palette",
 ]
 
@@ -244,6 +245,10 @@ class OpsdeskApp(App[int]):
             self.action_quit_console()
         elif verb in ("help", "?"):
             self.action_help()
+        elif verb == "metrics":
+            self.switch_mode("queue")
+            if isinstance(self.screen, QueueScreen):
+                self.screen.action_metrics()
         elif verb == "banner":
             self.action_edit_banner()
         elif verb == "theme":

@@ -21,13 +21,14 @@ import tomli_w
 from opsdesk.console.config import parse_text
 from opsdesk.console.config_model import Config
 from opsdesk.console.demo_config import demo_config
-from opsdesk.console.incident_ops import due_times
+from opsdesk.console.incident_ops import sla_columns
 from opsdesk.console.sla import StateChange, clocks
 from opsdesk.store.bulk import DemoBuilder
 
 DAY = 86400.0
 HISTORY_DAYS = 90
 AUDITED_INCIDENTS = 2000
+METRICS_DAYS = 35
 
 TITLES = {
     "payments": [
@@ -152,31 +153,46 @@ class _Generator:
             if state in ("in_progress", "on_hold"):
                 last = max(last, ack_at + (self.now - ack_at) * rand())
             updated_by = assignee or reporter
-            dues = self._due_times(priority, state, hold, created, acked and ack_at, last)
+            sla = self._sla_columns(
+                priority, state, hold, created, acked and ack_at, last, resolved and res_at
+            )
             row = (
                 index + 1, title, f"{title}. Reported via {source}.", service, impact, urgency,
                 priority, state, hold, assignee, reporter, source, dedup, _iso(created), acked,
-                resolved, closed, code, note, csat, version, _iso(last), updated_by, *dues,
+                resolved, closed, code, note, csat, version, _iso(last), updated_by, *sla,
             )  # fmt: skip
             if index >= audited_from:
                 self._audit_incident(row)
             yield row
 
-    def _due_times(
-        self, priority: str, state: str, hold: str | None, created: float, acked: Any, last: float
-    ) -> tuple[str | None, str | None]:
-        """Stored SLA due times for open incidents, from the same rules the console uses."""
-        if state not in ("new", "acknowledged", "in_progress", "on_hold"):
-            return None, None
+    def _sla_columns(
+        self,
+        priority: str,
+        state: str,
+        hold: str | None,
+        created: float,
+        acked: Any,
+        last: float,
+        resolved: Any,
+    ) -> tuple[Any, ...]:
+        """Stored SLA columns, from the same rules the console uses: due times for open
+        incidents, met/breached for those resolved in the last 35 days (what the metrics
+        read); older history is left unknown, which keeps a million-row demo fast."""
+        is_open = state in ("new", "acknowledged", "in_progress", "on_hold")
+        if not is_open and (not resolved or self.now - resolved > METRICS_DAYS * DAY):
+            return None, None, None, None
         history = [StateChange(_instant(created), "new")]
         if acked:
             history.append(StateChange(_instant(acked), "acknowledged"))
         if state in ("in_progress", "on_hold"):
             history.append(StateChange(_instant(last), state, hold or ""))
+        if resolved:
+            history.append(StateChange(_instant(resolved), "resolved"))
         respond, resolve = clocks(self.config, priority, history, _instant(self.now))
-        dues = due_times(respond, resolve)
-        return tuple(  # type: ignore[return-value]
-            None if d is None else _iso(d.timestamp()) for d in dues.values()
+        columns = sla_columns(respond, resolve)
+        return tuple(
+            _iso(v.timestamp()) if isinstance(v, datetime) else (None if v is None else int(v))
+            for v in columns.values()
         )
 
     def _audit_incident(self, row: tuple[Any, ...]) -> None:

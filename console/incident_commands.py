@@ -221,6 +221,47 @@ async def csat(args: argparse.Namespace) -> int:
     return _print_result(args, incident, at, f"CSAT {args.score} recorded")
 
 
+async def metrics(args: argparse.Namespace) -> int:
+    from opsdesk.console.metrics import collect, table_rows
+
+    at = now()
+    found = await _with_ops(args, lambda ops: collect(ops.store, at))
+    if args.json:
+        emit_json(
+            {
+                "at": at,
+                "open": found.backlog.open,
+                "breached": found.backlog.breached,
+                "oldest_open_age_s": (
+                    None
+                    if found.backlog.oldest_age is None
+                    else found.backlog.oldest_age.total_seconds()
+                ),
+                "last_7_days": _window_json(found.week),
+                "last_30_days": _window_json(found.month),
+            }
+        )
+        return 0
+    emit_line(f"open {found.backlog.open:,}  breached {found.backlog.breached:,}")
+    emit_table(["measure", "last 7 days", "last 30 days"], [list(r) for r in table_rows(found)])
+    return 0
+
+
+def _window_json(window: Any) -> dict[str, Any]:
+    def seconds(span: Any) -> float | None:
+        return None if span is None else round(span.total_seconds(), 1)
+
+    return {
+        "mtta_s": {k: seconds(getattr(window.mtta, k)) for k in ("mean", "median", "p90")},
+        "mttr_s": {k: seconds(getattr(window.mttr, k)) for k in ("mean", "median", "p90")},
+        "acknowledged": window.mtta.count,
+        "resolved": window.mttr.count,
+        "sla_attainment": window.sla_attainment,
+        "csat_average": window.csat_average,
+        "csat_responses": window.csat_count,
+    }
+
+
 def add_parser(
     command: Callable[..., argparse.ArgumentParser], level: Callable[[str], int]
 ) -> None:
@@ -253,6 +294,9 @@ def add_parser(
     p.add_argument("--breached", action="store_true", help="open and past an SLA due time")
     p.add_argument("--search", metavar="TEXT", help="in key, title, description, service, assignee")
     p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--json", action="store_true")
+
+    p = action("metrics", metrics, "MTTA/MTTR (mean, median, p90), SLA attainment, CSAT, backlog")
     p.add_argument("--json", action="store_true")
 
     p = action("show", show, "one incident with its SLA clocks and timeline")

@@ -61,9 +61,10 @@ def history_of(incident: Incident, events: list[IncidentEvent]) -> list[StateCha
     return rebuilt
 
 
-def due_times(respond: Clock, resolve: Clock) -> dict[str, datetime | None]:
-    """What the store keeps for sorting and --breached: a clock's due time while it runs or
-    once breached; nothing once met or while paused within target."""
+def sla_columns(respond: Clock, resolve: Clock) -> dict[str, Any]:
+    """What the store keeps for sorting, --breached and attainment: a clock's due time while
+    it runs or once breached (nothing once met or while paused within target), and whether
+    each clock was met once it stopped."""
 
     def stored(clock: Clock) -> datetime | None:
         if clock.breached or clock.state == "running":
@@ -72,7 +73,15 @@ def due_times(respond: Clock, resolve: Clock) -> dict[str, datetime | None]:
             return clock.due
         return None
 
-    return {"response_due": stored(respond), "resolve_due": stored(resolve)}
+    def met(clock: Clock) -> bool | None:
+        return None if clock.state != "stopped" else not clock.breached
+
+    return {
+        "response_due": stored(respond),
+        "resolve_due": stored(resolve),
+        "response_met": met(respond),
+        "resolve_met": met(resolve),
+    }
 
 
 class IncidentOps:
@@ -121,7 +130,7 @@ class IncidentOps:
         respond, resolve = clocks(self.config, priority, [StateChange(now, "new")], now)
         new = NewIncident(title.strip(), service, impact, urgency, priority, description)
         return await self.store.incidents.create(
-            self.actor, new, now, **due_times(respond, resolve)
+            self.actor, new, now, response_due=respond.due, resolve_due=resolve.due
         )
 
     async def _write(
@@ -140,7 +149,7 @@ class IncidentOps:
             )
         priority = changes.get("priority", incident.priority)
         respond, resolve = clocks(self.config, priority, history, now)
-        changes = {**changes, **due_times(respond, resolve)}
+        changes = {**changes, **sla_columns(respond, resolve)}
         return await self.store.incidents.apply(
             self.actor, incident.key, incident.version, changes, event, action, now
         )

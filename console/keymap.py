@@ -17,7 +17,7 @@ from opsdesk.console.schema import suggest
 def _bindable_classes() -> list[type[DOMNode]]:
     from opsdesk.console.app import OpsdeskApp
     from opsdesk.screens.base import StoreScreen
-    from opsdesk.screens.dialogs import BannerForm, CommandLine, Confirm, HelpScreen
+    from opsdesk.screens.dialogs import BannerForm, CommandLine, Confirm, HelpScreen, MetricsScreen
     from opsdesk.screens.forms import Ask, Choose, NewIncidentForm
     from opsdesk.screens.incident import IncidentScreen
     from opsdesk.screens.incident_actions import IncidentActions
@@ -26,7 +26,7 @@ def _bindable_classes() -> list[type[DOMNode]]:
     screens = list(OpsdeskApp.MODES.values())
     classes: list[type[DOMNode]] = [OpsdeskApp, StoreScreen, IncidentScreen, OpsTable]
     classes += [HelpScreen, CommandLine, Confirm, BannerForm, IncidentActions]
-    classes += [Ask, Choose, NewIncidentForm]
+    classes += [Ask, Choose, NewIncidentForm, MetricsScreen]
     classes += [s for s in screens if isinstance(s, type)]
     return classes
 

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, DataTable, Input, Label, Static
 
+from opsdesk.console.metrics import QueueMetrics, short, table_rows
 from opsdesk.console.text import one_line
 
 
@@ -62,9 +63,46 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
+class MetricsScreen(ModalScreen[None]):
+    """MTTA and MTTR (mean, median, p90), attainment and CSAT over 7 and 30 days."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,m,q", "dismiss", "Close", id="metrics.close")
+    ]
+
+    def __init__(self, metrics: QueueMetrics) -> None:
+        super().__init__()
+        self._metrics = metrics
+
+    def compose(self) -> ComposeResult:
+        backlog = self._metrics.backlog
+        with Vertical(id="help-box"):
+            yield Label(Text("Queue metrics", style="bold"))
+            yield Label(
+                Text(
+                    f"open {backlog.open:,} · breached now {backlog.breached:,} · "
+                    f"oldest open {short(backlog.oldest_age)}"
+                )
+            )
+            table: DataTable[Text] = DataTable(id="help-table", cursor_type="row")
+            table.add_columns(Text("Measure"), Text("Last 7 days"), Text("Last 30 days"))
+            for row in table_rows(self._metrics):
+                table.add_row(*(Text(part) for part in row))
+            yield table
+            yield Label(
+                Text(
+                    "MTTA: created → acknowledged. MTTR: created → resolved. Esc closes",
+                    style="dim",
+                )
+            )
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)
+
+
 COMMANDS = [
     "queue", "oncall", "vendors", "changes", "inc ", "help", "banner", "theme light",
-    "theme dark", "quit",
+    "theme dark", "quit", "metrics", "mine", "breached", "unassigned", "urgent", "all",
 ]  # fmt: skip
 
 

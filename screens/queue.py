@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.binding import Binding, BindingType
 
 from opsdesk.console.lifecycle import OPEN_STATES
+from opsdesk.console.metrics import Backlog, QueueMetrics, WindowMetrics, collect, short
 from opsdesk.screens.base import Row, StoreScreen
-from opsdesk.screens.cells import PRIORITY_STYLE, age, append_counts, cell, priority, sla_cell
+from opsdesk.screens.cells import PRIORITY_STYLE, age, cell, priority, sla_cell
+from opsdesk.screens.dialogs import MetricsScreen
 from opsdesk.screens.forms import Choose
 from opsdesk.screens.incident_actions import IncidentActions, Target
 from opsdesk.screens.widgets import OpsTable
+from opsdesk.store import StoreError
 from opsdesk.store.records import IncidentFilter
 
 SHOWN = 500
+METRICS_EVERY = timedelta(minutes=1)
 STATE_LABEL = {"acknowledged": "ack'd", "in_progress": "working", "on_hold": "on hold"}
 QUICK_FILTERS = {
     "open": "open incidents, most urgent first",
@@ -26,7 +31,28 @@ QUICK_FILTERS = {
     "urgent": "open P1 and P2 incidents",
     "all": "every incident, any state",
 }
-SUMMARY_STATES = ("new", "acknowledged", "in_progress", "on_hold", "resolved")
+
+
+def backlog_text(queue: Backlog) -> Text:
+    line = Text(f"breached {queue.breached:,}", style="bold reverse red" if queue.breached else "")
+    line.append(f"  oldest {short(queue.oldest_age)}")
+    return line
+
+
+def metrics_text(week: WindowMetrics, month: WindowMetrics) -> Text:
+    """One line for 80 columns: MTTA/MTTR medians, SLA attainment, CSAT (7d / 30d)."""
+    line = Text()
+    line.append(f"MTTA {short(week.mtta.median)}/{short(month.mtta.median)}")
+    line.append(f"  MTTR {short(week.mttr.median)}/{short(month.mttr.median)}")
+
+    def share(value: float | None) -> str:
+        return "—" if value is None else f"{value:.0%}"
+
+    line.append(f"  SLA {share(week.sla_attainment)}/{share(month.sla_attainment)}")
+    csat = "—" if month.csat_average is None else f"{month.csat_average:.1f}"
+    line.append(f"  CSAT {csat}")
+    line.append("  (7d/30d)", style="dim")
+    return line
 
 
 class QueueScreen(IncidentActions, StoreScreen):
@@ -35,6 +61,7 @@ class QueueScreen(IncidentActions, StoreScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "mark", "Mark", show=False, id="queue.mark"),
         Binding("f", "quick_filter", "Quick filter", show=False, id="queue.quick_filter"),
+        Binding("m", "metrics", "Metrics", show=False, id="queue.metrics"),
     ]
     TITLE = "Queue"
     FLEX_COLUMN = 3
@@ -45,18 +72,26 @@ class QueueScreen(IncidentActions, StoreScreen):
         super().__init__()
         self.marked: set[str] = set()
         self.quick = "open"
+        self.metrics_line = Text("metrics: computing…", style="dim")
+        self.backlog_line = Text("")
+        self.metrics_at: datetime | None = None
+        self.metrics: QueueMetrics | None = None
 
     async def load(self) -> None:
         store, now = self.ops.store, self.ops.now()
         open_counts = await store.incidents.count_open_by_priority()
-        states = await store.incidents.count_by_state()
         queue = await store.incidents.find(self._quick_filter(now), SHOWN)
         summary = Text("Open ", style="bold")
         for level in ("P1", "P2", "P3", "P4"):
             summary.append(f"{level} {open_counts.get(level, 0):,}", style=PRIORITY_STYLE[level])
             summary.append("  ")
         summary.append("│ ")
-        append_counts(summary, states, SUMMARY_STATES, STATE_LABEL)
+        summary.append_text(self.backlog_line)
+        if self.metrics_at is None or now - self.metrics_at >= METRICS_EVERY:
+            self.metrics_at = now
+            self.refresh_metrics(now)
+        summary.append("\n")
+        summary.append_text(self.metrics_line)
         summary.append("\n")
         summary.append(f"showing: {QUICK_FILTERS[self.quick]}", style="bold")
         summary.append("  (f changes it)", style="dim")
@@ -84,6 +119,24 @@ class QueueScreen(IncidentActions, StoreScreen):
 
         shown = {row.key for row in self.rows}
         self.marked &= shown
+
+    @work(group="metrics", exclusive=True, exit_on_error=False)
+    async def refresh_metrics(self, now: datetime) -> None:
+        """Aggregates over up to a month of incidents: computed off the UI's path, at most
+        once a minute, and shown when ready."""
+        try:
+            self.metrics = await collect(self.ops.store, now)
+        except StoreError:
+            return
+        self.metrics_line = metrics_text(self.metrics.week, self.metrics.month)
+        self.backlog_line = backlog_text(self.metrics.backlog)
+        self.reload()
+
+    def action_metrics(self) -> None:
+        if self.metrics is None:
+            self.notify("metrics are still being computed", markup=False)
+            return
+        self.app.push_screen(MetricsScreen(self.metrics))
 
     def _quick_filter(self, now: datetime) -> IncidentFilter:
         me = self.ops.actor.login

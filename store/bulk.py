@@ -20,8 +20,8 @@ INCIDENT_INSERT = (
     "INSERT INTO incidents (id, title, description, service, impact, urgency, priority, state,"
     " hold_reason, assignee, reporter, source, dedup_key, created_at, acknowledged_at,"
     " resolved_at, closed_at, resolution_code, resolution_note, csat, version, updated_at,"
-    " updated_by, response_due, resolve_due)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " updated_by, response_due, resolve_due, response_met, resolve_met)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 CHANGE_INSERT = (
     "INSERT INTO changes (id, title, description, type, risk, services, planned_start,"

@@ -10,14 +10,21 @@ from typing import Any
 
 from opsdesk.store.db import Database, Transaction
 from opsdesk.store.errors import InvalidOperation, NotFound, StaleWrite
-from opsdesk.store.records import Actor, Incident, IncidentEvent, IncidentFilter, NewIncident
+from opsdesk.store.records import (
+    Actor,
+    Incident,
+    IncidentEvent,
+    IncidentFilter,
+    NewIncident,
+    QueueStats,
+)
 from opsdesk.store.timefmt import from_db, maybe_from_db, to_db
 
 COLUMNS = (
     "id, title, description, service, impact, urgency, priority, state, hold_reason, assignee,"
     " reporter, source, dedup_key, created_at, acknowledged_at, resolved_at, closed_at,"
     " resolution_code, resolution_note, csat, version, updated_at, updated_by, response_due,"
-    " resolve_due"
+    " resolve_due, response_met, resolve_met"
 )
 TIME_COLUMNS = {13, 21}
 OPTIONAL_TIME_COLUMNS = {14, 15, 16, 23, 24}
@@ -26,7 +33,7 @@ OPEN_STATES = ("new", "acknowledged", "in_progress", "on_hold")
 CHANGEABLE = {
     "state", "hold_reason", "assignee", "impact", "urgency", "priority", "acknowledged_at",
     "resolved_at", "closed_at", "resolution_code", "resolution_note", "csat", "response_due",
-    "resolve_due",
+    "resolve_due", "response_met", "resolve_met",
 }  # fmt: skip
 TITLE_LIMIT = 300
 TEXT_LIMIT = 20_000
@@ -46,6 +53,8 @@ def _incident(row: Any) -> Incident:
         values[index] = from_db(values[index])
     for index in OPTIONAL_TIME_COLUMNS:
         values[index] = maybe_from_db(values[index])
+    for index in (25, 26):
+        values[index] = None if values[index] is None else bool(values[index])
     return Incident(*values)
 
 
@@ -249,6 +258,45 @@ class Incidents:
             )
             params += [needle, needle, needle, needle, where.search.strip()]
         return ("WHERE " + " AND ".join(parts)) if parts else "", params
+
+    async def stats(self, since: datetime, until: datetime) -> QueueStats:
+        """Inputs for MTTA, MTTR, SLA attainment and CSAT over [since, until]: ack times of
+        incidents created in the window, resolution times and outcomes of those resolved in it."""
+        window = (to_db(since), to_db(until))
+        ack_sql = (
+            "SELECT (julianday(acknowledged_at) - julianday(created_at)) * 86400 FROM incidents"
+            " WHERE created_at >= ? AND created_at <= ? AND acknowledged_at IS NOT NULL ORDER BY 1"
+        )
+        resolve_sql = (
+            "SELECT (julianday(resolved_at) - julianday(created_at)) * 86400 FROM incidents"
+            " WHERE resolved_at >= ? AND resolved_at <= ? ORDER BY 1"
+        )
+        outcome_sql = (
+            "SELECT count(*), coalesce(sum(resolve_met = 1 AND coalesce(response_met, 1) = 1), 0),"
+            " coalesce(sum(csat), 0), count(csat) FROM incidents"
+            " WHERE resolved_at >= ? AND resolved_at <= ? AND resolve_met IS NOT NULL"
+        )
+        conn = self._db.conn
+        async with conn.execute(ack_sql, window) as cursor:
+            acks = [row[0] for row in await cursor.fetchall()]
+        async with conn.execute(resolve_sql, window) as cursor:
+            resolves = [row[0] for row in await cursor.fetchall()]
+        async with conn.execute(outcome_sql, window) as cursor:
+            resolved, met, csat_sum, csat_count = await cursor.fetchone() or (0, 0, 0, 0)
+        return QueueStats(since, until, acks, resolves, resolved, met, csat_sum, csat_count)
+
+    async def open_ages(self, now: datetime) -> tuple[int, datetime | None, int]:
+        """(open count, oldest open creation time, breached open count)."""
+        marks = ", ".join("?" for _ in OPEN_STATES)
+        stamp = to_db(now)
+        sql = (
+            "SELECT count(*), min(created_at),"
+            " coalesce(sum(response_due < ? OR resolve_due < ?), 0)"
+            f" FROM incidents WHERE state IN ({marks})"
+        )
+        async with self._db.conn.execute(sql, (stamp, stamp, *OPEN_STATES)) as cursor:
+            count, oldest, breached = await cursor.fetchone() or (0, None, 0)
+        return int(count), maybe_from_db(oldest), int(breached)
 
     async def count_open_by_priority(self) -> dict[str, int]:
         marks = ", ".join("?" for _ in OPEN_STATES)

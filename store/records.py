@@ -62,6 +62,8 @@ class Incident:
     updated_by: str
     response_due: datetime | None = None
     resolve_due: datetime | None = None
+    response_met: bool | None = None
+    resolve_met: bool | None = None
 
     @property
     def key(self) -> str:
@@ -103,6 +105,20 @@ class IncidentFilter:
     unassigned: bool = False
     breached_at: datetime | None = None
     search: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """Raw inputs for the queue's metrics strip, over one window ending at `until`."""
+
+    since: datetime
+    until: datetime
+    ack_seconds: list[float]
+    resolve_seconds: list[float]
+    resolved: int
+    resolved_met: int
+    csat_sum: int
+    csat_count: int
 
 
 @dataclass(frozen=True)

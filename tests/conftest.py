@@ -4,6 +4,7 @@ writes the developer's real config, store or logs, and with UTC as the local zon
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -12,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from opsdesk.console.cli import run
 from opsdesk.console.demo import build_demo
 from opsdesk.console.identity import current_login
 
 FIXED_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+START = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in New York
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -67,3 +70,31 @@ def demo_store(tmp_path: Path, me: str) -> Path:
 
 def mode_of(path: Path) -> int:
     return os.stat(path).st_mode & 0o777
+
+
+@pytest.fixture
+def cli(tmp_path: Path, me: str, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    config = tmp_path / "team.toml"
+    config.write_text(
+        f"""
+[[people]]
+login = "{me}"
+[[people]]
+login = "ana"
+[[services]]
+name = "payments"
+[[services]]
+name = "wiki"
+"""
+    )
+    store = tmp_path / "s.db"
+
+    def call(*argv: str) -> tuple[int, object]:
+        code = run(["--config", str(config), "--store", str(store), *argv])
+        captured = capsys.readouterr()
+        out = captured.out
+        if "--json" in argv and code == 0:
+            return code, json.loads(out)
+        return code, (out if code == 0 else captured.err)
+
+    return call

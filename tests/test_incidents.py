@@ -2,52 +2,22 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import time_machine
 
-from opsdesk.console.cli import run
 from opsdesk.console.config import parse_text
 from opsdesk.console.incident_ops import IncidentOps, Refused
 from opsdesk.store import Actor, Store
+from tests.conftest import START
 
-START = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in New York
 REQUIRED = {
     "key", "title", "service", "impact", "urgency", "priority", "state", "assignee",
     "created_at", "acknowledged_at", "resolved_at", "response_due", "resolve_due",
     "response_breached", "resolve_breached", "version",
 }  # fmt: skip
-
-
-@pytest.fixture
-def cli(tmp_path: Path, me: str, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    config = tmp_path / "team.toml"
-    config.write_text(
-        f"""
-[[people]]
-login = "{me}"
-[[people]]
-login = "ana"
-[[services]]
-name = "payments"
-[[services]]
-name = "wiki"
-"""
-    )
-    store = tmp_path / "s.db"
-
-    def call(*argv: str) -> tuple[int, object]:
-        code = run(["--config", str(config), "--store", str(store), *argv])
-        captured = capsys.readouterr()
-        out = captured.out
-        if "--json" in argv and code == 0:
-            return code, json.loads(out)
-        return code, (out if code == 0 else captured.err)
-
-    return call
 
 
 def test_lifecycle_with_sla_clocks(cli, me: str) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from textual.widgets import Input
 
 from opsdesk.console.incident_ops import IncidentOps
 from opsdesk.console.session import Options, open_session
-from opsdesk.screens.dialogs import Confirm
+from opsdesk.screens.dialogs import Confirm, MetricsScreen
 from opsdesk.screens.forms import Ask, Choose, NewIncidentForm
 from opsdesk.screens.incident import IncidentScreen
 from opsdesk.screens.queue import QueueScreen
@@ -235,3 +235,23 @@ async def test_quick_filters_and_new_p1_alert(demo_store: Path, me: str) -> None
         assert len(alerts) == 1
         assert "printer 0 jammed" in str(alerts[0].message)
         assert rang == [True]
+
+
+async def test_metrics_strip_and_view(demo_store: Path) -> None:
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await settle(app, pilot)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        summary = str(queue.query_one("#summary").render())
+        assert "MTTA" in summary and "SLA" in summary and "breached" in summary
+        await pilot.press("m")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MetricsScreen)
+        table = app.screen.query_one("#help-table")
+        measures = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]  # type: ignore[attr-defined]
+        assert measures[:3] == ["MTTA mean", "MTTA median", "MTTA p90"]
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)

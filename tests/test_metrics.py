@@ -1,0 +1,52 @@
+"""Queue metrics: pure spreads, and end to end through the CLI with a pinned clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import time_machine
+
+from opsdesk.console.metrics import percentile, short, spread
+from tests.conftest import START
+
+
+def test_spread_mean_median_and_nearest_rank_p90() -> None:
+    values = [60.0 * n for n in range(1, 11)]
+    result = spread(values)
+    assert result.count == 10
+    assert result.mean == result.median == timedelta(seconds=330)
+    assert result.p90 == timedelta(seconds=540)
+    assert percentile([5.0], 0.9) == 5.0
+    assert spread([]).mean is None
+
+
+def test_short_durations() -> None:
+    assert [short(timedelta(minutes=m)) for m in (42, 150, 60 * 30, 60 * 72, 60 * 24 * 45)] == [
+        "42m", "2.5h", "30.0h", "3.0d", "45d",
+    ]  # fmt: skip
+    assert short(None) == "—"
+
+
+def test_metrics_from_real_operations(cli) -> None:  # type: ignore[no-untyped-def]
+    with time_machine.travel(START, tick=False) as clock:
+        for n in range(3):
+            cli("incident", "new", "--title", f"outage {n}", "--service", "payments",
+                "--impact", "1", "--urgency", "1")  # fmt: skip
+        for n, minutes in ((1, 10), (2, 10), (3, 10)):
+            clock.shift(timedelta(minutes=minutes))
+            cli("incident", "ack", f"INC-{n}")
+        clock.move_to(START + timedelta(hours=1))
+        cli("incident", "resolve", "INC-1", "--code", "fixed", "--note", "restart")
+        cli("incident", "csat", "INC-1", "5")
+        clock.move_to(START + timedelta(hours=5))
+        cli("incident", "resolve", "INC-2", "--code", "workaround", "--note", "failover")
+        cli("incident", "csat", "INC-2", "3")
+        code, data = cli("incident", "metrics", "--json")
+    assert code == 0
+    week = data["last_7_days"]
+    assert week["mtta_s"] == {"mean": 1200.0, "median": 1200.0, "p90": 1800.0}
+    assert week["mttr_s"] == {"mean": 10800.0, "median": 10800.0, "p90": 18000.0}
+    assert (week["acknowledged"], week["resolved"]) == (3, 2)
+    assert week["sla_attainment"] == 0.5  # INC-2 took 5 h against a 4 h P1 target
+    assert week["csat_average"] == 4.0 and week["csat_responses"] == 2
+    assert (data["open"], data["breached"]) == (1, 1)
