@@ -23,6 +23,7 @@ from opsdesk.console.lifecycle import (
 )
 from opsdesk.console.schema import suggest
 from opsdesk.console.sla import Clock, StateChange, clocks
+from opsdesk.console.text import clean, one_line
 from opsdesk.store import Actor, Incident, NewIncident, Store
 from opsdesk.store.records import IncidentEvent
 
@@ -85,6 +86,9 @@ def sla_columns(respond: Clock, resolve: Clock) -> dict[str, Any]:
 
 
 class IncidentOps:
+    """Text from people and tools is cleaned of escape sequences and control characters
+    here, where it enters; screens clean again where they draw."""
+
     def __init__(self, store: Store, config: Config, actor: Actor) -> None:
         self.store = store
         self.config = config
@@ -128,7 +132,9 @@ class IncidentOps:
         except ValueError as exc:
             raise Refused(str(exc)) from None
         respond, resolve = clocks(self.config, priority, [StateChange(now, "new")], now)
-        new = NewIncident(title.strip(), service, impact, urgency, priority, description)
+        new = NewIncident(
+            one_line(title).strip(), service, impact, urgency, priority, clean(description)
+        )
         return await self.store.incidents.create(
             self.actor, new, now, response_due=respond.due, resolve_due=resolve.due
         )
@@ -201,6 +207,7 @@ class IncidentOps:
                 raise Refused(f"resolve needs a code: one of {', '.join(RESOLUTION_CODES)}")
             if not (note or "").strip():
                 raise Refused("resolve needs a note saying what was done")
+            note = clean(note or "")
             changes.update(resolved_at=now, resolution_code=code, resolution_note=note)
             detail = f"{code}: {note}"
         if verb == "reopen":
@@ -249,7 +256,7 @@ class IncidentOps:
         return await self._write(incident, events, changes, event, "incident.priority", now)
 
     async def note(self, key: str, text: str, now: datetime) -> IncidentEvent:
-        return await self.store.incidents.add_note(self.actor, key, text, now)
+        return await self.store.incidents.add_note(self.actor, key, clean(text), now)
 
     async def csat(
         self, key: str, score: int, now: datetime, *, version: int | None = None

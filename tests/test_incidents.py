@@ -96,7 +96,7 @@ def test_take_assign_priority_note_and_audit(cli, me: str) -> None:  # type: ign
         timeline = [(e["kind"], e["actor"], e["detail"]) for e in shown["timeline"]]
         assert ("assigned", me, "ana") in timeline
         assert ("priority", me, "P4 → P2 (impact 1, urgency 2)") in timeline
-        assert ("note", me, "Restarted the cache \x1b[2J") in timeline
+        assert ("note", me, "Restarted the cache ") in timeline  # escape sequence removed
         code, text = cli("incident", "show", "INC-1")
         assert "\x1b" not in text
         code, audit = cli("audit", "--entity", "INC-1", "--json")

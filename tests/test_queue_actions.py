@@ -255,3 +255,33 @@ async def test_metrics_strip_and_view(demo_store: Path) -> None:
         await pilot.press("escape")
         await settle(app, pilot)
         assert isinstance(app.screen, QueueScreen)
+
+
+async def test_live_update_keeps_an_open_form_and_alerts_literally(demo_store: Path) -> None:
+    app = make_app(demo_store)
+    app.bell = lambda: None  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("c")
+        await settle(app, pilot)
+        form = app.screen
+        assert isinstance(form, Ask)
+        await pilot.press(*"half a note")
+        session = await open_session(Options(store=str(demo_store)), login="ana")
+        try:
+            ops = IncidentOps(session.store, session.config, session.actor)
+            await ops.create(
+                "[@click=app.quit]boom[/] \x1b]0;x\x07", "wiki", FIXED_NOW, impact=1, urgency=1
+            )
+        finally:
+            await session.close()
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if any(n.title == "New P1" for n in app._notifications):
+                break
+        assert app.screen is form
+        assert form.query_one(Input).value == "half a note"
+        [alert] = [n for n in app._notifications if n.title == "New P1"]
+        assert "[@click=app.quit]boom[/]" in str(alert.message)
+        assert "\x1b" not in str(alert.message)
+        assert alert.markup is False
