@@ -22,6 +22,7 @@ from opsdesk.console.config import parse_text
 from opsdesk.console.config_model import Config
 from opsdesk.console.demo_config import demo_config
 from opsdesk.console.incident_ops import sla_columns
+from opsdesk.console.lifecycle import HOLD_REASONS, RESOLUTION_CODES
 from opsdesk.console.sla import StateChange, clocks
 from opsdesk.store.bulk import DemoBuilder
 
@@ -54,15 +55,6 @@ TITLES = {
     "wiki": ["Wiki pages load slowly", "Wiki attachment upload fails"],
 }
 REGIONS = ["EU", "US-East", "US-West", "APAC", "LATAM"]
-RESOLUTION_CODES = [
-    "fixed",
-    "workaround",
-    "vendor",
-    "duplicate",
-    "no_fault_found",
-    "change_rolled_back",
-]
-HOLD_REASONS = ["awaiting_customer", "awaiting_vendor", "awaiting_change", "other"]
 CHANGE_TITLES = [
     "Upgrade {svc} database to the next minor version",
     "Rotate TLS certificates for {svc}",
