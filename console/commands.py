@@ -28,6 +28,7 @@ from opsdesk.console.session import (
     store_path,
 )
 from opsdesk.console.text import one_line
+from opsdesk.store import LATEST_SCHEMA, Store
 
 
 def options_from(args: argparse.Namespace) -> Options:
@@ -110,7 +111,14 @@ async def info(args: argparse.Namespace) -> int:
         "log_file": str(args.log_path) if args.log_path else None,
         "login": current_login(),
     }
-    if path.exists():
+    on_disk = Store.peek_schema(path) if path.exists() else None
+    if on_disk is not None and on_disk < LATEST_SCHEMA:
+        details.update(
+            schema_version=on_disk,
+            schema_latest=LATEST_SCHEMA,
+            note="upgraded (with a backup copy) the next time it is opened for writing",
+        )
+    elif path.exists():
         session = await open_session(Options(options.config, str(path), read_only=True))
         try:
             store_info = await session.store.info()

@@ -1,5 +1,6 @@
 """Every line of SQL lives here. The rest of opsdesk sees `Store`, records and errors."""
 
+from opsdesk.store.db import LATEST_SCHEMA
 from opsdesk.store.errors import (
     InvalidOperation,
     NotFound,
@@ -14,6 +15,7 @@ from opsdesk.store.records import Actor, AuditEntry, Banner, Incident, NewIncide
 from opsdesk.store.store import Store
 
 __all__ = [
+    "LATEST_SCHEMA",
     "Actor",
     "AuditEntry",
     "Banner",

@@ -264,6 +264,17 @@ class Database:
                 await asyncio.sleep(0.05)
 
 
+def peek_schema(path: Path) -> int | None:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+
+
 def backup_copy(path: Path, version: int) -> Path:
     """Copy the store (consistently, via SQLite's backup API) before migrating it.
 

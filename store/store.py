@@ -11,7 +11,7 @@ from pathlib import Path
 from opsdesk.store.audit import AuditLog
 from opsdesk.store.banner import BannerRepo
 from opsdesk.store.changes import Changes
-from opsdesk.store.db import LATEST_SCHEMA, Database
+from opsdesk.store.db import LATEST_SCHEMA, Database, peek_schema
 from opsdesk.store.incidents import Incidents
 from opsdesk.store.meta import CREATED_AT, Meta
 from opsdesk.store.overrides import Overrides
@@ -57,6 +57,12 @@ class Store:
     @property
     def read_only(self) -> bool:
         return self._db.read_only
+
+    @staticmethod
+    def peek_schema(path: str | Path) -> int | None:
+        """The schema version of a store file without opening (or migrating) it; None if
+        it cannot be read as SQLite."""
+        return peek_schema(Path(path))
 
     async def change_token(self) -> object:
         """An opaque value that differs after any commit by any process; cheap to poll."""

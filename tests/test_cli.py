@@ -143,3 +143,24 @@ def test_relative_store_path_is_relative_to_the_config_file(write_config, capsys
     config = write_config('[store]\npath = "data/team.db"\n')
     assert run(["--config", str(config), "info", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["store"] == str(config.parent / "data" / "team.db")
+
+
+def test_info_reports_a_pending_upgrade_without_touching_the_store(
+    tmp_path: Path, capsys: Capture
+) -> None:
+    import sqlite3
+
+    old = tmp_path / "old.db"
+    assert run(["demo", "--no-ui", "--incidents", "5", "--store", str(old)]) == 0
+    conn = sqlite3.connect(old)
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    capsys.readouterr()
+    assert run(["--store", str(old), "info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["schema_version"] == 1
+    assert "upgraded" in info["note"]
+    conn = sqlite3.connect(old)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()

@@ -232,3 +232,29 @@ async def test_oversized_text_is_refused_clearly(tmp_path: Path) -> None:
         with pytest.raises(InvalidOperation, match="title is 100,000 characters; the limit is 300"):
             await store.incidents.create(ENGINEER, incident("x" * 100_000), FIXED_NOW)
         assert await store.audit.entries() == []
+
+
+async def test_real_migrations_upgrade_a_schema_1_store(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "old.db"
+    first = db_module.migrations()[:1]
+    monkeypatch.setattr(db_module, "migrations", lambda: first)
+    monkeypatch.setattr(db_module, "LATEST_SCHEMA", 1)
+    await (await Store.open(path)).close()
+    monkeypatch.undo()
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO incidents (title, service, impact, urgency, priority, state, reporter,"
+        " created_at, updated_at, updated_by) VALUES ('from schema 1', 'payments', 1, 1, 'P1',"
+        " 'new', 'eve', '2026-11-01T10:00:00Z', '2026-11-01T10:00:00Z', 'eve')"
+    )
+    conn.commit()
+    conn.close()
+    async with await Store.open(path) as store:
+        info = await store.info()
+        assert info.schema_version == db_module.LATEST_SCHEMA >= 3
+        old = await store.incidents.get("INC-1")
+        assert (old.title, old.response_due, old.resolve_met) == ("from schema 1", None, None)
+        assert await store.incidents.events("INC-1") == []
+        await store.incidents.add_note(ENGINEER, "INC-1", "still works", FIXED_NOW)
+        assert [e.detail for e in await store.incidents.events("INC-1")] == ["still works"]
+    assert len(list(tmp_path.glob("old.db.schema1-*.bak"))) == 1
