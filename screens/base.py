@@ -130,7 +130,12 @@ class StoreScreen(Screen[None]):
             label.append(f"  ({len(shown)} of {len(self.rows)})   Esc clears")
             status.update(label)
         if not shown:
-            table.add_row(*(Text(self.EMPTY if i == 1 else "") for i in range(len(self.COLUMNS))))
+            table.add_row(
+                *(
+                    Text(self.EMPTY if i == self.FLEX_COLUMN else "")
+                    for i in range(len(self.COLUMNS))
+                )
+            )
 
     def cells_for(self, row: Row) -> list[Text]:
         """The cells drawn for `row` (the queue marks selected rows here)."""

@@ -10,7 +10,14 @@ from textual import work
 from textual.binding import Binding, BindingType
 
 from opsdesk.console.lifecycle import OPEN_STATES
-from opsdesk.console.metrics import Backlog, QueueMetrics, WindowMetrics, collect, short
+from opsdesk.console.metrics import (
+    Backlog,
+    QueueMetrics,
+    WindowMetrics,
+    backlog,
+    collect,
+    short,
+)
 from opsdesk.screens.base import Row, StoreScreen
 from opsdesk.screens.cells import PRIORITY_STYLE, age, cell, priority, sla_cell
 from opsdesk.screens.dialogs import MetricsScreen
@@ -87,6 +94,7 @@ class QueueScreen(IncidentActions, StoreScreen):
             summary.append("  ")
         summary.append("│ ")
         summary.append_text(self.backlog_line)
+        self.backlog_line = backlog_text(backlog(*await store.incidents.open_ages(now), now))
         if self.metrics_at is None or now - self.metrics_at >= METRICS_EVERY:
             self.metrics_at = now
             self.refresh_metrics(now)
@@ -123,13 +131,12 @@ class QueueScreen(IncidentActions, StoreScreen):
     @work(group="metrics", exclusive=True, exit_on_error=False)
     async def refresh_metrics(self, now: datetime) -> None:
         """Aggregates over up to a month of incidents: computed off the UI's path, at most
-        once a minute, and shown when ready."""
+        once a minute, and shown when ready (open counts and breaches are live)."""
         try:
             self.metrics = await collect(self.ops.store, now)
         except StoreError:
             return
         self.metrics_line = metrics_text(self.metrics.week, self.metrics.month)
-        self.backlog_line = backlog_text(self.metrics.backlog)
         self.reload()
 
     def action_metrics(self) -> None:

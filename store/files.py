@@ -18,7 +18,11 @@ def prepare_store_path(path: Path, *, group: str | None, read_only: bool, create
     """Resolve `path` and create the file when allowed; refuse clearly when it cannot work."""
     path = path.expanduser()
     if not path.exists():
-        if read_only or not create:
+        if read_only:
+            raise StoreOpenError(
+                f"{path}: no store here (a read-only console needs an existing store)"
+            )
+        if not create:
             raise StoreOpenError(f"{path}: no store here")
         create_store_file(path, group)
     elif not read_only:
