@@ -1,0 +1,158 @@
+"""On-call rules: wall-clock handoffs across DST in two zones, gaps and ambiguous times,
+restrictions across midnight, layers, overrides (newest wins) and gaps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from opsdesk.console.config_model import Layer, Restriction, Schedule
+from opsdesk.console.oncall import final_rota, gaps, local_instant, on_call_at, rotation_shifts
+from opsdesk.store.records import Override
+
+NY = ZoneInfo("America/New_York")
+BERLIN = ZoneInfo("Europe/Berlin")
+D = timedelta(days=1)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def daily(
+    start: str, members: list[str], restrict: Restriction | None = None, name: str = "primary"
+) -> Layer:
+    return Layer(
+        name=name,
+        members=members,
+        rotation=D,
+        start=datetime.fromisoformat(start),
+        restrict=restrict,
+    )
+
+
+def test_local_instant_gap_and_ambiguity() -> None:
+    # 2026-03-08 02:30 does not exist in New York: the first instant after the gap is 03:00 EDT.
+    assert local_instant(datetime(2026, 3, 8, 2, 30), NY) == utc(2026, 3, 8, 7, 0)
+    # 2026-11-01 01:30 happens twice in New York: the first occurrence is EDT.
+    assert local_instant(datetime(2026, 11, 1, 1, 30), NY) == utc(2026, 11, 1, 5, 30)
+    # Berlin: 2026-03-29 02:30 does not exist; 2026-10-25 02:30 happens twice.
+    assert local_instant(datetime(2026, 3, 29, 2, 30), BERLIN) == utc(2026, 3, 29, 1, 0)
+    assert local_instant(datetime(2026, 10, 25, 2, 30), BERLIN) == utc(2026, 10, 25, 0, 30)
+
+
+def test_daily_handoffs_keep_local_time_across_dst_in_new_york() -> None:
+    layer = daily("2026-03-06T09:00", ["ana", "ben"])
+    shifts = rotation_shifts(layer, NY, utc(2026, 3, 6, 14), utc(2026, 3, 10, 13))
+    starts = [s.start for s in shifts]
+    assert starts == [
+        utc(2026, 3, 6, 14),
+        utc(2026, 3, 7, 14),
+        utc(2026, 3, 8, 13),
+        utc(2026, 3, 9, 13),
+    ]
+    assert [s.login for s in shifts] == ["ana", "ben", "ana", "ben"]
+    # The shift across the change is 23 hours of real time.
+    assert shifts[1].end - shifts[1].start == timedelta(hours=23)
+
+
+def test_handoffs_in_berlin_across_the_autumn_change() -> None:
+    layer = daily("2026-10-23T08:00", ["dana", "emil"])
+    shifts = rotation_shifts(layer, BERLIN, utc(2026, 10, 23, 6), utc(2026, 10, 27, 7))
+    assert [s.start for s in shifts] == [
+        utc(2026, 10, 23, 6), utc(2026, 10, 24, 6), utc(2026, 10, 25, 7), utc(2026, 10, 26, 7),
+    ]  # fmt: skip
+    assert shifts[1].end - shifts[1].start == timedelta(hours=25)
+
+
+def test_handoff_in_the_spring_gap_and_in_the_autumn_overlap() -> None:
+    gap_layer = daily("2026-03-07T02:30", ["ana", "ben"])
+    shifts = rotation_shifts(gap_layer, NY, utc(2026, 3, 7), utc(2026, 3, 10))
+    assert [s.start for s in shifts][:3] == [
+        utc(2026, 3, 7, 7, 30),
+        utc(2026, 3, 8, 7, 0),
+        utc(2026, 3, 9, 6, 30),
+    ]
+    overlap_layer = daily("2026-10-31T01:30", ["ana", "ben"])
+    shifts = rotation_shifts(overlap_layer, NY, utc(2026, 10, 31), utc(2026, 11, 3))
+    assert shifts[1].start == utc(2026, 11, 1, 5, 30)  # first occurrence (EDT)
+    assert shifts[2].start == utc(2026, 11, 2, 6, 30)  # EST from then on
+
+
+def test_restriction_across_midnight_and_gaps() -> None:
+    nights = Restriction(from_=time(20), to=time(8))
+    schedule = Schedule(
+        "apac", "Europe/Berlin", [daily("2026-11-02T20:00", ["goro", "jia"], nights)]
+    )
+    rota = final_rota(schedule, [], utc(2026, 11, 2, 12), utc(2026, 11, 4, 12))
+    covered = [(s.start, s.end, s.login) for s in rota if s.login]
+    assert covered == [
+        (utc(2026, 11, 2, 19), utc(2026, 11, 3, 7), "goro"),
+        (utc(2026, 11, 3, 19), utc(2026, 11, 4, 7), "jia"),
+    ]
+    assert [(g.start, g.end) for g in gaps(rota)] == [
+        (utc(2026, 11, 2, 12), utc(2026, 11, 2, 19)),
+        (utc(2026, 11, 3, 7), utc(2026, 11, 3, 19)),
+        (utc(2026, 11, 4, 7), utc(2026, 11, 4, 12)),
+    ]
+
+
+def test_higher_layer_wins_where_it_has_someone() -> None:
+    weekdays = Restriction(days=["mon", "tue", "wed", "thu", "fri"], from_=time(9), to=time(17))
+    schedule = Schedule(
+        "platform",
+        "America/New_York",
+        [
+            Layer("base", ["cruz"], timedelta(weeks=1), datetime(2026, 11, 2, 0, 0)),
+            daily("2026-11-02T09:00", ["ana", "ben"], weekdays, name="business"),
+        ],
+    )
+    monday_noon, monday_night, saturday = (
+        utc(2026, 11, 2, 17),
+        utc(2026, 11, 3, 2),
+        utc(2026, 11, 7, 17),
+    )
+    assert on_call_at(schedule, [], monday_noon).login == "ana"
+    assert on_call_at(schedule, [], monday_night).login == "cruz"
+    now = on_call_at(schedule, [], saturday)
+    assert (now.login, now.source) == ("cruz", "base")
+    # Monday 09:00 the business layer is back; its rotation kept turning through the
+    # weekend it did not cover (ana Mon, ben Tue, ... ben on the next Monday).
+    assert now.next_login == "ben"
+    assert now.until == utc(2026, 11, 9, 14)
+
+
+def override(
+    id_: int, login: str, start: datetime, end: datetime, schedule: str = "apac"
+) -> Override:
+    return Override(id_, schedule, login, start, end, "swap", "lead")
+
+
+def test_override_inside_a_restricted_layer_and_newest_wins() -> None:
+    nights = Restriction(from_=time(20), to=time(8))
+    schedule = Schedule(
+        "apac", "Europe/Berlin", [daily("2026-11-02T20:00", ["goro", "jia"], nights)]
+    )
+    during_the_day = override(1, "hana", utc(2026, 11, 3, 10), utc(2026, 11, 3, 14))
+    into_the_night = override(2, "lena", utc(2026, 11, 3, 12), utc(2026, 11, 3, 21))
+    others = override(3, "ivan", utc(2026, 11, 3, 0), utc(2026, 11, 4, 0), schedule="platform")
+    rota = final_rota(
+        schedule, [during_the_day, into_the_night, others], utc(2026, 11, 3, 8), utc(2026, 11, 4, 0)
+    )
+    assert [(s.start, s.end, s.login, s.source) for s in rota] == [
+        (utc(2026, 11, 3, 8), utc(2026, 11, 3, 10), None, "gap"),
+        (utc(2026, 11, 3, 10), utc(2026, 11, 3, 12), "hana", "override"),
+        (utc(2026, 11, 3, 12), utc(2026, 11, 3, 21), "lena", "override"),
+        (utc(2026, 11, 3, 21), utc(2026, 11, 4, 0), "jia", "primary"),
+    ]
+    now = on_call_at(schedule, [during_the_day, into_the_night], utc(2026, 11, 3, 13))
+    assert (now.login, now.source, now.since, now.until, now.next_login) == (
+        "lena", "override", utc(2026, 11, 3, 12), utc(2026, 11, 3, 21), "jia",
+    )  # fmt: skip
+
+
+def test_before_the_layer_starts_nobody_is_on_call() -> None:
+    schedule = Schedule("s", "UTC", [daily("2026-11-10T09:00", ["ana"])])
+    now = on_call_at(schedule, [], utc(2026, 11, 9, 12))
+    assert (now.login, now.source, now.until) == (None, "gap", utc(2026, 11, 10, 9))
+    assert now.next_login == "ana"
