@@ -106,15 +106,24 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=_count, default=200, metavar="N", help="default 200")
     audit.add_argument("--json", action="store_true")
 
-    from opsdesk.console import incident_commands
+    from opsdesk.console import incident_commands, oncall_commands
 
     incident_commands.add_parser(command, _level)
+    oncall_commands.add_parser(command, _action, _instant)
 
     banner = command("banner", commands.banner, "show, set or clear the team banner (leads)")
     banner.add_argument("action", nargs="?", choices=["show", "set", "clear"], default="show")
     banner.add_argument("text", nargs="?", help="banner text for `set`")
     banner.add_argument("--json", action="store_true")
     return parser
+
+
+def _action(sub: Any, name: str, handler: Callable[..., Any], text: str) -> argparse.ArgumentParser:
+    """A second-level command (`opsdesk oncall now`) with the global options."""
+    child: argparse.ArgumentParser = sub.add_parser(name, help=text, description=text)
+    _global_options(child, suppress=True)
+    child.set_defaults(handler=handler)
+    return child
 
 
 def _level(text: str) -> int:

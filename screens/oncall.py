@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from opsdesk.console.durations import format_duration
+from opsdesk.console.oncall import on_call_at
 from opsdesk.screens.base import Row, StoreScreen
 from opsdesk.screens.cells import cell, until
 
@@ -26,6 +27,22 @@ class OncallScreen(StoreScreen):
         summary.append(f"{len(config.escalation_policies)}")
         self.set_summary(summary)
         rows = []
+        for schedule in config.schedules:
+            now_on = on_call_at(schedule, overrides, now)
+            who = now_on.login or "— nobody (gap) —"
+            rows.append(
+                Row(
+                    key=f"{schedule.name}/now",
+                    cells=(
+                        cell(schedule.name, limit=16),
+                        cell(f"NOW {now_on.source}", style="bold"),
+                        cell(who, limit=200, style="bold" if now_on.login else "bold reverse red"),
+                        cell(f"{now_on.since:%m-%d %H:%M}→{now_on.until:%m-%d %H:%M}Z"),
+                        cell(f"next: {now_on.next_login or 'nobody'}", limit=22),
+                    ),
+                    search=f"{schedule.name} now {who} {now_on.next_login or ''}".casefold(),
+                )
+            )
         for schedule in config.schedules:
             for layer in schedule.layers:
                 who = ", ".join(layer.members)

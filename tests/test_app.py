@@ -76,6 +76,10 @@ async def test_number_keys_switch_between_the_four_screens(demo_store: Path) -> 
             header = rendered(app.screen.query_one(StatusHeader))
             assert kind.TITLE in header and "demo.db" in header and "12:00" in header
         assert any("INC-300" in row for row in table_text(app.screen))  # type: ignore[arg-type]
+        await pilot.press("2")
+        await settle(app, pilot)
+        now_rows = [r for r in table_text(app.screen) if " NOW " in f" {r} "]  # type: ignore[arg-type]
+        assert {r.split()[0] for r in now_rows} == {"platform", "payments"}
 
 
 async def test_help_lists_bindings_with_ids_and_escape_closes_it(demo_store: Path) -> None:

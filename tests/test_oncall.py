@@ -156,3 +156,38 @@ def test_before_the_layer_starts_nobody_is_on_call() -> None:
     now = on_call_at(schedule, [], utc(2026, 11, 9, 12))
     assert (now.login, now.source, now.until) == (None, "gap", utc(2026, 11, 10, 9))
     assert now.next_login == "ana"
+
+
+def test_oncall_now_cli(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from opsdesk.console.cli import run
+
+    config = tmp_path / "team.toml"
+    config.write_text(
+        """
+[[people]]
+login = "ana"
+[[people]]
+login = "ben"
+[[schedules]]
+name = "platform"
+timezone = "America/New_York"
+[[schedules.layers]]
+name = "primary"
+members = ["ana", "ben"]
+rotation = "1d"
+start = "2026-03-06T09:00"
+"""
+    )
+    base = ["--config", str(config), "--store", str(tmp_path / "s.db")]
+    assert run([*base, "incident", "new", "--title", "creates the store", "--service", "x"]) == 0
+    capsys.readouterr()
+    assert run([*base, "oncall", "now", "--at", "2026-03-08T12:00Z", "--json"]) == 0
+    [entry] = json.loads(capsys.readouterr().out)
+    assert entry == {
+        "schedule": "platform", "person": "ben", "since": "2026-03-07T14:00:00Z",
+        "until": "2026-03-08T13:00:00Z", "next_person": "ana", "source": "primary",
+    }  # fmt: skip
+    assert run([*base, "oncall", "now", "--schedule", "platfrom"]) == 1
+    assert "unknown schedule 'platfrom' (did you mean \"platform\"?)" in capsys.readouterr().err
