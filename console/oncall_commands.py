@@ -9,9 +9,10 @@ from typing import Any
 from opsdesk.console.commands import now, options_from
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.oncall import on_call_at
-from opsdesk.console.output import emit_json, emit_table
+from opsdesk.console.output import emit_json, emit_line, emit_table
 from opsdesk.console.schema import suggest
 from opsdesk.console.session import open_session
+from opsdesk.console.text import clean
 
 
 async def now_command(args: argparse.Namespace) -> int:
@@ -50,6 +51,74 @@ async def now_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_names(config: Any, schedule: str, login: str) -> None:
+    schedules = [s.name for s in config.schedules]
+    if schedule not in schedules:
+        raise OpsdeskError(f"unknown schedule {schedule!r}{suggest(schedule, schedules)}")
+    logins = [p.login for p in config.people]
+    if logins and login not in logins:
+        raise OpsdeskError(f"unknown login {login!r}{suggest(login, logins)}")
+
+
+async def override_add(args: argparse.Namespace) -> int:
+    session = await open_session(options_from(args), create=False)
+    try:
+        _check_names(session.config, args.schedule, args.person)
+        added = await session.store.overrides.add(
+            session.actor, args.schedule, args.person, args.start, args.end,
+            clean(args.reason or ""), now(),
+        )  # fmt: skip
+    finally:
+        await session.close()
+    if args.json:
+        emit_json(_override_out(added))
+    else:
+        emit_line(
+            f"OVR-{added.id}: {added.login} covers {added.schedule} "
+            f"{added.starts_at:%Y-%m-%d %H:%M}–{added.ends_at:%Y-%m-%d %H:%M} UTC"
+        )
+    return 0
+
+
+async def override_list(args: argparse.Namespace) -> int:
+    session = await open_session(options_from(args), create=False)
+    try:
+        found = await session.store.overrides.not_ended(now())
+    finally:
+        await session.close()
+    if args.json:
+        emit_json([_override_out(o) for o in found])
+        return 0
+    rows = [
+        [f"OVR-{o.id}", o.schedule, o.login, f"{o.starts_at:%Y-%m-%d %H:%M}",
+         f"{o.ends_at:%Y-%m-%d %H:%M}", o.reason, o.created_by]
+        for o in found
+    ]  # fmt: skip
+    emit_table(["id", "schedule", "person", "from (UTC)", "to (UTC)", "reason", "by"], rows)
+    return 0
+
+
+async def override_remove(args: argparse.Namespace) -> int:
+    text = args.id.upper().removeprefix("OVR-")
+    if not text.isdigit():
+        raise OpsdeskError(f"{args.id!r} is not an override id (expected OVR-<number>)")
+    session = await open_session(options_from(args), create=False)
+    try:
+        removed = await session.store.overrides.remove(session.actor, int(text), now())
+    finally:
+        await session.close()
+    emit_line(f"OVR-{removed.id} removed ({removed.login} on {removed.schedule})")
+    return 0
+
+
+def _override_out(override: Any) -> dict[str, Any]:
+    return {
+        "id": f"OVR-{override.id}", "schedule": override.schedule, "person": override.login,
+        "from": override.starts_at, "to": override.ends_at, "reason": override.reason,
+        "created_by": override.created_by,
+    }  # fmt: skip
+
+
 def _longest(schedules: list[Any]) -> Any:
     from datetime import timedelta
 
@@ -59,17 +128,27 @@ def _longest(schedules: list[Any]) -> Any:
 
 def add_parser(
     command: Callable[..., argparse.ArgumentParser],
-    action_parser: Callable[
-        [argparse.ArgumentParser, str, Callable[..., Any], str], argparse.ArgumentParser
-    ],
+    action: Callable[..., argparse.ArgumentParser],
     instant: Callable[[str], Any],
 ) -> None:
     """Register `opsdesk oncall ...` (called by console.cli)."""
     parent = command("oncall", now_command, "who is on call: now, shifts, overrides")
     sub = parent.add_subparsers(title="oncall commands", metavar="ACTION", required=True)
-    p = action_parser(
-        sub, "now", now_command, "who is on call for each schedule, since, until, next"
-    )  # type: ignore[arg-type]
+    p = action(sub, "now", now_command, "who is on call for each schedule, since, until, next")
     p.add_argument("--schedule", metavar="NAME")
     p.add_argument("--at", metavar="ISO", type=instant, help="another instant (UTC if no offset)")
     p.add_argument("--json", action="store_true")
+
+    overrides = sub.add_parser("override", help="add, list or remove overrides")
+    inner = overrides.add_subparsers(title="override commands", metavar="ACTION", required=True)
+    p = action(inner, "add", override_add, "put someone on call for a time range")
+    p.add_argument("--schedule", required=True, metavar="NAME")
+    p.add_argument("--person", required=True, metavar="LOGIN")
+    p.add_argument("--from", dest="start", required=True, type=instant, metavar="ISO")
+    p.add_argument("--to", dest="end", required=True, type=instant, metavar="ISO")
+    p.add_argument("--reason", metavar="TEXT")
+    p.add_argument("--json", action="store_true")
+    p = action(inner, "list", override_list, "overrides in force now or later")
+    p.add_argument("--json", action="store_true")
+    p = action(inner, "remove", override_remove, "remove an override")
+    p.add_argument("id", metavar="OVR-N")

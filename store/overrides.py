@@ -1,12 +1,32 @@
-"""On-call overrides: reads for the on-call screen (adding them lands with its issue)."""
+"""On-call overrides: someone covers a schedule for a time range. Records are never edited,
+only added and removed, each audited."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from opsdesk.store.db import Database
-from opsdesk.store.records import Override
+from opsdesk.store.errors import InvalidOperation, NotFound, PermissionDenied
+from opsdesk.store.records import Actor, Override, Role
 from opsdesk.store.timefmt import from_db, to_db
+
+COLUMNS = "id, schedule, login, starts_at, ends_at, reason, created_by"
+REASON_LIMIT = 200
+
+
+def _override(row: Any) -> Override:
+    return Override(row[0], row[1], row[2], from_db(row[3]), from_db(row[4]), row[5], row[6])
+
+
+def _json(override: Override) -> dict[str, Any]:
+    return {
+        "schedule": override.schedule,
+        "login": override.login,
+        "starts_at": to_db(override.starts_at),
+        "ends_at": to_db(override.ends_at),
+        "reason": override.reason,
+    }
 
 
 class Overrides:
@@ -15,10 +35,72 @@ class Overrides:
 
     async def not_ended(self, now: datetime) -> list[Override]:
         """Overrides in force now or later, soonest first."""
-        sql = (
-            "SELECT id, schedule, login, starts_at, ends_at, reason, created_by FROM overrides"
-            " WHERE ends_at > ? ORDER BY starts_at"
-        )
+        sql = f"SELECT {COLUMNS} FROM overrides WHERE ends_at > ? ORDER BY starts_at"
         async with self._db.conn.execute(sql, (to_db(now),)) as cursor:
-            rows = await cursor.fetchall()
-        return [Override(r[0], r[1], r[2], from_db(r[3]), from_db(r[4]), r[5], r[6]) for r in rows]
+            return [_override(row) for row in await cursor.fetchall()]
+
+    async def add(
+        self,
+        actor: Actor,
+        schedule: str,
+        login: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        reason: str,
+        now: datetime,
+    ) -> Override:
+        """Anyone may cover a schedule themselves; putting someone else on call needs a lead."""
+        if ends_at <= starts_at:
+            raise InvalidOperation("an override must end after it starts")
+        if len(reason) > REASON_LIMIT:
+            raise InvalidOperation(
+                f"reason is {len(reason)} characters; the limit is {REASON_LIMIT}"
+            )
+        role: Role = "engineer" if login == actor.login else "lead"
+        async with self._db.write(actor, role, "putting someone else on call", now) as tx:
+            cursor = await tx.execute(
+                "INSERT INTO overrides (schedule, login, starts_at, ends_at, reason, created_by,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    schedule,
+                    login,
+                    to_db(starts_at),
+                    to_db(ends_at),
+                    reason,
+                    actor.login,
+                    to_db(now),
+                ),
+            )
+            override = Override(
+                int(cursor.lastrowid or 0),
+                schedule,
+                login,
+                starts_at.astimezone(UTC),
+                ends_at.astimezone(UTC),
+                reason,
+                actor.login,
+            )
+            await tx.audit(
+                "override.create", "override", f"OVR-{override.id}", None, _json(override)
+            )
+        return override
+
+    async def remove(self, actor: Actor, override_id: int, now: datetime) -> Override:
+        """Whoever created an override, or the person it puts on call, or a lead."""
+        async with self._db.write(actor, "engineer", "removing an override", now) as tx:
+            sql = f"SELECT {COLUMNS} FROM overrides WHERE id = ?"
+            async with tx.conn.execute(sql, (override_id,)) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                raise NotFound(f"OVR-{override_id}: no such override")
+            override = _override(row)
+            if actor.login not in (override.created_by, override.login) and not actor.has("lead"):
+                raise PermissionDenied(
+                    f"removing someone else's override needs the lead role; {actor.login} "
+                    "does not have it"
+                )
+            await tx.execute("DELETE FROM overrides WHERE id = ?", (override_id,))
+            await tx.audit(
+                "override.remove", "override", f"OVR-{override_id}", _json(override), None
+            )
+        return override

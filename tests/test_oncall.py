@@ -191,3 +191,105 @@ start = "2026-03-06T09:00"
     }  # fmt: skip
     assert run([*base, "oncall", "now", "--schedule", "platfrom"]) == 1
     assert "unknown schedule 'platfrom' (did you mean \"platform\"?)" in capsys.readouterr().err
+
+
+def test_override_cli_roles_and_effect(tmp_path, capsys, me: str) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from opsdesk.console.cli import run
+
+    people = "".join(f'[[people]]\nlogin = "{login}"\n' for login in (me, "ana", "ben"))
+    schedule = """
+[[schedules]]
+name = "platform"
+timezone = "UTC"
+[[schedules.layers]]
+name = "primary"
+members = ["ana", "ben"]
+rotation = "1d"
+start = "2026-11-01T09:00"
+"""
+    engineer = tmp_path / "engineer.toml"
+    engineer.write_text(people + schedule)
+    lead = tmp_path / "lead.toml"
+    lead.write_text(people + f'[roles]\nlead = ["{me}"]\n' + schedule)
+    store = str(tmp_path / "s.db")
+    as_engineer = ["--config", str(engineer), "--store", store]
+    as_lead = ["--config", str(lead), "--store", store]
+    assert (
+        run([*as_engineer, "incident", "new", "--title", "creates the store", "--service", "x"])
+        == 0
+    )
+    capsys.readouterr()
+
+    window = ["--from", "2026-11-25T10:00Z", "--to", "2026-11-25T18:00Z"]
+    assert (
+        run(
+            [
+                *as_engineer,
+                "oncall",
+                "override",
+                "add",
+                "--schedule",
+                "platform",
+                "--person",
+                "ana",
+                *window,
+            ]
+        )
+        == 1
+    )
+    assert "putting someone else on call needs the lead role" in capsys.readouterr().err
+    assert run([*as_engineer, "oncall", "override", "add", "--schedule", "platform", "--person", me,
+                *window, "--reason", "swap with ana", "--json"]) == 0  # fmt: skip
+    mine = json.loads(capsys.readouterr().out)
+    assert (mine["id"], mine["person"]) == ("OVR-1", me)
+    assert run([*as_lead, "oncall", "override", "add", "--schedule", "platform", "--person", "ben",
+                "--from", "2026-11-25T12:00Z", "--to", "2026-11-25T13:00Z"]) == 0  # fmt: skip
+    capsys.readouterr()
+
+    assert run([*as_engineer, "oncall", "now", "--at", "2026-11-25T12:30Z", "--json"]) == 0
+    [now] = json.loads(capsys.readouterr().out)
+    assert (now["person"], now["source"], now["next_person"]) == ("ben", "override", me)
+
+    assert run([*as_engineer, "oncall", "override", "remove", "ovr-1"]) == 0
+    assert (
+        run(
+            [
+                *as_engineer,
+                "oncall",
+                "override",
+                "add",
+                "--schedule",
+                "platfrm",
+                "--person",
+                me,
+                *window,
+            ]
+        )
+        == 1
+    )
+    assert "unknown schedule 'platfrm' (did you mean \"platform\"?)" in capsys.readouterr().err
+    assert run([*as_engineer, "oncall", "override", "add", "--schedule", "platform", "--person", me,
+                "--from", "2026-11-25T18:00Z", "--to", "2026-11-25T10:00Z"]) == 1  # fmt: skip
+    assert "an override must end after it starts" in capsys.readouterr().err
+    assert run([*as_engineer, "audit", "--json", "--entity", "OVR-1"]) == 0
+    actions = [a["action"] for a in json.loads(capsys.readouterr().out)]
+    assert actions == ["override.create", "override.remove"]
+
+
+async def test_only_creator_person_or_lead_removes_an_override(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from opsdesk.store import Actor, PermissionDenied, Store
+
+    now = utc(2026, 11, 25, 9)
+    async with await Store.open(tmp_path / "s.db") as store:
+        lead = Actor("lena", frozenset({"lead"}))
+        added = await store.overrides.add(lead, "platform", "ben", now, now + D, "cover", now)
+        with pytest.raises(
+            PermissionDenied, match="removing someone else's override needs the lead role; eve"
+        ):
+            await store.overrides.remove(Actor("eve"), added.id, now)
+        assert (await store.overrides.remove(Actor("ben"), added.id, now)).login == "ben"
+        assert await store.overrides.not_ended(now) == []
