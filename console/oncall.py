@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from opsdesk.console.config_model import WEEKDAYS, Layer, Restriction, Schedule
+from opsdesk.console.config_model import WEEKDAYS, Config, Layer, Restriction, Schedule
 from opsdesk.store.records import Override
 
 GAP = "gap"
@@ -217,3 +217,49 @@ def on_call_at(schedule: Schedule, overrides: Iterable[Override], at: datetime) 
 
 def gaps(rota: Iterable[Shift]) -> list[Shift]:
     return [s for s in rota if s.login is None]
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    """Level `level` (from 1) pages `login` at `paged_at`, via a schedule or directly."""
+
+    level: int
+    paged_at: datetime
+    via: str
+    login: str | None
+    name: str
+    email: str
+    phone: str
+
+
+def escalation(
+    config: Config, service: str, overrides: Iterable[Override], at: datetime
+) -> list[EscalationStep]:
+    """Who would be paged, level by level, for an incident on `service` starting at `at`:
+    each schedule level is resolved to whoever is on call when that level is reached."""
+    policy = next((p for p in config.escalation_policies if p.service == service), None)
+    if policy is None:
+        raise KeyError(service)
+    overrides = list(overrides)
+    schedules = {s.name: s for s in config.schedules}
+    steps = []
+    for number, level in enumerate(policy.levels, start=1):
+        paged_at = at + level.after
+        if level.schedule is not None:
+            login = on_call_at(schedules[level.schedule], overrides, paged_at).login
+            via = level.schedule
+        else:
+            login, via = level.person, "person"
+        person = config.person(login) if login else None
+        steps.append(
+            EscalationStep(
+                level=number,
+                paged_at=paged_at,
+                via=via,
+                login=login,
+                name=person.name if person else "",
+                email=person.email if person else "",
+                phone=person.phone if person else "",
+            )
+        )
+    return steps

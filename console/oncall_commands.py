@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 from opsdesk.console.commands import now, options_from
 from opsdesk.console.errors import OpsdeskError
-from opsdesk.console.oncall import on_call_at
+from opsdesk.console.oncall import escalation, on_call_at
 from opsdesk.console.output import emit_json, emit_line, emit_table
 from opsdesk.console.schema import suggest
 from opsdesk.console.session import open_session
@@ -48,6 +49,30 @@ async def now_command(args: argparse.Namespace) -> int:
         for f in found
     ]  # fmt: skip
     emit_table(["schedule", "on call", "since (UTC)", "until (UTC)", "next", "source"], rows)
+    return 0
+
+
+async def escalation_command(args: argparse.Namespace) -> int:
+    at = args.at or now()
+    session = await open_session(options_from(args), create=False)
+    try:
+        services = [p.service for p in session.config.escalation_policies]
+        if args.service not in services:
+            hint = suggest(args.service, services)
+            raise OpsdeskError(f"no escalation policy for service {args.service!r}{hint}")
+        overrides = await session.store.overrides.not_ended(at - _longest(session.config.schedules))
+        steps = escalation(session.config, args.service, overrides, at)
+    finally:
+        await session.close()
+    if args.json:
+        emit_json([dataclasses.asdict(step) for step in steps])
+        return 0
+    rows = [
+        [str(s.level), f"{s.paged_at:%Y-%m-%d %H:%M}", s.via, s.login or "— nobody —",
+         s.name, s.phone, s.email]
+        for s in steps
+    ]  # fmt: skip
+    emit_table(["level", "paged at (UTC)", "via", "person", "name", "phone", "email"], rows)
     return 0
 
 
@@ -137,6 +162,11 @@ def add_parser(
     p = action(sub, "now", now_command, "who is on call for each schedule, since, until, next")
     p.add_argument("--schedule", metavar="NAME")
     p.add_argument("--at", metavar="ISO", type=instant, help="another instant (UTC if no offset)")
+    p.add_argument("--json", action="store_true")
+
+    p = action(sub, "escalation", escalation_command, "who would be paged, level by level")
+    p.add_argument("service")
+    p.add_argument("--at", metavar="ISO", type=instant, help="incident start (UTC if no offset)")
     p.add_argument("--json", action="store_true")
 
     overrides = sub.add_parser("override", help="add, list or remove overrides")

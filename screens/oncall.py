@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from opsdesk.console.durations import format_duration
-from opsdesk.console.oncall import on_call_at
+from opsdesk.console.oncall import escalation, on_call_at
 from opsdesk.screens.base import Row, StoreScreen
 from opsdesk.screens.cells import cell, until
 
@@ -57,6 +57,22 @@ class OncallScreen(StoreScreen):
                             cell(schedule.timezone, limit=22),
                         ),
                         search=f"{schedule.name} {layer.name} {who}".casefold(),
+                    )
+                )
+        for policy in config.escalation_policies:
+            for step in escalation(config, policy.service, overrides, now):
+                after = format_duration(step.paged_at - now)
+                rows.append(
+                    Row(
+                        key=f"{policy.service}/L{step.level}",
+                        cells=(
+                            cell(policy.service, limit=16),
+                            cell(f"esc L{step.level}"),
+                            cell(step.login or "— nobody —", limit=200),
+                            cell(f"+{after} via {step.via}"),
+                            cell(step.phone or step.email or "—", limit=22),
+                        ),
+                        search=f"{policy.service} escalation {step.login} {step.via}".casefold(),
                     )
                 )
         for override in overrides:

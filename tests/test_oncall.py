@@ -293,3 +293,49 @@ async def test_only_creator_person_or_lead_removes_an_override(tmp_path) -> None
             await store.overrides.remove(Actor("eve"), added.id, now)
         assert (await store.overrides.remove(Actor("ben"), added.id, now)).login == "ben"
         assert await store.overrides.not_ended(now) == []
+
+
+def test_escalation_resolves_levels_to_people_at_their_page_time() -> None:
+    from opsdesk.console.config import parse_text
+    from opsdesk.console.oncall import escalation
+
+    config = parse_text(
+        """
+[[people]]
+login = "ana"
+name = "Ana Ortiz"
+phone = "+1-555-0100"
+[[people]]
+login = "ben"
+[[people]]
+login = "dana"
+email = "dana@example.com"
+[[services]]
+name = "payments"
+[[schedules]]
+name = "platform"
+timezone = "UTC"
+[[schedules.layers]]
+name = "primary"
+members = ["ana", "ben"]
+rotation = "1d"
+start = "2026-11-01T09:00"
+[[escalation_policies]]
+service = "payments"
+levels = [{ schedule = "platform", after = "0m" }, { schedule = "platform", after = "30m" },
+          { person = "dana", after = "1h" }]
+""",
+        "test",
+    )
+    # Shifts alternate daily from 1 Nov 09:00 (ana): 24 Nov 09:00 starts ben's, 25 Nov 09:00 ana's.
+    steps = escalation(config, "payments", [], utc(2026, 11, 25, 8, 45))
+    assert [(s.level, s.login, s.via, s.paged_at) for s in steps] == [
+        (1, "ben", "platform", utc(2026, 11, 25, 8, 45)),
+        (2, "ana", "platform", utc(2026, 11, 25, 9, 15)),  # the 09:00 handoff happened meanwhile
+        (3, "dana", "person", utc(2026, 11, 25, 9, 45)),
+    ]
+    assert (steps[1].name, steps[1].phone, steps[2].email) == (
+        "Ana Ortiz",
+        "+1-555-0100",
+        "dana@example.com",
+    )
