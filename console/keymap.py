@@ -18,7 +18,7 @@ def _bindable_classes() -> list[type[DOMNode]]:
     from opsdesk.console.app import OpsdeskApp
     from opsdesk.screens.base import StoreScreen
     from opsdesk.screens.dialogs import BannerForm, CommandLine, Confirm, HelpScreen, MetricsScreen
-    from opsdesk.screens.forms import Ask, Choose, NewIncidentForm
+    from opsdesk.screens.forms import Ask, Choose, NewIncidentForm, OverrideForm
     from opsdesk.screens.incident import IncidentScreen
     from opsdesk.screens.incident_actions import IncidentActions
     from opsdesk.screens.widgets import OpsTable
@@ -26,7 +26,7 @@ def _bindable_classes() -> list[type[DOMNode]]:
     screens = list(OpsdeskApp.MODES.values())
     classes: list[type[DOMNode]] = [OpsdeskApp, StoreScreen, IncidentScreen, OpsTable]
     classes += [HelpScreen, CommandLine, Confirm, BannerForm, IncidentActions]
-    classes += [Ask, Choose, NewIncidentForm, MetricsScreen]
+    classes += [Ask, Choose, NewIncidentForm, MetricsScreen, OverrideForm]
     classes += [s for s in screens if isinstance(s, type)]
     return classes
 

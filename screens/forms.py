@@ -5,6 +5,7 @@ values, or None when cancelled; it never writes anything itself."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from rich.text import Text
@@ -161,6 +162,87 @@ class NewIncidentForm(ModalScreen[NewIncidentInput | None]):
             self.action_save()
         else:
             self.action_cancel()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class OverrideInput:
+    schedule: str
+    login: str
+    start: datetime
+    end: datetime
+    reason: str
+
+
+class OverrideForm(ModalScreen[OverrideInput | None]):
+    """Cover a schedule: schedule, person, from, to (UTC, "2026-11-26 09:00"), reason."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="form.cancel"),
+        Binding("ctrl+s", "save", "Save", id="form.save", priority=True),
+    ]
+
+    def __init__(self, schedules: list[str], logins: list[str], me: str, now: datetime) -> None:
+        super().__init__()
+        self._schedules = schedules
+        self._logins = logins
+        self._me = me
+        self._now = now
+
+    def compose(self) -> ComposeResult:
+        start = self._now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        with Vertical(classes="dialog"):
+            yield Label(Text("Override: who covers a schedule, when (UTC)", style="bold"))
+            yield Input(
+                value=self._schedules[0] if self._schedules else "",
+                placeholder="schedule",
+                id="schedule",
+            )
+            yield Input(value=self._me, placeholder="person (login)", id="login")
+            with Horizontal(classes="pair"):
+                yield Input(value=f"{start:%Y-%m-%d %H:%M}", placeholder="from", id="start")
+                yield Input(
+                    value=f"{start + timedelta(hours=12):%Y-%m-%d %H:%M}",
+                    placeholder="to",
+                    id="end",
+                )
+            yield Input(placeholder="reason (optional)", max_length=200, id="reason")
+            yield Label(Text(""), id="problem")
+            yield Label(Text("ctrl+s saves · Esc cancels · Tab next field", style="dim"))
+
+    def _value(self, name: str) -> str:
+        return self.query_one(f"#{name}", Input).value.strip()
+
+    def has_unsaved_input(self) -> bool:
+        return bool(self._value("reason"))
+
+    def _parse(self) -> OverrideInput | str:
+        schedule, login = self._value("schedule"), self._value("login")
+        if schedule not in self._schedules:
+            return f"unknown schedule; known: {', '.join(self._schedules)}"
+        if self._logins and login not in self._logins:
+            return f"unknown person {login!r}"
+        try:
+            start = datetime.fromisoformat(self._value("start")).replace(tzinfo=UTC)
+            end = datetime.fromisoformat(self._value("end")).replace(tzinfo=UTC)
+        except ValueError:
+            return 'times look like "2026-11-26 09:00" (UTC)'
+        if end <= start:
+            return "the override must end after it starts"
+        return OverrideInput(schedule, login, start, end, self._value("reason"))
+
+    def action_save(self) -> None:
+        parsed = self._parse()
+        if isinstance(parsed, str):
+            self.query_one("#problem", Label).update(Text(parsed, style="bold red"))
+            return
+        self.dismiss(parsed)
+
+    @on(Input.Submitted)
+    def _next_field(self) -> None:
+        self.focus_next()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

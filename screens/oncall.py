@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
+from textual import work
+from textual.binding import Binding, BindingType
 
 from opsdesk.console.durations import format_duration
 from opsdesk.console.oncall import escalation, on_call_at
+from opsdesk.console.text import clean
 from opsdesk.screens.base import Row, StoreScreen
 from opsdesk.screens.cells import cell, until
+from opsdesk.screens.dialogs import Confirm
+from opsdesk.screens.forms import OverrideForm, OverrideInput
+from opsdesk.screens.widgets import OpsTable
+from opsdesk.store import StoreError
 
 
 class OncallScreen(StoreScreen):
+    """Who is on call now, escalation chains, layers and overrides; `o` adds an override,
+    `d` removes the selected one (after confirmation)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("o", "add_override", "Override", id="oncall.override_add"),
+        Binding("d", "remove_override", "Remove override", show=False, id="oncall.override_remove"),
+    ]
     TITLE = "On-call"
     FLEX_COLUMN = 2
     COLUMNS = ("Schedule", "Layer", "Who", "When", "Note")
@@ -93,3 +109,53 @@ class OncallScreen(StoreScreen):
                 )
             )
         self.rows = rows
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("add_override", "remove_override") and self.ops.store.read_only:
+            return False
+        if action == "remove_override":
+            key = self.query_one(OpsTable).selected_key() or ""
+            return key.startswith("OVR-")
+        return True
+
+    def action_add_override(self) -> None:
+        config = self.ops.config
+        form = OverrideForm(
+            [s.name for s in config.schedules],
+            [p.login for p in config.people],
+            self.ops.actor.login,
+            self.ops.now(),
+        )
+        self.app.push_screen(form, lambda value: self._save(value) if value else None)
+
+    @work(group="override", exit_on_error=False)
+    async def _save(self, value: OverrideInput) -> None:
+        try:
+            added = await self.ops.store.overrides.add(
+                self.ops.actor, value.schedule, value.login, value.start, value.end,
+                clean(value.reason), self.ops.now(),
+            )  # fmt: skip
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False, timeout=10)
+            return
+        self.notify(f"OVR-{added.id}: {added.login} covers {added.schedule}", markup=False)
+
+    def action_remove_override(self) -> None:
+        key = self.query_one(OpsTable).selected_key() or ""
+        if not key.startswith("OVR-"):
+            return
+
+        def go(yes: bool | None) -> None:
+            if yes:
+                self._remove(int(key.removeprefix("OVR-")))
+
+        self.app.push_screen(Confirm(f"Remove override {key}?"), go)
+
+    @work(group="override", exit_on_error=False)
+    async def _remove(self, override_id: int) -> None:
+        try:
+            await self.ops.store.overrides.remove(self.ops.actor, override_id, self.ops.now())
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False, timeout=10)
+            return
+        self.notify(f"OVR-{override_id} removed", markup=False)

@@ -10,7 +10,7 @@ from textual.widgets import Input
 from opsdesk.console.incident_ops import IncidentOps
 from opsdesk.console.session import Options, open_session
 from opsdesk.screens.dialogs import Confirm, MetricsScreen
-from opsdesk.screens.forms import Ask, Choose, NewIncidentForm
+from opsdesk.screens.forms import Ask, Choose, NewIncidentForm, OverrideForm
 from opsdesk.screens.incident import IncidentScreen
 from opsdesk.screens.queue import QueueScreen
 from opsdesk.screens.widgets import OpsTable
@@ -285,3 +285,38 @@ async def test_live_update_keeps_an_open_form_and_alerts_literally(demo_store: P
         assert "[@click=app.quit]boom[/]" in str(alert.message)
         assert "\x1b" not in str(alert.message)
         assert alert.markup is False
+
+
+async def test_add_and_remove_an_override_from_the_oncall_screen(demo_store: Path, me: str) -> None:
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        await pilot.press("o")
+        await settle(app, pilot)
+        form = app.screen
+        assert isinstance(form, OverrideForm)
+        form.query_one("#end", Input).value = "2026-11-25 11:00"  # before the default start
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "must end after it starts" in str(form.query_one("#problem").render())
+        form.query_one("#end", Input).value = "2026-11-26 08:00"
+        form.query_one("#reason", Input).value = "covering for ana"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        await pilot.pause(0.3)
+        await settle(app, pilot)
+        async with await Store.open(demo_store) as store:
+            mine = [
+                o
+                for o in await store.overrides.not_ended(FIXED_NOW)
+                if o.reason == "covering for ana"
+            ]
+        assert [(o.login, o.schedule, o.created_by) for o in mine] == [(me, "platform", me)]
+        key = f"OVR-{mine[0].id}"
+        await cursor_to(app, pilot, key)
+        await pilot.press("d", "y")
+        await settle(app, pilot)
+    async with await Store.open(demo_store) as store:
+        assert all(o.id != mine[0].id for o in await store.overrides.not_ended(FIXED_NOW))
