@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from opsdesk.console.commands import now, options_from
 from opsdesk.console.errors import OpsdeskError
-from opsdesk.console.oncall import escalation, on_call_at
+from opsdesk.console.oncall import escalation, final_rota, on_call_at
 from opsdesk.console.output import emit_json, emit_line, emit_table
 from opsdesk.console.schema import suggest
 from opsdesk.console.session import open_session
@@ -73,6 +74,58 @@ async def escalation_command(args: argparse.Namespace) -> int:
         for s in steps
     ]  # fmt: skip
     emit_table(["level", "paged at (UTC)", "via", "person", "name", "phone", "email"], rows)
+    return 0
+
+
+async def shifts_command(args: argparse.Namespace) -> int:
+    if args.end <= args.start:
+        raise OpsdeskError("--to must be after --from")
+    if args.end - args.start > timedelta(days=366):
+        raise OpsdeskError("ask for at most a year of shifts at a time")
+    session = await open_session(options_from(args), create=False)
+    try:
+        schedules = session.config.schedules
+        if args.schedule:
+            names = [s.name for s in schedules]
+            schedules = [s for s in schedules if s.name == args.schedule]
+            if not schedules:
+                raise OpsdeskError(
+                    f"unknown schedule {args.schedule!r}{suggest(args.schedule, names)}"
+                )
+        overrides = await session.store.overrides.not_ended(args.start - _longest(schedules))
+    finally:
+        await session.close()
+    found = [
+        (schedule.name, shift)
+        for schedule in schedules
+        for shift in final_rota(schedule, overrides, args.start, args.end)
+        if args.person is None or shift.login == args.person
+    ]
+    if args.json:
+        emit_json(
+            [
+                {
+                    "schedule": name,
+                    "person": s.login,
+                    "from": s.start,
+                    "to": s.end,
+                    "source": s.source,
+                }
+                for name, s in found
+            ]
+        )
+        return 0
+    rows = [
+        [
+            name,
+            s.login or "— gap —",
+            f"{s.start:%Y-%m-%d %H:%M}",
+            f"{s.end:%Y-%m-%d %H:%M}",
+            s.source,
+        ]
+        for name, s in found
+    ]
+    emit_table(["schedule", "person", "from (UTC)", "to (UTC)", "source"], rows)
     return 0
 
 
@@ -145,8 +198,6 @@ def _override_out(override: Any) -> dict[str, Any]:
 
 
 def _longest(schedules: list[Any]) -> Any:
-    from datetime import timedelta
-
     rotations = [layer.rotation for s in schedules for layer in s.layers]
     return max(rotations, default=timedelta(days=1)) * 2
 
@@ -162,6 +213,15 @@ def add_parser(
     p = action(sub, "now", now_command, "who is on call for each schedule, since, until, next")
     p.add_argument("--schedule", metavar="NAME")
     p.add_argument("--at", metavar="ISO", type=instant, help="another instant (UTC if no offset)")
+    p.add_argument("--json", action="store_true")
+
+    p = action(
+        sub, "shifts", shifts_command, "the final rota (layers, overrides, gaps) for a range"
+    )
+    p.add_argument("--from", dest="start", required=True, type=instant, metavar="ISO")
+    p.add_argument("--to", dest="end", required=True, type=instant, metavar="ISO")
+    p.add_argument("--schedule", metavar="NAME")
+    p.add_argument("--person", metavar="LOGIN")
     p.add_argument("--json", action="store_true")
 
     p = action(sub, "escalation", escalation_command, "who would be paged, level by level")

@@ -189,6 +189,13 @@ start = "2026-03-06T09:00"
         "schedule": "platform", "person": "ben", "since": "2026-03-07T14:00:00Z",
         "until": "2026-03-08T13:00:00Z", "next_person": "ana", "source": "primary",
     }  # fmt: skip
+    assert run([*base, "oncall", "shifts", "--from", "2026-03-07T00:00Z", "--to", "2026-03-09T00:00Z",
+                "--person", "ana", "--json"]) == 0  # fmt: skip
+    shifts = json.loads(capsys.readouterr().out)
+    assert [(s["from"], s["to"]) for s in shifts] == [
+        ("2026-03-07T00:00:00Z", "2026-03-07T14:00:00Z"),  # ana's shift from 6 March 09:00 EST
+        ("2026-03-08T13:00:00Z", "2026-03-09T00:00:00Z"),  # 09:00 EDT after the change
+    ]
     assert run([*base, "oncall", "now", "--schedule", "platfrom"]) == 1
     assert "unknown schedule 'platfrom' (did you mean \"platform\"?)" in capsys.readouterr().err
 
