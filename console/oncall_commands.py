@@ -21,14 +21,7 @@ async def now_command(args: argparse.Namespace) -> int:
     at = args.at or now()
     session = await open_session(options_from(args), create=False)
     try:
-        schedules = session.config.schedules
-        if args.schedule:
-            names = [s.name for s in schedules]
-            schedules = [s for s in schedules if s.name == args.schedule]
-            if not schedules:
-                raise OpsdeskError(
-                    f"unknown schedule {args.schedule!r}{suggest(args.schedule, names)}"
-                )
+        schedules = _selected(session.config.schedules, args.schedule)
         overrides = await session.store.overrides.not_ended(at - _longest(schedules))
     finally:
         await session.close()
@@ -84,14 +77,7 @@ async def shifts_command(args: argparse.Namespace) -> int:
         raise OpsdeskError("ask for at most a year of shifts at a time")
     session = await open_session(options_from(args), create=False)
     try:
-        schedules = session.config.schedules
-        if args.schedule:
-            names = [s.name for s in schedules]
-            schedules = [s for s in schedules if s.name == args.schedule]
-            if not schedules:
-                raise OpsdeskError(
-                    f"unknown schedule {args.schedule!r}{suggest(args.schedule, names)}"
-                )
+        schedules = _selected(session.config.schedules, args.schedule)
         overrides = await session.store.overrides.not_ended(args.start - _longest(schedules))
     finally:
         await session.close()
@@ -129,10 +115,19 @@ async def shifts_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _selected(schedules: list[Any], name: str | None) -> list[Any]:
+    """All schedules, or the one named with --schedule (an unknown name is an error)."""
+    if name is None:
+        return schedules
+    chosen = [s for s in schedules if s.name == name]
+    if not chosen:
+        names = [s.name for s in schedules]
+        raise OpsdeskError(f"unknown schedule {name!r}{suggest(name, names)}")
+    return chosen
+
+
 def _check_names(config: Any, schedule: str, login: str) -> None:
-    schedules = [s.name for s in config.schedules]
-    if schedule not in schedules:
-        raise OpsdeskError(f"unknown schedule {schedule!r}{suggest(schedule, schedules)}")
+    _selected(config.schedules, schedule)
     logins = [p.login for p in config.people]
     if logins and login not in logins:
         raise OpsdeskError(f"unknown login {login!r}{suggest(login, logins)}")
