@@ -21,12 +21,13 @@ def _bindable_classes() -> list[type[DOMNode]]:
     from opsdesk.screens.forms import Ask, Choose, NewIncidentForm, OverrideForm
     from opsdesk.screens.incident import IncidentScreen
     from opsdesk.screens.incident_actions import IncidentActions
+    from opsdesk.screens.oncall_timeline import OncallTimelineScreen
     from opsdesk.screens.widgets import OpsTable
 
     screens = list(OpsdeskApp.MODES.values())
     classes: list[type[DOMNode]] = [OpsdeskApp, StoreScreen, IncidentScreen, OpsTable]
     classes += [HelpScreen, CommandLine, Confirm, BannerForm, IncidentActions]
-    classes += [Ask, Choose, NewIncidentForm, MetricsScreen, OverrideForm]
+    classes += [Ask, Choose, NewIncidentForm, MetricsScreen, OverrideForm, OncallTimelineScreen]
     classes += [s for s in screens if isinstance(s, type)]
     return classes
 

@@ -263,3 +263,42 @@ def escalation(
             )
         )
     return steps
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Who covers most of one slot of a timeline, and whether through an override."""
+
+    login: str | None
+    override: bool
+
+
+def slots(rota: Sequence[Shift], start: datetime, length: timedelta, count: int) -> list[Slot]:
+    """Split [start, start + count × length) into slots and give each the person who covers
+    most of it (login None where a gap covers most of it)."""
+    out = []
+    for index in range(count):
+        begin, end = start + index * length, start + (index + 1) * length
+        cover: dict[tuple[str | None, bool], timedelta] = {}
+        for shift in rota:
+            overlap = min(shift.end, end) - max(shift.start, begin)
+            if overlap > timedelta(0):
+                key = (shift.login, shift.source == OVERRIDE)
+                cover[key] = cover.get(key, timedelta(0)) + overlap
+        uncovered = length - sum(cover.values(), timedelta(0))
+        if uncovered > timedelta(0):
+            cover[(None, False)] = cover.get((None, False), timedelta(0)) + uncovered
+        login, override = max(cover.items(), key=lambda item: item[1])[0]
+        out.append(Slot(login, override))
+    return out
+
+
+def symbols(logins: Iterable[str]) -> dict[str, str]:
+    """One lower-case letter per person for a text timeline: their initial when free, else
+    the next free letter of their login, else any free letter or digit."""
+    taken: dict[str, str] = {}
+    pool = "abcdefghijklmnopqrstuvwxyz0123456789"
+    for login in sorted(set(logins)):
+        candidates = [c for c in login.lower() if c in pool] + list(pool)
+        taken[login] = next(c for c in candidates if c not in taken.values())
+    return taken

@@ -15,6 +15,7 @@ from opsdesk.screens.base import Row, StoreScreen
 from opsdesk.screens.cells import cell, until
 from opsdesk.screens.dialogs import Confirm
 from opsdesk.screens.forms import OverrideForm, OverrideInput
+from opsdesk.screens.oncall_timeline import OncallTimelineScreen
 from opsdesk.screens.widgets import OpsTable
 from opsdesk.store import StoreError
 
@@ -25,6 +26,7 @@ class OncallScreen(StoreScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "add_override", "Override", id="oncall.override_add"),
+        Binding("v", "timeline", "Timeline", id="oncall.timeline"),
         Binding("d", "remove_override", "Remove override", show=False, id="oncall.override_remove"),
     ]
     TITLE = "On-call"
@@ -117,6 +119,9 @@ class OncallScreen(StoreScreen):
             key = self.query_one(OpsTable).selected_key() or ""
             return key.startswith("OVR-")
         return True
+
+    def action_timeline(self) -> None:
+        self.app.push_screen(OncallTimelineScreen())
 
     def action_add_override(self) -> None:
         config = self.ops.config

@@ -11,7 +11,15 @@ from opsdesk.store.errors import (
     StoreError,
     StoreOpenError,
 )
-from opsdesk.store.records import Actor, AuditEntry, Banner, Incident, NewIncident, StoreInfo
+from opsdesk.store.records import (
+    Actor,
+    AuditEntry,
+    Banner,
+    Incident,
+    NewIncident,
+    Override,
+    StoreInfo,
+)
 from opsdesk.store.store import Store
 
 __all__ = [
@@ -23,6 +31,7 @@ __all__ = [
     "InvalidOperation",
     "NewIncident",
     "NotFound",
+    "Override",
     "PermissionDenied",
     "ReadOnlyStore",
     "StaleWrite",

@@ -346,3 +346,45 @@ levels = [{ schedule = "platform", after = "0m" }, { schedule = "platform", afte
         "+1-555-0100",
         "dana@example.com",
     )
+
+
+def test_timeline_slots_take_the_majority_and_mark_overrides() -> None:
+    from opsdesk.console.oncall import Shift, slots, symbols
+
+    rota = [
+        Shift(utc(2026, 11, 25, 0), utc(2026, 11, 25, 4), "ana", "primary"),
+        Shift(utc(2026, 11, 25, 4), utc(2026, 11, 25, 5), None, "gap"),
+        Shift(utc(2026, 11, 25, 5), utc(2026, 11, 25, 7), "ben", "override"),
+        Shift(utc(2026, 11, 25, 7), utc(2026, 11, 25, 12), None, "gap"),
+    ]
+    got = slots(rota, utc(2026, 11, 25, 0), timedelta(hours=6), 3)
+    assert [(s.login, s.override) for s in got] == [("ana", False), (None, False), (None, False)]
+    got = slots(rota, utc(2026, 11, 25, 4), timedelta(hours=3), 1)
+    assert [(s.login, s.override) for s in got] == [("ben", True)]
+    assert symbols(["ana", "anna", "ben", "bob"]) == {
+        "ana": "a",
+        "anna": "n",
+        "ben": "b",
+        "bob": "o",
+    }
+
+
+async def test_timeline_view_opens_from_the_oncall_screen(demo_store) -> None:  # type: ignore[no-untyped-def]
+    from opsdesk.screens.oncall_timeline import OncallTimelineScreen
+    from tests.test_app import SIZE, make_app, settle
+
+    app = make_app(demo_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("2", "v")
+        await settle(app, pilot)
+        assert isinstance(app.screen, OncallTimelineScreen)
+        text = str(app.screen.query_one("#timeline").render())
+        lines = text.splitlines()
+        assert "platform" in text and "payments" in text
+        slot_lines = [line for line in lines if line.startswith("on call")]
+        assert len(slot_lines) == 2
+        assert all(len(line) == 11 + 14 * 4 for line in slot_lines)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen.__class__.__name__ == "OncallScreen"

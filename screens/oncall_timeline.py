@@ -1,0 +1,112 @@
+"""The 14-day timeline: per schedule, who covers each six-hour slot, as text.
+
+Readable at 80 columns: four characters a day, days starting at midnight in the schedule's
+own zone. A letter is a person (upper case: through an override), a red "·" is a gap.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, ClassVar
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from opsdesk.console.config_model import Schedule
+from opsdesk.console.oncall import final_rota, slots, symbols
+from opsdesk.console.text import one_line
+from opsdesk.screens.widgets import StatusHeader
+from opsdesk.store import Override, StoreError
+
+if TYPE_CHECKING:
+    from opsdesk.console.app import OpsdeskApp
+
+DAYS = 14
+PER_DAY = 4
+SLOT = timedelta(hours=24 // PER_DAY)
+LABEL = 10
+
+
+def schedule_timeline(schedule: Schedule, overrides: list[Override], now: datetime) -> Text:
+    """Header, one line of slots and a legend for one schedule."""
+    zone = ZoneInfo(schedule.timezone)
+    day_one = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = day_one.replace(tzinfo=None)
+    rota = final_rota(schedule, overrides, day_one, day_one + timedelta(days=DAYS + 1))
+    logins = [s.login for s in rota if s.login]
+    letters = symbols(logins)
+    out = Text()
+    out.append(f"{one_line(schedule.name, limit=LABEL):<{LABEL}} ", style="bold")
+    out.append(f"{schedule.timezone}\n", style="dim")
+    out.append(" " * (LABEL + 1))
+    for day in range(DAYS):
+        date = start + timedelta(days=day)
+        out.append(f"{date:%a}"[:2] + f"{date:%d}", style="underline" if day == 0 else "")
+    out.append("\n")
+    out.append(f"{'on call':<{LABEL}} ")
+    for day in range(DAYS):
+        midnight = datetime.combine((start + timedelta(days=day)).date(), datetime.min.time())
+        local_start = midnight.replace(tzinfo=zone)
+        for slot in slots(rota, local_start, SLOT, PER_DAY):
+            if slot.login is None:
+                out.append("·", style="bold reverse red")
+            else:
+                letter = letters[slot.login]
+                out.append(
+                    letter.upper() if slot.override else letter,
+                    style="bold" if slot.override else "",
+                )
+    out.append("\n")
+    legend = "  ".join(f"{letters[login]}={login}" for login in sorted(set(logins)))
+    out.append(f"{'':<{LABEL}} {one_line(legend, limit=200)}\n", style="dim")
+    return out
+
+
+class OncallTimelineScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,v", "app.pop_screen", "Back", id="timeline.back"),
+    ]
+
+    @property
+    def ops(self) -> OpsdeskApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="header")
+        with VerticalScroll(id="detail"):
+            yield Static(id="timeline")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "data_generation", lambda _: self.load(), init=False)
+        self.update_header()
+        self.load()
+
+    def update_header(self) -> None:
+        self.ops.paint_header(self, "On-call timeline")
+
+    @work(exclusive=True, group="timeline", exit_on_error=False)
+    async def load(self) -> None:
+        now = self.ops.now()
+        try:
+            overrides = await self.ops.store.overrides.not_ended(now - timedelta(days=1))
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        text = Text(f"Next {DAYS} days, 6-hour slots. Letter = person; ", style="dim")
+        text.append("CAPITAL", style="bold")
+        text.append(" = override; ", style="dim")
+        text.append("·", style="bold reverse red")
+        text.append(" = nobody on call.\n\n", style="dim")
+        for schedule in self.ops.config.schedules:
+            text.append_text(schedule_timeline(schedule, overrides, now))
+            text.append("\n")
+        if not self.ops.config.schedules:
+            text.append("No schedules in config.", style="dim")
+        self.query_one("#timeline", Static).update(text)
