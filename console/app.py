@@ -27,7 +27,14 @@ from opsdesk.console.lifecycle import OPEN_STATES
 from opsdesk.console.session import Options, Session, open_session
 from opsdesk.console.text import one_line
 from opsdesk.screens.changes import ChangesScreen
-from opsdesk.screens.dialogs import BannerForm, CommandLine, Confirm, HelpScreen, binding_rows
+from opsdesk.screens.dialogs import (
+    BannerForm,
+    CommandLine,
+    Confirm,
+    HandoffNotesScreen,
+    HelpScreen,
+    binding_rows,
+)
 from opsdesk.screens.incident import IncidentScreen
 from opsdesk.screens.oncall import OncallScreen
 from opsdesk.screens.queue import QueueScreen
@@ -159,6 +166,7 @@ class OpsdeskApp(App[int]):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
 
     def on_mount(self) -> None:
+        self.show_handoff_notes()
         self.set_interval(self._feed_interval, self._poll_feed, name="change-feed")
         if self.config.ui.clock:
             self.set_interval(5, self._tick_clock, name="clock")
@@ -168,6 +176,29 @@ class OpsdeskApp(App[int]):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         if self._session is not None:
             await self._session.close()
+
+    @work(group="handoff", exit_on_error=False)
+    async def show_handoff_notes(self) -> None:
+        """Notes the previous on-call person left for you, once, when the console opens."""
+        try:
+            notes = await self.store.handoffs.unseen_for(self.actor.login)
+        except StoreError:
+            return
+        if not notes:
+            return
+
+        def read(_: bool | None) -> None:
+            if not self.store.read_only:
+                self.mark_handoffs_read([n.id for n in notes])
+
+        self.push_screen(HandoffNotesScreen(notes), read)
+
+    @work(group="handoff", exit_on_error=False)
+    async def mark_handoffs_read(self, ids: list[int]) -> None:
+        try:
+            await self.store.handoffs.mark_seen(self.actor, ids, self.now())
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False)
 
     def _terminal_gone(self) -> None:
         """SIGHUP: the SSH session or terminal went away; leave cleanly."""

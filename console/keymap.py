@@ -17,7 +17,14 @@ from opsdesk.console.schema import suggest
 def _bindable_classes() -> list[type[DOMNode]]:
     from opsdesk.console.app import OpsdeskApp
     from opsdesk.screens.base import StoreScreen
-    from opsdesk.screens.dialogs import BannerForm, CommandLine, Confirm, HelpScreen, MetricsScreen
+    from opsdesk.screens.dialogs import (
+        BannerForm,
+        CommandLine,
+        Confirm,
+        HandoffNotesScreen,
+        HelpScreen,
+        MetricsScreen,
+    )
     from opsdesk.screens.forms import Ask, Choose, NewIncidentForm, OverrideForm
     from opsdesk.screens.incident import IncidentScreen
     from opsdesk.screens.incident_actions import IncidentActions
@@ -26,7 +33,7 @@ def _bindable_classes() -> list[type[DOMNode]]:
 
     screens = list(OpsdeskApp.MODES.values())
     classes: list[type[DOMNode]] = [OpsdeskApp, StoreScreen, IncidentScreen, OpsTable]
-    classes += [HelpScreen, CommandLine, Confirm, BannerForm, IncidentActions]
+    classes += [HelpScreen, CommandLine, Confirm, BannerForm, IncidentActions, HandoffNotesScreen]
     classes += [Ask, Choose, NewIncidentForm, MetricsScreen, OverrideForm, OncallTimelineScreen]
     classes += [s for s in screens if isinstance(s, type)]
     return classes

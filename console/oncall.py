@@ -302,3 +302,12 @@ def symbols(logins: Iterable[str]) -> dict[str, str]:
         candidates = [c for c in login.lower() if c in pool] + list(pool)
         taken[login] = next(c for c in candidates if c not in taken.values())
     return taken
+
+
+def handoff_recipient(
+    schedule: Schedule, overrides: Iterable[Override], at: datetime
+) -> str | None:
+    """Who a handoff note written at `at` is for: the next person on call who is not the
+    one on call now (None when nobody follows)."""
+    now = on_call_at(schedule, overrides, at)
+    return now.next_login

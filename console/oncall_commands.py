@@ -10,7 +10,7 @@ from typing import Any
 
 from opsdesk.console.commands import now, options_from
 from opsdesk.console.errors import OpsdeskError
-from opsdesk.console.oncall import escalation, final_rota, on_call_at
+from opsdesk.console.oncall import escalation, final_rota, handoff_recipient, on_call_at
 from opsdesk.console.output import emit_json, emit_line, emit_table
 from opsdesk.console.schema import suggest
 from opsdesk.console.session import open_session
@@ -112,6 +112,42 @@ async def shifts_command(args: argparse.Namespace) -> int:
         for name, s in found
     ]
     emit_table(["schedule", "person", "from (UTC)", "to (UTC)", "source"], rows)
+    return 0
+
+
+async def handoff_add(args: argparse.Namespace) -> int:
+    at = now()
+    session = await open_session(options_from(args), create=False)
+    try:
+        [schedule] = _selected(session.config.schedules, args.schedule)
+        overrides = await session.store.overrides.not_ended(at - _longest([schedule]))
+        recipient = handoff_recipient(schedule, overrides, at)
+        if recipient is None:
+            raise OpsdeskError(f"nobody is on call after this shift on {schedule.name}")
+        note = await session.store.handoffs.add(
+            session.actor, schedule.name, recipient, clean(args.text), at
+        )
+    finally:
+        await session.close()
+    emit_line(f"HND-{note.id}: handoff note for {note.for_login} on {note.schedule}")
+    return 0
+
+
+async def handoff_list(args: argparse.Namespace) -> int:
+    session = await open_session(options_from(args), create=False)
+    try:
+        notes = await session.store.handoffs.recent(args.limit)
+    finally:
+        await session.close()
+    if args.json:
+        emit_json([dataclasses.asdict(n) for n in notes])
+        return 0
+    rows = [
+        [f"HND-{n.id}", n.schedule, n.author, n.for_login, f"{n.created_at:%Y-%m-%d %H:%M}",
+         "yes" if n.seen_at else "no", n.text]
+        for n in notes
+    ]  # fmt: skip
+    emit_table(["id", "schedule", "from", "for", "written (UTC)", "read", "note"], rows)
     return 0
 
 
@@ -222,6 +258,17 @@ def add_parser(
     p = action(sub, "escalation", escalation_command, "who would be paged, level by level")
     p.add_argument("service")
     p.add_argument("--at", metavar="ISO", type=instant, help="incident start (UTC if no offset)")
+    p.add_argument("--json", action="store_true")
+
+    handoffs = sub.add_parser("handoff", help="write or list handoff notes")
+    inner_handoff = handoffs.add_subparsers(
+        title="handoff commands", metavar="ACTION", required=True
+    )
+    p = action(inner_handoff, "add", handoff_add, "leave a note for whoever is on call next")
+    p.add_argument("--schedule", required=True, metavar="NAME")
+    p.add_argument("text")
+    p = action(inner_handoff, "list", handoff_list, "recent handoff notes")
+    p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
 
     overrides = sub.add_parser("override", help="add, list or remove overrides")

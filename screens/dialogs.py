@@ -8,13 +8,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from opsdesk.console.metrics import QueueMetrics, short, table_rows
-from opsdesk.console.text import one_line
+from opsdesk.console.text import clean, one_line
+from opsdesk.store.records import HandoffNote
 
 
 def binding_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
@@ -184,3 +185,33 @@ class BannerForm(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class HandoffNotesScreen(ModalScreen[bool]):
+    """Handoff notes left for you; closing it marks them read."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter", "done", "Mark read", id="handoff.done")
+    ]
+
+    def __init__(self, notes: list[HandoffNote]) -> None:
+        super().__init__()
+        self._notes = notes
+
+    def compose(self) -> ComposeResult:
+        body = Text()
+        for note in self._notes:
+            body.append(
+                f"{note.schedule} · from {one_line(note.author, limit=24)} · ", style="bold"
+            )
+            body.append(f"{note.created_at:%Y-%m-%d %H:%M}Z\n", style="dim")
+            body.append(clean(note.text, limit=4000))
+            body.append("\n\n")
+        with Vertical(id="help-box"):
+            yield Label(Text(f"Handoff notes for you ({len(self._notes)})", style="bold"))
+            with VerticalScroll():
+                yield Static(body, id="handoff-body")
+            yield Label(Text("Enter or Esc marks them read", style="dim"))
+
+    def action_done(self) -> None:
+        self.dismiss(True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
 from rich.text import Text
@@ -9,12 +10,12 @@ from textual import work
 from textual.binding import Binding, BindingType
 
 from opsdesk.console.durations import format_duration
-from opsdesk.console.oncall import escalation, on_call_at
+from opsdesk.console.oncall import escalation, handoff_recipient, on_call_at
 from opsdesk.console.text import clean
 from opsdesk.screens.base import Row, StoreScreen
 from opsdesk.screens.cells import cell, until
 from opsdesk.screens.dialogs import Confirm
-from opsdesk.screens.forms import OverrideForm, OverrideInput
+from opsdesk.screens.forms import Ask, Choose, OverrideForm, OverrideInput
 from opsdesk.screens.oncall_timeline import OncallTimelineScreen
 from opsdesk.screens.widgets import OpsTable
 from opsdesk.store import StoreError
@@ -27,6 +28,7 @@ class OncallScreen(StoreScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "add_override", "Override", id="oncall.override_add"),
         Binding("v", "timeline", "Timeline", id="oncall.timeline"),
+        Binding("n", "handoff", "Handoff note", id="oncall.handoff"),
         Binding("d", "remove_override", "Remove override", show=False, id="oncall.override_remove"),
     ]
     TITLE = "On-call"
@@ -119,6 +121,43 @@ class OncallScreen(StoreScreen):
             key = self.query_one(OpsTable).selected_key() or ""
             return key.startswith("OVR-")
         return True
+
+    def action_handoff(self) -> None:
+        names = [s.name for s in self.ops.config.schedules]
+
+        def with_schedule(name: str | None) -> None:
+            if name:
+                self.app.push_screen(
+                    Ask(f"Handoff note on {name} for whoever is on call next"),
+                    lambda text: self._write_handoff(name, text) if text else None,
+                )
+
+        if len(names) == 1:
+            with_schedule(names[0])
+        elif names:
+            self.app.push_screen(
+                Choose("Handoff note on which schedule?", [(n, n) for n in names]), with_schedule
+            )
+
+    @work(group="handoff", exit_on_error=False)
+    async def _write_handoff(self, name: str, text: str) -> None:
+        now = self.ops.now()
+        schedule = next(s for s in self.ops.config.schedules if s.name == name)
+        try:
+            overrides = await self.ops.store.overrides.not_ended(now - timedelta(weeks=4))
+            recipient = handoff_recipient(schedule, overrides, now)
+            if recipient is None:
+                self.notify(
+                    f"nobody is on call after this shift on {name}",
+                    severity="warning",
+                    markup=False,
+                )
+                return
+            await self.ops.store.handoffs.add(self.ops.actor, name, recipient, clean(text), now)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.notify(f"handoff note left for {recipient}", markup=False)
 
     def action_timeline(self) -> None:
         self.app.push_screen(OncallTimelineScreen())

@@ -174,3 +174,14 @@ class Override:
     ends_at: datetime
     reason: str
     created_by: str
+
+
+@dataclass(frozen=True)
+class HandoffNote:
+    id: int
+    schedule: str
+    author: str
+    for_login: str
+    text: str
+    created_at: datetime
+    seen_at: datetime | None

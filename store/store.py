@@ -12,6 +12,7 @@ from opsdesk.store.audit import AuditLog
 from opsdesk.store.banner import BannerRepo
 from opsdesk.store.changes import Changes
 from opsdesk.store.db import LATEST_SCHEMA, Database, peek_schema
+from opsdesk.store.handoffs import Handoffs
 from opsdesk.store.incidents import Incidents
 from opsdesk.store.meta import CREATED_AT, Meta
 from opsdesk.store.overrides import Overrides
@@ -27,6 +28,7 @@ class Store:
         self.meta = Meta(db)
         self.changes = Changes(db)
         self.overrides = Overrides(db)
+        self.handoffs = Handoffs(db)
 
     @classmethod
     async def open(

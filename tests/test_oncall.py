@@ -388,3 +388,83 @@ async def test_timeline_view_opens_from_the_oncall_screen(demo_store) -> None:  
         await pilot.press("escape")
         await settle(app, pilot)
         assert app.screen.__class__.__name__ == "OncallScreen"
+
+
+async def test_handoff_note_reaches_the_next_person_once(demo_store) -> None:  # type: ignore[no-untyped-def]
+    from opsdesk.console.oncall import handoff_recipient
+    from opsdesk.console.session import Options, open_session
+    from opsdesk.screens.dialogs import HandoffNotesScreen
+    from opsdesk.store import Store
+    from tests.conftest import FIXED_NOW
+    from tests.test_app import SIZE, make_app, settle
+
+    session = await open_session(Options(store=str(demo_store)), login="ana")
+    try:
+        schedule = next(s for s in session.config.schedules if s.name == "platform")
+        overrides = await session.store.overrides.not_ended(FIXED_NOW - timedelta(weeks=4))
+        recipient = handoff_recipient(schedule, overrides, FIXED_NOW)
+        assert recipient is not None
+        await session.store.handoffs.add(
+            session.actor,
+            "platform",
+            recipient,
+            "DB failover drill at 14:00; runbook in wiki",
+            FIXED_NOW,
+        )
+    finally:
+        await session.close()
+
+    app = make_app(demo_store, login=recipient)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, HandoffNotesScreen)
+        assert "DB failover drill" in str(app.screen.query_one("#handoff-body").render())
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, HandoffNotesScreen)
+    async with await Store.open(demo_store) as store:
+        assert await store.handoffs.unseen_for(recipient) == []
+    again = make_app(demo_store, login=recipient)
+    async with again.run_test(size=SIZE) as pilot:
+        await settle(again, pilot)
+        assert not isinstance(again.screen, HandoffNotesScreen)
+
+
+def test_handoff_cli(tmp_path, capsys, me: str) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from opsdesk.console.cli import run
+
+    config = tmp_path / "team.toml"
+    config.write_text(
+        f"""
+[[people]]
+login = "{me}"
+[[people]]
+login = "ana"
+[[schedules]]
+name = "platform"
+timezone = "UTC"
+[[schedules.layers]]
+name = "primary"
+members = ["{me}", "ana"]
+rotation = "1d"
+start = "2026-01-01T09:00"
+"""
+    )
+    base = ["--config", str(config), "--store", str(tmp_path / "s.db")]
+    assert run([*base, "incident", "new", "--title", "creates the store", "--service", "x"]) == 0
+    assert (
+        run([*base, "oncall", "handoff", "add", "--schedule", "platform", "pager quiet; VPN flaky"])
+        == 0
+    )
+    assert "handoff note for" in capsys.readouterr().out
+    assert run([*base, "oncall", "handoff", "list", "--json"]) == 0
+    [note] = json.loads(capsys.readouterr().out)
+    assert (
+        note["author"] == me
+        and note["text"] == "pager quiet; VPN flaky"
+        and note["seen_at"] is None
+    )
+    assert note["for_login"] in (me, "ana")
+    assert run([*base, "oncall", "handoff", "add", "--schedule", "nope", "x"]) == 1
