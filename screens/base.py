@@ -8,21 +8,18 @@ says the store changed (at once if the screen is visible, else when it is shown 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from opsdesk.console.text import one_line
+from opsdesk.screens.screen import OpsScreen
 from opsdesk.screens.widgets import BannerLine, OpsTable, StatusHeader
 from opsdesk.store import StoreError
-
-if TYPE_CHECKING:
-    from opsdesk.console.app import OpsdeskApp
 
 
 @dataclass(frozen=True)
@@ -33,7 +30,7 @@ class Row:
     record: Any = None
 
 
-class StoreScreen(Screen[None]):
+class StoreScreen(OpsScreen):
     """Base of the Queue, On-call, Vendors and Changes screens."""
 
     TITLE: ClassVar[str] = ""
@@ -53,10 +50,6 @@ class StoreScreen(Screen[None]):
         self.rows: list[Row] = []
         self.filter_text = ""
         self.loaded_generation = -1
-
-    @property
-    def ops(self) -> OpsdeskApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")

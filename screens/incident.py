@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from opsdesk.console.durations import format_duration
 from opsdesk.console.incident_ops import IncidentView, history_of
 from opsdesk.console.sla import Clock
 from opsdesk.screens.cells import age, block, priority, until
 from opsdesk.screens.incident_actions import IncidentActions, Target
-from opsdesk.screens.widgets import StatusHeader
+from opsdesk.screens.screen import LiveDetailScreen
 from opsdesk.store import Incident, StoreError
 from opsdesk.store.records import IncidentEvent
-
-if TYPE_CHECKING:
-    pass
 
 
 def _minutes(span: timedelta) -> timedelta:
@@ -64,7 +59,7 @@ def timeline_text(incident: Incident, events: list[IncidentEvent]) -> Text:
     return out
 
 
-class IncidentScreen(IncidentActions):
+class IncidentScreen(IncidentActions, LiveDetailScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="incident.back"),
         Binding("y", "copy", "Copy key", id="incident.copy"),
@@ -81,22 +76,10 @@ class IncidentScreen(IncidentActions):
         incident = self.view.incident
         return [Target(incident.key, incident.version, incident.state)]
 
-    def compose(self) -> ComposeResult:
-        yield StatusHeader(id="header")
-        with VerticalScroll(id="detail"):
-            yield Static(id="fields")
-            yield Static(id="clocks")
-            yield Static(id="description")
-            yield Static(id="timeline")
-        yield Footer(compact=True)
+    PARTS = ("fields", "clocks", "description", "timeline")
 
-    def on_mount(self) -> None:
-        self.watch(self.app, "data_generation", lambda _: self.load(), init=False)
-        self.update_header()
-        self.load()
-
-    def update_header(self) -> None:
-        self.ops.paint_header(self, self.key)
+    def header_title(self) -> str:
+        return self.key
 
     @work(exclusive=True, group="incident", exit_on_error=False)
     async def load(self) -> None:

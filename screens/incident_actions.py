@@ -10,21 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import work
 from textual.binding import Binding
-from textual.screen import Screen
 
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.lifecycle import HOLD_REASONS, RESOLUTION_CODES, allowed_verbs
 from opsdesk.console.text import one_line
 from opsdesk.screens.dialogs import Confirm
 from opsdesk.screens.forms import Ask, Choose, NewIncidentForm, NewIncidentInput
+from opsdesk.screens.screen import OpsScreen
 from opsdesk.store import StoreError
-
-if TYPE_CHECKING:
-    from opsdesk.console.app import OpsdeskApp
 
 ACTION_BINDINGS = [
     Binding("a", "incident('acknowledge')", "Ack", id="incident.ack"),
@@ -60,14 +57,10 @@ class Target:
     state: str
 
 
-class IncidentActions(Screen[None]):
+class IncidentActions(OpsScreen):
     """Screens that act on incidents implement `targets()`."""
 
     BINDINGS = ACTION_BINDINGS
-
-    @property
-    def ops(self) -> OpsdeskApp:
-        return self.app  # type: ignore[return-value]
 
     def targets(self) -> list[Target]:
         raise NotImplementedError

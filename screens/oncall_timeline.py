@@ -7,25 +7,19 @@ own zone. A letter is a person (upper case: through an override), a red "·" is 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from opsdesk.console.config_model import Schedule
 from opsdesk.console.oncall import final_rota, slots, symbols
 from opsdesk.console.text import one_line
-from opsdesk.screens.widgets import StatusHeader
+from opsdesk.screens.screen import LiveDetailScreen
 from opsdesk.store import Override, StoreError
-
-if TYPE_CHECKING:
-    from opsdesk.console.app import OpsdeskApp
 
 DAYS = 14
 PER_DAY = 4
@@ -68,28 +62,15 @@ def schedule_timeline(schedule: Schedule, overrides: list[Override], now: dateti
     return out
 
 
-class OncallTimelineScreen(Screen[None]):
+class OncallTimelineScreen(LiveDetailScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,v", "app.pop_screen", "Back", id="timeline.back"),
     ]
 
-    @property
-    def ops(self) -> OpsdeskApp:
-        return self.app  # type: ignore[return-value]
+    PARTS = ("timeline",)
 
-    def compose(self) -> ComposeResult:
-        yield StatusHeader(id="header")
-        with VerticalScroll(id="detail"):
-            yield Static(id="timeline")
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        self.watch(self.app, "data_generation", lambda _: self.load(), init=False)
-        self.update_header()
-        self.load()
-
-    def update_header(self) -> None:
-        self.ops.paint_header(self, "On-call timeline")
+    def header_title(self) -> str:
+        return "On-call timeline"
 
     @work(exclusive=True, group="timeline", exit_on_error=False)
     async def load(self) -> None:
