@@ -19,6 +19,42 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
 
 
+def team_cli(
+    tmp_path,  # type: ignore[no-untyped-def]
+    name: str,
+    people: list[str],
+    members: list[str],
+    *,
+    timezone: str = "UTC",
+    start: str = "2026-11-01T09:00",
+    roles: str = "",
+) -> list[str]:
+    """Write a one-schedule ("platform", daily rotation) team config named `name`, make sure
+    the store exists, and return the global CLI options that use both."""
+    import json
+
+    from opsdesk.console.cli import run
+
+    config = tmp_path / f"{name}.toml"
+    config.write_text(
+        "".join(f'[[people]]\nlogin = "{login}"\n' for login in people)
+        + roles
+        + f"""
+[[schedules]]
+name = "platform"
+timezone = "{timezone}"
+[[schedules.layers]]
+name = "primary"
+members = {json.dumps(members)}
+rotation = "1d"
+start = "{start}"
+"""
+    )
+    base = ["--config", str(config), "--store", str(tmp_path / "s.db")]
+    assert run([*base, "incident", "new", "--title", "creates the store", "--service", "x"]) == 0
+    return base
+
+
 def daily(
     start: str, members: list[str], restrict: Restriction | None = None, name: str = "primary"
 ) -> Layer:
@@ -163,25 +199,10 @@ def test_oncall_now_cli(tmp_path, capsys) -> None:  # type: ignore[no-untyped-de
 
     from opsdesk.console.cli import run
 
-    config = tmp_path / "team.toml"
-    config.write_text(
-        """
-[[people]]
-login = "ana"
-[[people]]
-login = "ben"
-[[schedules]]
-name = "platform"
-timezone = "America/New_York"
-[[schedules.layers]]
-name = "primary"
-members = ["ana", "ben"]
-rotation = "1d"
-start = "2026-03-06T09:00"
-"""
-    )
-    base = ["--config", str(config), "--store", str(tmp_path / "s.db")]
-    assert run([*base, "incident", "new", "--title", "creates the store", "--service", "x"]) == 0
+    base = team_cli(
+        tmp_path, "team", ["ana", "ben"], ["ana", "ben"],
+        timezone="America/New_York", start="2026-03-06T09:00",
+    )  # fmt: skip
     capsys.readouterr()
     assert run([*base, "oncall", "now", "--at", "2026-03-08T12:00Z", "--json"]) == 0
     [entry] = json.loads(capsys.readouterr().out)
@@ -205,27 +226,10 @@ def test_override_cli_roles_and_effect(tmp_path, capsys, me: str) -> None:  # ty
 
     from opsdesk.console.cli import run
 
-    people = "".join(f'[[people]]\nlogin = "{login}"\n' for login in (me, "ana", "ben"))
-    schedule = """
-[[schedules]]
-name = "platform"
-timezone = "UTC"
-[[schedules.layers]]
-name = "primary"
-members = ["ana", "ben"]
-rotation = "1d"
-start = "2026-11-01T09:00"
-"""
-    engineer = tmp_path / "engineer.toml"
-    engineer.write_text(people + schedule)
-    lead = tmp_path / "lead.toml"
-    lead.write_text(people + f'[roles]\nlead = ["{me}"]\n' + schedule)
-    store = str(tmp_path / "s.db")
-    as_engineer = ["--config", str(engineer), "--store", store]
-    as_lead = ["--config", str(lead), "--store", store]
-    assert (
-        run([*as_engineer, "incident", "new", "--title", "creates the store", "--service", "x"])
-        == 0
+    people = [me, "ana", "ben"]
+    as_engineer = team_cli(tmp_path, "engineer", people, ["ana", "ben"])
+    as_lead = team_cli(
+        tmp_path, "lead", people, ["ana", "ben"], roles=f'[roles]\nlead = ["{me}"]\n'
     )
     capsys.readouterr()
 
@@ -435,25 +439,7 @@ def test_handoff_cli(tmp_path, capsys, me: str) -> None:  # type: ignore[no-unty
 
     from opsdesk.console.cli import run
 
-    config = tmp_path / "team.toml"
-    config.write_text(
-        f"""
-[[people]]
-login = "{me}"
-[[people]]
-login = "ana"
-[[schedules]]
-name = "platform"
-timezone = "UTC"
-[[schedules.layers]]
-name = "primary"
-members = ["{me}", "ana"]
-rotation = "1d"
-start = "2026-01-01T09:00"
-"""
-    )
-    base = ["--config", str(config), "--store", str(tmp_path / "s.db")]
-    assert run([*base, "incident", "new", "--title", "creates the store", "--service", "x"]) == 0
+    base = team_cli(tmp_path, "team", [me, "ana"], [me, "ana"], start="2026-01-01T09:00")
     assert (
         run([*base, "oncall", "handoff", "add", "--schedule", "platform", "pager quiet; VPN flaky"])
         == 0
