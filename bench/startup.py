@@ -20,7 +20,7 @@ async def drive(pilot):
     await pilot.pause()
     await app.workers.wait_for_complete()
     await pilot.pause()
-    assert app.screen.query_one("#table").row_count > 0
+    assert app.screen.query_one("#table").total > 0
     app.exit()
 app.run(headless=True, size=(80, 24), auto_pilot=drive)
 """

@@ -29,7 +29,7 @@ def _bindable_classes() -> list[type[DOMNode]]:
     from opsdesk.screens.incident import IncidentScreen
     from opsdesk.screens.incident_actions import IncidentActions
     from opsdesk.screens.oncall_timeline import OncallTimelineScreen
-    from opsdesk.screens.widgets import OpsTable
+    from opsdesk.screens.table import OpsTable
 
     screens = list(OpsdeskApp.MODES.values())
     classes: list[type[DOMNode]] = [OpsdeskApp, StoreScreen, IncidentScreen, OpsTable]

@@ -5,12 +5,11 @@ the store returns, so they are tested with plain numbers."""
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from opsdesk.store import Store
-from opsdesk.store.records import QueueStats
+from opsdesk.store.records import Durations, QueueStats
 
 
 @dataclass(frozen=True)
@@ -41,20 +40,27 @@ class Backlog:
     oldest_age: timedelta | None
 
 
-def percentile(sorted_values: list[float], share: float) -> float:
-    """Nearest-rank percentile of an ascending list (share in 0..1)."""
-    rank = max(math.ceil(share * len(sorted_values)), 1)
-    return sorted_values[rank - 1]
+def at_rank(durations: Durations, rank: int) -> float:
+    """The value of the `rank`-th smallest duration (1-based): its bucket's mean."""
+    seen = 0
+    for count, total in durations.buckets:
+        seen += count
+        if seen >= rank:
+            return total / count
+    raise ValueError(f"rank {rank} beyond {seen} durations")
 
 
-def spread(sorted_seconds: list[float]) -> Spread:
-    if not sorted_seconds:
+def spread(durations: Durations) -> Spread:
+    """Mean, median (the middle value, or the mean of the middle two) and nearest-rank p90."""
+    count = sum(n for n, _ in durations.buckets)
+    if not count:
         return Spread(0, None, None, None)
+    middle = (at_rank(durations, (count + 1) // 2) + at_rank(durations, count // 2 + 1)) / 2
     return Spread(
-        count=len(sorted_seconds),
-        mean=timedelta(seconds=statistics.fmean(sorted_seconds)),
-        median=timedelta(seconds=statistics.median(sorted_seconds)),
-        p90=timedelta(seconds=percentile(sorted_seconds, 0.9)),
+        count=count,
+        mean=timedelta(seconds=sum(total for _, total in durations.buckets) / count),
+        median=timedelta(seconds=middle),
+        p90=timedelta(seconds=at_rank(durations, max(math.ceil(0.9 * count), 1))),
     )
 
 
@@ -62,8 +68,8 @@ def window_metrics(stats: QueueStats) -> WindowMetrics:
     days = round((stats.until - stats.since).total_seconds() / 86400)
     return WindowMetrics(
         days=days,
-        mtta=spread(stats.ack_seconds),
-        mttr=spread(stats.resolve_seconds),
+        mtta=spread(stats.ack),
+        mttr=spread(stats.resolve),
         resolved=stats.resolved,
         sla_attainment=stats.resolved_met / stats.resolved if stats.resolved else None,
         csat_average=stats.csat_sum / stats.csat_count if stats.csat_count else None,

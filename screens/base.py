@@ -7,27 +7,19 @@ says the store changed (at once if the screen is visible, else when it is shown 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from opsdesk.console.text import one_line
 from opsdesk.screens.screen import OpsScreen
-from opsdesk.screens.widgets import BannerLine, OpsTable, StatusHeader
+from opsdesk.screens.table import ListSource, OpsTable, Row, RowSource
+from opsdesk.screens.widgets import BannerLine, StatusHeader
 from opsdesk.store import StoreError
-
-
-@dataclass(frozen=True)
-class Row:
-    key: str
-    cells: tuple[Text, ...]
-    search: str
-    record: Any = None
 
 
 class StoreScreen(OpsScreen):
@@ -39,6 +31,9 @@ class StoreScreen(OpsScreen):
     """The column (usually a title) that shrinks to fit the terminal width."""
     AUTO_FOCUS = "#table"
     EMPTY: ClassVar[str] = "nothing here yet"
+    ROWS_FIRST: ClassVar[bool] = False
+    """True when the rows come from the store by themselves (the queue): they are drawn
+    before the summary is computed, since the rows are what people wait for."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "back", "Back", show=False, id="back"),
@@ -57,10 +52,12 @@ class StoreScreen(OpsScreen):
         yield Static(id="summary")
         yield Input(placeholder="filter (Enter keeps it, Esc clears it)", id="filter")
         yield Static(id="filter-status")
-        table = OpsTable(id="table")
-        table.add_columns(*(Text(name) for name in self.COLUMNS))
-        yield table
+        yield OpsTable(self.COLUMNS, self.FLEX_COLUMN, self.EMPTY, id="table")
         yield Footer(compact=True)
+
+    @property
+    def table(self) -> OpsTable:
+        return self.query_one(OpsTable)
 
     def on_mount(self) -> None:
         self.watch(self.app, "data_generation", self._store_changed, init=False)
@@ -80,71 +77,57 @@ class StoreScreen(OpsScreen):
         self.ops.paint_header(self, self.TITLE)
 
     @work(exclusive=True, group="reload", exit_on_error=False)
-    async def reload(self) -> None:
+    async def reload(self, top: bool = False) -> None:
+        """Fetch everything again: after a change in the store (the cursor stays on its
+        row), or after a new filter or order (`top`: the cursor goes to the first row)."""
         generation = self.ops.data_generation
         try:
-            await self.load()
+            if self.ROWS_FIRST:
+                await self.show_rows(top)
+                await self.load()
+            else:
+                await self.load()
+                await self.show_rows(top)
             banner = await self.ops.store.banner.get()
         except StoreError as exc:
             self.notify(one_line(str(exc)), severity="error", markup=False)
             return
         self.query_one(BannerLine).show_banner(banner.text, banner.set_by)
         self.loaded_generation = generation
-        self.redraw()
 
     async def load(self) -> None:
-        """Fetch this screen's data into `self.rows` and update the summary."""
+        """Fetch this screen's data (into `self.rows` for small screens) and its summary."""
         raise NotImplementedError
 
-    def set_summary(self, text: Text) -> None:
-        self.query_one("#summary", Static).update(text)
+    def source(self) -> RowSource:
+        """The rows to show, filtered by what was typed after `/`."""
+        return ListSource(self.rows, self.filter_text)
 
-    def redraw(self) -> None:
-        """Show the rows that match the filter, keeping the cursor on the same key."""
-        table = self.query_one(OpsTable)
-        keep = table.selected_key()
-        needle = self.filter_text.casefold()
-        shown = [r for r in self.rows if needle in r.search] if needle else self.rows
-        table.clear()
-        flex_width = self._flex_width(shown)
-        for row in shown:
-            cells = self.cells_for(row)
-            if len(cells[self.FLEX_COLUMN]) > flex_width:
-                cells[self.FLEX_COLUMN] = cells[self.FLEX_COLUMN].copy()
-                cells[self.FLEX_COLUMN].truncate(flex_width, overflow="ellipsis")
-            table.add_row(*cells, key=row.key)
-        if keep is not None and keep in table.rows:
-            table.move_cursor(row=table.get_row_index(keep))
+    def filter_count(self, shown: int) -> str:
+        return f"{shown:,} of {len(self.rows):,}"
+
+    async def show_rows(self, top: bool = False) -> None:
+        """Show the rows that match the filter, keeping the cursor on the same key (or
+        going to the first row, with `top`)."""
+        table = self.table
+        await table.show(self.source(), keep=None if top else table.selected_key(), top=top)
         status = self.query_one("#filter-status", Static)
         status.display = bool(self.filter_text)
         if self.filter_text:
             label = Text("filter: ", style="bold")
             label.append(one_line(self.filter_text, limit=60))
-            label.append(f"  ({len(shown)} of {len(self.rows)})   Esc clears")
+            label.append(f"  ({self.filter_count(table.total)})   Esc clears")
             status.update(label)
-        if not shown:
-            table.add_row(
-                *(
-                    Text(self.EMPTY if i == self.FLEX_COLUMN else "")
-                    for i in range(len(self.COLUMNS))
-                )
-            )
 
-    def cells_for(self, row: Row) -> list[Text]:
-        """The cells drawn for `row` (the queue marks selected rows here)."""
-        return list(row.cells)
+    @work(exclusive=True, group="rows", exit_on_error=False)
+    async def refilter(self) -> None:
+        try:
+            await self.show_rows(top=True)
+        except StoreError as exc:
+            self.notify(one_line(str(exc)), severity="error", markup=False)
 
-    def _flex_width(self, rows: list[Row]) -> int:
-        """Room left for the flexible column once the others have their natural width."""
-        others = 0
-        for index, name in enumerate(self.COLUMNS):
-            if index != self.FLEX_COLUMN:
-                others += max([len(name), *(len(r.cells[index]) for r in rows)]) + 2
-        return max(self.size.width - others - 4, 10)
-
-    def on_resize(self) -> None:
-        if self.rows:
-            self.redraw()
+    def set_summary(self, text: Text) -> None:
+        self.query_one("#summary", Static).update(text)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -155,12 +138,12 @@ class StoreScreen(OpsScreen):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.filter_text = event.value
-        self.redraw()
+        self.refilter()
 
     @on(Input.Submitted, "#filter")
     def _filter_kept(self) -> None:
         self.query_one("#filter", Input).display = False
-        self.query_one(OpsTable).focus()
+        self.table.focus()
 
     def has_unsaved_input(self) -> bool:
         return False
@@ -171,23 +154,22 @@ class StoreScreen(OpsScreen):
             box.value = ""
             box.display = False
             self.filter_text = ""
-            self.redraw()
-            self.query_one(OpsTable).focus()
+            self.refilter()
+            self.table.focus()
 
     def action_copy(self) -> None:
-        key = self.query_one(OpsTable).selected_key()
+        key = self.table.selected_key()
         if key:
             self.app.copy_to_clipboard(key)
             self.notify(f"copied {key}", markup=False)
 
-    @on(DataTable.RowHighlighted)
+    @on(OpsTable.Highlighted)
     def _row_highlighted(self) -> None:
         self.refresh_bindings()
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value is not None:
-            self.open_row(str(event.row_key.value))
+    @on(OpsTable.Selected)
+    def _row_selected(self, event: OpsTable.Selected) -> None:
+        self.open_row(event.key)
 
     def open_row(self, key: str) -> None:
         """Enter on a row; screens with a detail view override this."""

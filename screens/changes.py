@@ -5,8 +5,9 @@ from __future__ import annotations
 from rich.text import Text
 
 from opsdesk.console.durations import format_duration
-from opsdesk.screens.base import Row, StoreScreen
+from opsdesk.screens.base import StoreScreen
 from opsdesk.screens.cells import append_counts, cell
+from opsdesk.screens.table import Row
 
 STATE_LABEL = {"in_progress": "running", "rolled_back": "rolled back"}
 SUMMARY_STATES = ("draft", "submitted", "approved", "scheduled", "in_progress", "failed")

@@ -12,12 +12,12 @@ from textual.binding import Binding, BindingType
 from opsdesk.console.durations import format_duration
 from opsdesk.console.oncall import escalation, handoff_recipient, on_call_at
 from opsdesk.console.text import clean
-from opsdesk.screens.base import Row, StoreScreen
+from opsdesk.screens.base import StoreScreen
 from opsdesk.screens.cells import cell, until
 from opsdesk.screens.dialogs import Confirm
 from opsdesk.screens.forms import Ask, Choose, OverrideForm, OverrideInput
 from opsdesk.screens.oncall_timeline import OncallTimelineScreen
-from opsdesk.screens.widgets import OpsTable
+from opsdesk.screens.table import Row
 from opsdesk.store import StoreError
 
 
@@ -118,7 +118,7 @@ class OncallScreen(StoreScreen):
         if action in ("add_override", "remove_override") and self.ops.store.read_only:
             return False
         if action == "remove_override":
-            key = self.query_one(OpsTable).selected_key() or ""
+            key = self.table.selected_key() or ""
             return key.startswith("OVR-")
         return True
 
@@ -185,7 +185,7 @@ class OncallScreen(StoreScreen):
         self.notify(f"OVR-{added.id}: {added.login} covers {added.schedule}", markup=False)
 
     def action_remove_override(self) -> None:
-        key = self.query_one(OpsTable).selected_key() or ""
+        key = self.table.selected_key() or ""
         if not key.startswith("OVR-"):
             return
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.binding import Binding, BindingType
 
 from opsdesk.console.lifecycle import OPEN_STATES
@@ -18,20 +19,30 @@ from opsdesk.console.metrics import (
     collect,
     short,
 )
-from opsdesk.screens.base import Row, StoreScreen
-from opsdesk.screens.cells import PRIORITY_STYLE, age, cell, priority, sla_cell
+from opsdesk.screens.base import StoreScreen
+from opsdesk.screens.cells import PRIORITY_STYLE
 from opsdesk.screens.dialogs import MetricsScreen
 from opsdesk.screens.forms import Choose
 from opsdesk.screens.incident_actions import IncidentActions, Target
-from opsdesk.screens.widgets import OpsTable
+from opsdesk.screens.queue_rows import IncidentSource
+from opsdesk.screens.table import OpsTable, RowSource
 from opsdesk.store import StoreError
-from opsdesk.store.records import IncidentFilter
+from opsdesk.store.records import Incident, IncidentFilter, IncidentOrder
 
-SHOWN = 500
 METRICS_EVERY = timedelta(minutes=1)
-STATE_LABEL = {"acknowledged": "ack'd", "in_progress": "working", "on_hold": "on hold"}
+SORT_LABELS = {
+    "urgency": "SLA: most urgent first (breached, then nearest due)",
+    "key": "Key: oldest first",
+    "priority": "Priority: P1 first",
+    "state": "State: new first",
+    "title": "Title: A to Z",
+    "service": "Service: A to Z",
+    "assignee": "Who: A to Z, unassigned last",
+    "age": "Age: youngest first",
+}
+COLUMN_SORTS = ("key", "priority", "state", "title", "service", "assignee", "age", "urgency")
 QUICK_FILTERS = {
-    "open": "open incidents, most urgent first",
+    "open": "open incidents",
     "mine": "open incidents assigned to me",
     "unassigned": "open incidents nobody has taken",
     "breached": "open incidents past an SLA due time",
@@ -69,32 +80,32 @@ class QueueScreen(IncidentActions, StoreScreen):
         Binding("space", "mark", "Mark", show=False, id="queue.mark"),
         Binding("f", "quick_filter", "Quick filter", show=False, id="queue.quick_filter"),
         Binding("m", "metrics", "Metrics", show=False, id="queue.metrics"),
+        Binding("o", "sort", "Sort", show=False, id="queue.sort"),
     ]
     TITLE = "Queue"
     FLEX_COLUMN = 3
     COLUMNS = ("Key", "Pri", "State", "Title", "Service", "Who", "Age", "SLA")
     EMPTY = "no open incidents"
+    ROWS_FIRST = True
 
     def __init__(self) -> None:
         super().__init__()
-        self.marked: set[str] = set()
+        self.marked_records: dict[str, Incident] = {}
+        self.order = IncidentOrder()
         self.quick = "open"
         self.metrics_line = Text("metrics: computing…", style="dim")
-        self.backlog_line = Text("")
         self.metrics_at: datetime | None = None
         self.metrics: QueueMetrics | None = None
 
     async def load(self) -> None:
         store, now = self.ops.store, self.ops.now()
         open_counts = await store.incidents.count_open_by_priority()
-        queue = await store.incidents.find(self._quick_filter(now), SHOWN)
         summary = Text("Open ", style="bold")
         for level in ("P1", "P2", "P3", "P4"):
             summary.append(f"{level} {open_counts.get(level, 0):,}", style=PRIORITY_STYLE[level])
             summary.append("  ")
         summary.append("│ ")
-        summary.append_text(self.backlog_line)
-        self.backlog_line = backlog_text(backlog(*await store.incidents.open_ages(now), now))
+        summary.append_text(backlog_text(backlog(*await store.incidents.open_ages(now), now)))
         if self.metrics_at is None or now - self.metrics_at >= METRICS_EVERY:
             self.metrics_at = now
             self.refresh_metrics(now)
@@ -102,31 +113,11 @@ class QueueScreen(IncidentActions, StoreScreen):
         summary.append_text(self.metrics_line)
         summary.append("\n")
         summary.append(f"showing: {QUICK_FILTERS[self.quick]}", style="bold")
-        summary.append("  (f changes it)", style="dim")
+        summary.append("  (f)", style="dim")
+        summary.append(f"  sorted by {self.COLUMNS[COLUMN_SORTS.index(self.order.by)]}")
+        summary.append(self._arrow(self.order.by))
+        summary.append("  (o)", style="dim")
         self.set_summary(summary)
-        self.rows = [
-            Row(
-                key=i.key,
-                cells=(
-                    cell(i.key),
-                    priority(i.priority),
-                    cell(STATE_LABEL.get(i.state, i.state)),
-                    cell(i.title, limit=200),
-                    cell(i.service, limit=10),
-                    cell(i.assignee or "—", limit=8),
-                    cell(age(i.created_at, now)),
-                    sla_cell(i.response_due, i.resolve_due, now),
-                ),
-                search=" ".join(
-                    [i.key, i.title, i.service, i.assignee or "", i.state, i.priority]
-                ).casefold(),
-                record=i,
-            )
-            for i in queue
-        ]
-
-        shown = {row.key for row in self.rows}
-        self.marked &= shown
 
     @work(group="metrics", exclusive=True, exit_on_error=False)
     async def refresh_metrics(self, now: datetime) -> None:
@@ -159,8 +150,8 @@ class QueueScreen(IncidentActions, StoreScreen):
     def set_quick_filter(self, name: str) -> None:
         if name in QUICK_FILTERS:
             self.quick = name
-            self.marked.clear()
-            self.reload()
+            self.after_action()
+            self.reload(top=True)
 
     def action_quick_filter(self) -> None:
         choices = [(name, text) for name, text in QUICK_FILTERS.items()]
@@ -171,36 +162,68 @@ class QueueScreen(IncidentActions, StoreScreen):
     def open_row(self, key: str) -> None:
         self.ops.open_incident(key)
 
-    def cells_for(self, row: Row) -> list[Text]:
-        cells = list(row.cells)
-        if row.key in self.marked:
-            cells[0] = Text(f"●{row.key}", style="bold reverse")
-        return cells
+    def source(self) -> RowSource:
+        now = self.ops.now()
+        where = replace(self._quick_filter(now), search=self.filter_text.strip() or None)
+        return IncidentSource(self.ops.store, where, self.order, now)
+
+    def filter_count(self, shown: int) -> str:
+        return f"{shown:,} matching"
 
     def targets(self) -> list[Target]:
-        by_key = {row.key: row.record for row in self.rows}
-        keys = [k for k in by_key if k in self.marked]
-        if not keys:
-            current = self.query_one(OpsTable).selected_key()
-            keys = [current] if current in by_key else []
-        return [Target(k, by_key[k].version, by_key[k].state) for k in keys]
+        table = self.table
+        loaded = {row.key: row.record for row in table.loaded_rows()}
+        if table.marked:
+            records = [loaded.get(key) or self.marked_records[key] for key in table.marked]
+        else:
+            row = table.selected_row()
+            records = [row.record] if row is not None else []
+        return [Target(r.key, r.version, r.state) for r in sorted(records, key=lambda r: r.id)]
 
     def action_mark(self) -> None:
-        key = self.query_one(OpsTable).selected_key()
-        if key is None or key not in {row.key for row in self.rows}:
+        row = self.table.selected_row()
+        if row is None:
             return
-        self.marked.symmetric_difference_update({key})
-        self.redraw()
-        self.query_one(OpsTable).action_cursor_down()
+        self.marked_records[row.key] = row.record
+        self.table.toggle_mark(row.key)
+        self.table.action_cursor_down()
         self.refresh_bindings()
 
     def after_action(self) -> None:
-        self.marked.clear()
-        self.redraw()
+        self.table.clear_marks()
+        self.marked_records.clear()
 
     def action_back(self) -> None:
-        if self.marked and not self.filter_text:
-            self.marked.clear()
-            self.redraw()
+        if self.table.marked and not self.filter_text:
+            self.after_action()
             return
         super().action_back()
+
+    def action_sort(self) -> None:
+        choices = [
+            (column, f"{label}{self._arrow(column)}") for column, label in SORT_LABELS.items()
+        ]
+        self.app.push_screen(
+            Choose("Sort by (again: turn round)", choices),
+            lambda column: self.sort_by(column) if column else None,
+        )
+
+    @on(OpsTable.HeaderSelected)
+    def _header_clicked(self, event: OpsTable.HeaderSelected) -> None:
+        self.sort_by(COLUMN_SORTS[event.column])
+
+    def sort_by(self, column: str) -> None:
+        """Sort by `column`; choosing the current one again turns the order round."""
+        if column == self.order.by:
+            self.order = replace(self.order, descending=not self.order.descending)
+        else:
+            self.order = IncidentOrder(column)
+        self.table.set_labels(
+            [Text(f"{name}{self._arrow(COLUMN_SORTS[i])}") for i, name in enumerate(self.COLUMNS)]
+        )
+        self.reload(top=True)
+
+    def _arrow(self, column: str) -> str:
+        if column != self.order.by:
+            return ""
+        return "▼" if self.order.descending else "▲"

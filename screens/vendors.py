@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from opsdesk.screens.base import Row, StoreScreen
+from opsdesk.screens.base import StoreScreen
 from opsdesk.screens.cells import cell
+from opsdesk.screens.table import Row
 
 
 class VendorsScreen(StoreScreen):

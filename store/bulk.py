@@ -32,6 +32,7 @@ OVERRIDE_INSERT = (
     "INSERT INTO overrides (schedule, login, starts_at, ends_at, reason, created_by, created_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+FTS_REBUILD = "INSERT INTO incidents_fts (incidents_fts) VALUES ('rebuild')"
 AUDIT_INSERT = (
     "INSERT INTO audit (at, actor, action, entity, entity_key, before, after)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -60,6 +61,7 @@ class DemoBuilder:
         self.target = target
         self.temp = target.with_name(f".{target.name}.building-{os.getpid()}")
         self._db: Database | None = None
+        self._deferred: list[str] = []
 
     async def __aenter__(self) -> DemoBuilder:
         if existing_kind(self.target) == "other":
@@ -73,6 +75,7 @@ class DemoBuilder:
         conn = self._db.conn
         await conn.execute("PRAGMA synchronous = OFF")
         await conn.execute("BEGIN IMMEDIATE")
+        self._deferred = await _defer_incident_indexes(conn)
         return self
 
     @property
@@ -100,6 +103,9 @@ class DemoBuilder:
         assert self._db is not None
         try:
             if exc_type is None:
+                for sql in self._deferred:
+                    await self.conn.execute(sql)
+                await self.conn.execute(FTS_REBUILD)
                 await self.conn.execute("COMMIT")
                 await self.conn.execute("PRAGMA optimize")
                 await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -118,6 +124,22 @@ class DemoBuilder:
         os.replace(self.temp, self.target)
         for leftover in _family(self.temp):
             leftover.unlink(missing_ok=True)
+
+
+async def _defer_incident_indexes(conn: Any) -> list[str]:
+    """Drop the incidents table's indexes and triggers for the bulk load and return the SQL
+    that recreates them: building an index once over sorted data, and the search index in
+    one rebuild, is several times faster than maintaining them row by row. The SQL comes
+    from the schema itself, so it always matches the migrations."""
+    sql = (
+        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'incidents'"
+        " AND type IN ('index', 'trigger') AND sql IS NOT NULL"
+    )
+    async with conn.execute(sql) as cursor:
+        found = await cursor.fetchall()
+    for kind, name, _ in found:
+        await conn.execute(f'DROP {kind.upper()} "{name}"')
+    return [row[2] for row in found]
 
 
 def _family(path: Path) -> list[Path]:

@@ -95,6 +95,8 @@ class Database:
         self.read_only = read_only
         self._write_lock = asyncio.Lock()
         self._own_commits = 0
+        self._reader: aiosqlite.Connection | None = None
+        self._reader_lock = asyncio.Lock()
 
     @classmethod
     async def open(
@@ -117,7 +119,25 @@ class Database:
         return db
 
     async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
         await self.conn.close()
+
+    async def reader(self) -> aiosqlite.Connection:
+        """A second, read-only connection for long aggregate reads (the metrics), so they
+        run beside the screens' short queries in their own thread instead of in front of
+        them on the one connection."""
+        async with self._reader_lock:
+            if self._reader is None:
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                try:
+                    conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+                    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                    await conn.execute("PRAGMA query_only = ON")
+                except sqlite3.Error as exc:
+                    raise _translate(exc, self.path) from None
+                self._reader = conn
+        return self._reader
 
     async def _configure(self) -> None:
         try:

@@ -4,17 +4,21 @@ one transaction with its timeline event and its audit row."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import sqlite3
 from datetime import datetime
 from typing import Any
 
 from opsdesk.store.db import Database, Transaction
-from opsdesk.store.errors import InvalidOperation, NotFound, StaleWrite
+from opsdesk.store.errors import InvalidOperation, NotFound, StaleWrite, StoreError
 from opsdesk.store.records import (
+    INCIDENT_SORTS,
     Actor,
+    Durations,
     Incident,
     IncidentEvent,
     IncidentFilter,
+    IncidentOrder,
     NewIncident,
     QueueStats,
 )
@@ -29,12 +33,35 @@ COLUMNS = (
 TIME_COLUMNS = {13, 21}
 OPTIONAL_TIME_COLUMNS = {14, 15, 16, 23, 24}
 OPEN_STATES = ("new", "acknowledged", "in_progress", "on_hold")
+# Written out literally (constants, not input) so SQLite can use the partial index
+# incidents_open_urgency, whose WHERE is this same list.
+OPEN_SQL = "state IN ('new', 'acknowledged', 'in_progress', 'on_hold')"
 # Columns an operation may change through `apply`; everything else is fixed or bookkeeping.
 CHANGEABLE = {
     "state", "hold_reason", "assignee", "impact", "urgency", "priority", "acknowledged_at",
     "resolved_at", "closed_at", "resolution_code", "resolution_note", "csat", "response_due",
     "resolve_due", "response_met", "resolve_met",
 }  # fmt: skip
+URGENCY = "coalesce(min(response_due, resolve_due), response_due, resolve_due)"
+# What each sort means in SQL, as terms that all turn round for descending; ties go
+# newest first (oldest first descending), so a descending order is the exact reverse.
+SORT_TERMS = {
+    "urgency": (f"{URGENCY} IS NULL", URGENCY),
+    "key": (),
+    "priority": ("priority",),
+    "state": (
+        "CASE state WHEN 'new' THEN 0 WHEN 'acknowledged' THEN 1 WHEN 'in_progress' THEN 2"
+        " WHEN 'on_hold' THEN 3 WHEN 'resolved' THEN 4 ELSE 5 END",
+    ),
+    "title": ("title COLLATE NOCASE",),
+    "service": ("service",),
+    "assignee": ("assignee IS NULL", "assignee"),
+    "age": ("created_at DESC",),  # youngest first
+}
+URGENT_FIRST = IncidentOrder()
+KEY_PATTERN = re.compile(r"(?i)(?:inc-?)?(\d{1,12})")
+WORD = re.compile(r"\w+")
+MAX_SEARCH_WORDS = 16
 TITLE_LIMIT = 300
 TEXT_LIMIT = 20_000
 
@@ -71,10 +98,27 @@ def incident_json(incident: Incident) -> dict[str, Any]:
     return data
 
 
-def _like(text: str) -> str:
-    """A LIKE pattern matching `text` anywhere, with LIKE's own wildcards escaped."""
-    escaped = text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def fts_query(text: str) -> str:
+    """What a person typed as an FTS5 query: every word must appear, each as a word prefix
+    ("disk ful" finds "Disk full"). Words are quoted, so FTS5 syntax in the input (AND,
+    NEAR, column filters, quotes) is only ever text; input without words matches nothing."""
+    words = WORD.findall(text)
+    if not words:
+        return '""'
+    return " ".join(f'"{word}"*' for word in words[:MAX_SEARCH_WORDS])
+
+
+def _order_by(order: IncidentOrder) -> str:
+    if order.by not in SORT_TERMS:
+        raise InvalidOperation(
+            f"cannot sort incidents by {order.by!r} (one of: {', '.join(INCIDENT_SORTS)})"
+        )
+    if order.by == "key":
+        return "id DESC" if order.descending else "id"
+    terms = [*SORT_TERMS[order.by], "id DESC"]
+    if order.descending:
+        terms = [t.removesuffix(" DESC") if t.endswith(" DESC") else f"{t} DESC" for t in terms]
+    return ", ".join(terms)
 
 
 def _check_text(name: str, value: str, limit: int) -> None:
@@ -214,24 +258,44 @@ class Incidents:
         async with self._db.conn.execute(sql, (limit,)) as cursor:
             return [_incident(row) for row in await cursor.fetchall()]
 
-    async def find(self, where: IncidentFilter, limit: int = 100) -> list[Incident]:
-        """Incidents matching `where`, most urgent first: earliest SLA due time (breached
-        ones are the earliest), then those without a running clock, newest first."""
+    async def find(
+        self,
+        where: IncidentFilter,
+        limit: int = 100,
+        offset: int = 0,
+        order: IncidentOrder = URGENT_FIRST,
+    ) -> list[Incident]:
+        """One window of the incidents matching `where`, in `order`. The default, urgency,
+        is earliest SLA due time first (breached ones are the earliest), then those without
+        a running clock, newest first; it and most other orders walk an index, so a window
+        costs about its own size (deep windows of a text sort cost a scan)."""
         clauses, params = self._where(where)
-        sql = (
-            f"SELECT {COLUMNS} FROM incidents {clauses} ORDER BY"
-            " coalesce(min(response_due, resolve_due), response_due, resolve_due) IS NULL,"
-            " coalesce(min(response_due, resolve_due), response_due, resolve_due), id DESC"
-            " LIMIT ?"
+        # The open queue walks its own small index whatever the planner's statistics say
+        # (a store that was never analysed would otherwise sort every open row per page).
+        table = (
+            "incidents INDEXED BY incidents_open_urgency" if OPEN_SQL in clauses else "incidents"
         )
-        async with self._db.conn.execute(sql, (*params, limit)) as cursor:
+        sql = (
+            f"SELECT {COLUMNS} FROM {table} {clauses} ORDER BY {_order_by(order)} LIMIT ? OFFSET ?"
+        )
+        async with self._db.conn.execute(sql, (*params, limit, max(offset, 0))) as cursor:
             return [_incident(row) for row in await cursor.fetchall()]
+
+    async def count(self, where: IncidentFilter) -> int:
+        clauses, params = self._where(where)
+        async with self._db.conn.execute(
+            f"SELECT count(*) FROM incidents {clauses}", params
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
 
     @staticmethod
     def _where(where: IncidentFilter) -> tuple[str, list[Any]]:
         parts: list[str] = []
         params: list[Any] = []
-        if where.states:
+        if where.states and set(where.states) == set(OPEN_STATES):
+            parts.append(OPEN_SQL)
+        elif where.states:
             parts.append(f"state IN ({', '.join('?' for _ in where.states)})")
             params += where.states
         if where.priorities:
@@ -244,64 +308,67 @@ class Incidents:
             parts.append("assignee IS NULL")
         if where.breached_at is not None:
             stamp = to_db(where.breached_at)
-            parts.append(
-                f"state IN ({', '.join('?' for _ in OPEN_STATES)})"
-                " AND (response_due < ? OR resolve_due < ?)"
-            )
-            params += [*OPEN_STATES, stamp, stamp]
-        if where.search:
-            needle = _like(where.search)
-            parts.append(
-                "(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\'"
-                " OR service LIKE ? ESCAPE '\\' OR assignee LIKE ? ESCAPE '\\'"
-                " OR 'INC-' || id = upper(?))"
-            )
-            params += [needle, needle, needle, needle, where.search.strip()]
+            parts.append(f"{OPEN_SQL} AND (response_due < ? OR resolve_due < ?)")
+            params += [stamp, stamp]
+        if where.search and where.search.strip():
+            key = KEY_PATTERN.fullmatch(where.search.strip())
+            if key:
+                parts.append("id = ?")
+                params.append(int(key.group(1)))
+            else:
+                parts.append("id IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH ?)")
+                params.append(fts_query(where.search))
         return ("WHERE " + " AND ".join(parts)) if parts else "", params
 
     async def stats(self, since: datetime, until: datetime) -> QueueStats:
         """Inputs for MTTA, MTTR, SLA attainment and CSAT over [since, until]: ack times of
-        incidents created in the window, resolution times and outcomes of those resolved in it."""
+        incidents created in the window, resolution times and outcomes of those resolved in
+        it. Durations come back as one-minute histograms, read on the second connection."""
         window = (to_db(since), to_db(until))
-        ack_sql = (
-            "SELECT (julianday(acknowledged_at) - julianday(created_at)) * 86400 FROM incidents"
-            " WHERE created_at >= ? AND created_at <= ? AND acknowledged_at IS NOT NULL ORDER BY 1"
+        histogram = (
+            "SELECT count(*), sum(d) FROM (SELECT (julianday({end}) - julianday(created_at))"
+            " * 86400 AS d FROM incidents WHERE {where}) GROUP BY CAST(d / 60 AS INTEGER)"
+            " ORDER BY CAST(d / 60 AS INTEGER)"
         )
-        resolve_sql = (
-            "SELECT (julianday(resolved_at) - julianday(created_at)) * 86400 FROM incidents"
-            " WHERE resolved_at >= ? AND resolved_at <= ? ORDER BY 1"
+        ack_sql = histogram.format(
+            end="acknowledged_at",
+            where="created_at >= ? AND created_at <= ? AND acknowledged_at IS NOT NULL",
+        )
+        resolve_sql = histogram.format(
+            end="resolved_at", where="resolved_at >= ? AND resolved_at <= ?"
         )
         outcome_sql = (
             "SELECT count(*), coalesce(sum(resolve_met = 1 AND coalesce(response_met, 1) = 1), 0),"
             " coalesce(sum(csat), 0), count(csat) FROM incidents"
             " WHERE resolved_at >= ? AND resolved_at <= ? AND resolve_met IS NOT NULL"
         )
-        conn = self._db.conn
-        async with conn.execute(ack_sql, window) as cursor:
-            acks = [row[0] for row in await cursor.fetchall()]
-        async with conn.execute(resolve_sql, window) as cursor:
-            resolves = [row[0] for row in await cursor.fetchall()]
-        async with conn.execute(outcome_sql, window) as cursor:
-            resolved, met, csat_sum, csat_count = await cursor.fetchone() or (0, 0, 0, 0)
+        conn = await self._db.reader()
+        try:
+            async with conn.execute(ack_sql, window) as cursor:
+                acks = Durations(tuple((n, total) for n, total in await cursor.fetchall()))
+            async with conn.execute(resolve_sql, window) as cursor:
+                resolves = Durations(tuple((n, total) for n, total in await cursor.fetchall()))
+            async with conn.execute(outcome_sql, window) as cursor:
+                resolved, met, csat_sum, csat_count = await cursor.fetchone() or (0, 0, 0, 0)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self._db.path}: reading metrics failed: {exc}") from None
         return QueueStats(since, until, acks, resolves, resolved, met, csat_sum, csat_count)
 
     async def open_ages(self, now: datetime) -> tuple[int, datetime | None, int]:
         """(open count, oldest open creation time, breached open count)."""
-        marks = ", ".join("?" for _ in OPEN_STATES)
         stamp = to_db(now)
         sql = (
             "SELECT count(*), min(created_at),"
             " coalesce(sum(response_due < ? OR resolve_due < ?), 0)"
-            f" FROM incidents WHERE state IN ({marks})"
+            f" FROM incidents WHERE {OPEN_SQL}"
         )
-        async with self._db.conn.execute(sql, (stamp, stamp, *OPEN_STATES)) as cursor:
+        async with self._db.conn.execute(sql, (stamp, stamp)) as cursor:
             count, oldest, breached = await cursor.fetchone() or (0, None, 0)
         return int(count), maybe_from_db(oldest), int(breached)
 
     async def count_open_by_priority(self) -> dict[str, int]:
-        marks = ", ".join("?" for _ in OPEN_STATES)
-        sql = f"SELECT priority, count(*) FROM incidents WHERE state IN ({marks}) GROUP BY priority"
-        async with self._db.conn.execute(sql, OPEN_STATES) as cursor:
+        sql = f"SELECT priority, count(*) FROM incidents WHERE {OPEN_SQL} GROUP BY priority"
+        async with self._db.conn.execute(sql) as cursor:
             return {row[0]: row[1] for row in await cursor.fetchall()}
 
     async def count_by_state(self) -> dict[str, int]:

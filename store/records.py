@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -107,14 +108,43 @@ class IncidentFilter:
     search: str | None = None
 
 
+INCIDENT_SORTS = ("urgency", "key", "priority", "state", "title", "service", "assignee", "age")
+
+
+@dataclass(frozen=True)
+class IncidentOrder:
+    """How a list of incidents is ordered: by one of INCIDENT_SORTS, either way round.
+    "urgency" is the queue's default (breached first, then nearest SLA due)."""
+
+    by: str = "urgency"
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Durations:
+    """Durations as a histogram of one-minute buckets, ascending: (count, sum of seconds)
+    per bucket. A month of a large queue is a few thousand buckets instead of hundreds of
+    thousands of values; the mean stays exact, and a percentile is exact to the bucket's
+    own mean (exact when the durations in it are equal)."""
+
+    buckets: tuple[tuple[int, float], ...] = ()
+
+    @classmethod
+    def of(cls, seconds: Iterable[float]) -> Durations:
+        grouped: dict[int, list[float]] = {}
+        for value in seconds:
+            grouped.setdefault(int(value // 60), []).append(value)
+        return cls(tuple((len(v), sum(v)) for _, v in sorted(grouped.items())))
+
+
 @dataclass(frozen=True)
 class QueueStats:
     """Raw inputs for the queue's metrics strip, over one window ending at `until`."""
 
     since: datetime
     until: datetime
-    ack_seconds: list[float]
-    resolve_seconds: list[float]
+    ack: Durations
+    resolve: Durations
     resolved: int
     resolved_met: int
     csat_sum: int

@@ -16,8 +16,9 @@ from opsdesk.screens.dialogs import BannerForm, CommandLine, Confirm, HelpScreen
 from opsdesk.screens.incident import IncidentScreen
 from opsdesk.screens.oncall import OncallScreen
 from opsdesk.screens.queue import QueueScreen
+from opsdesk.screens.table import OpsTable
 from opsdesk.screens.vendors import VendorsScreen
-from opsdesk.screens.widgets import BannerLine, OpsTable, StatusHeader
+from opsdesk.screens.widgets import BannerLine, StatusHeader
 from opsdesk.store import Actor, NewIncident, Store
 from tests.conftest import FIXED_NOW
 
@@ -55,8 +56,8 @@ def rendered(widget) -> str:  # type: ignore[no-untyped-def]
 
 
 def table_text(screen: StoreScreen) -> list[str]:
-    table = screen.query_one(OpsTable)
-    return [" ".join(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
+    """The rows the table has loaded (all of them on small screens), as plain text."""
+    return [" ".join(str(c) for c in row.cells) for row in screen.table.loaded_rows()]
 
 
 async def test_number_keys_switch_between_the_four_screens(demo_store: Path) -> None:
@@ -152,7 +153,9 @@ async def test_changes_from_another_connection_appear_without_a_keypress(demo_st
         banner = app.screen.query_one(BannerLine)
         assert not banner.display
         table = app.screen.query_one(OpsTable)
-        table.move_cursor(row=3)
+        table.action_cursor_down()
+        table.action_cursor_down()
+        table.action_cursor_down()
         cursor_key = table.selected_key()
         await other.banner.set(
             Actor("ana", frozenset({"lead"})), "bridge open on #inc", 0, FIXED_NOW
@@ -230,11 +233,11 @@ async def test_filter_narrows_rows_and_escape_clears_it(demo_store: Path) -> Non
 
 
 async def test_keys_can_be_rebound_from_config(demo_store: Path, write_config, me: str) -> None:  # type: ignore[no-untyped-def]
-    config = write_config(f'[[people]]\nlogin = "{me}"\n[keys]\n"screen.oncall" = "o"\n')
+    config = write_config(f'[[people]]\nlogin = "{me}"\n[keys]\n"screen.oncall" = "O"\n')
     app = make_app(demo_store, config=str(config))
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        await pilot.press("o")
+        await pilot.press("O")
         await settle(app, pilot)
         assert isinstance(app.screen, OncallScreen)
         await pilot.press("1", "2")

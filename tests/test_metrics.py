@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 from datetime import timedelta
 
 import time_machine
 
-from opsdesk.console.metrics import percentile, short, spread
+from opsdesk.console.metrics import short, spread
+from opsdesk.store.records import Durations
 from tests.conftest import START
 
 
 def test_spread_mean_median_and_nearest_rank_p90() -> None:
     values = [60.0 * n for n in range(1, 11)]
-    result = spread(values)
+    result = spread(Durations.of(values))
     assert result.count == 10
     assert result.mean == result.median == timedelta(seconds=330)
     assert result.p90 == timedelta(seconds=540)
-    assert percentile([5.0], 0.9) == 5.0
-    assert spread([]).mean is None
+    assert spread(Durations.of([5.0])).p90 == timedelta(seconds=5)
+    assert spread(Durations()).mean is None
+
+
+def test_spread_from_minute_buckets_is_exact_to_the_minute() -> None:
+    """Durations arrive as one-minute histograms: the mean is exact and a percentile
+    is never more than a minute off the exact one."""
+    values = [7.0, 59.0, 61.0, 61.5, 3599.0, 3600.0, 86_400.0 * 3 + 17]
+    exact = sorted(values)
+    result = spread(Durations.of(values))
+    assert result.mean == timedelta(seconds=sum(values) / len(values))
+    assert result.median is not None and result.p90 is not None
+    assert abs(result.median.total_seconds() - statistics.median(exact)) < 60
+    assert abs(result.p90.total_seconds() - exact[math.ceil(0.9 * len(exact)) - 1]) < 60
 
 
 def test_short_durations() -> None:

@@ -13,7 +13,7 @@ from opsdesk.screens.dialogs import Confirm, MetricsScreen
 from opsdesk.screens.forms import Ask, Choose, NewIncidentForm, OverrideForm
 from opsdesk.screens.incident import IncidentScreen
 from opsdesk.screens.queue import QueueScreen
-from opsdesk.screens.widgets import OpsTable
+from opsdesk.screens.table import OpsTable
 from opsdesk.store import Actor, Store
 from tests.conftest import FIXED_NOW
 from tests.test_app import SIZE, make_app, settle
@@ -21,12 +21,12 @@ from tests.test_app import SIZE, make_app, settle
 
 def new_keys(screen: QueueScreen) -> list[str]:
     """New, unassigned incidents on the queue screen."""
-    return [r.key for r in screen.rows if r.record.state == "new" and r.record.assignee is None]
+    rows = screen.table.loaded_rows()
+    return [r.key for r in rows if r.record.state == "new" and r.record.assignee is None]
 
 
 async def cursor_to(app, pilot, key: str) -> None:  # type: ignore[no-untyped-def]
-    table = app.screen.query_one(OpsTable)
-    table.move_cursor(row=table.get_row_index(key))
+    assert app.screen.table.move_to_key(key), f"{key} is not loaded"
     await pilot.pause()
 
 
@@ -51,13 +51,13 @@ async def test_bulk_acknowledge_marked_rows_after_confirmation(demo_store: Path,
         for key in (first, second):
             await cursor_to(app, pilot, key)
             await pilot.press("space")
-        assert screen.marked == {first, second}
+        assert screen.table.marked == {first, second}
         await pilot.press("a")
         await settle(app, pilot)
         assert isinstance(app.screen, Confirm)
         await pilot.press("y")
         await settle(app, pilot)
-        assert screen.marked == set()
+        assert screen.table.marked == set()
     async with await Store.open(demo_store) as store:
         for key in (first, second):
             incident = await store.incidents.get(key)
@@ -84,7 +84,7 @@ async def test_hold_and_resume_from_the_detail_screen(demo_store: Path) -> None:
     app = make_app(demo_store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        key = next(r.key for r in app.screen.rows if r.record.state == "in_progress")  # type: ignore[attr-defined]
+        key = next(r.key for r in app.screen.table.loaded_rows() if r.record.state == "in_progress")  # type: ignore[attr-defined]
         await cursor_to(app, pilot, key)
         await pilot.press("enter")
         await settle(app, pilot)
@@ -214,8 +214,9 @@ async def test_quick_filters_and_new_p1_alert(demo_store: Path, me: str) -> None
         await pilot.press("colon", *"breached", "enter")
         await settle(app, pilot)
         assert queue.quick == "breached"
-        assert queue.rows and all(
-            (r.record.response_due or r.record.resolve_due) < FIXED_NOW for r in queue.rows
+        assert queue.table.loaded_rows() and all(
+            (r.record.response_due or r.record.resolve_due) < FIXED_NOW
+            for r in queue.table.loaded_rows()
         )
         await pilot.press("f")
         await settle(app, pilot)
@@ -223,7 +224,7 @@ async def test_quick_filters_and_new_p1_alert(demo_store: Path, me: str) -> None
         await pilot.press(*["down"] * 2, "enter")  # unassigned
         await settle(app, pilot)
         assert queue.quick == "unassigned"
-        assert all(r.record.assignee is None for r in queue.rows)
+        assert all(r.record.assignee is None for r in queue.table.loaded_rows())
         assert "open incidents nobody has taken" in str(queue.query_one("#summary").render())
 
         await open_new_incidents(demo_store, 1)

@@ -1,0 +1,183 @@
+"""The queue at scale: first page, filter keystrokes, jump to the end, and peak memory on a
+store of N incidents, against a bare Textual screen that draws the same visible rows from
+a Python list (the floor), measured in the same run.
+
+    python -m bench.queue [--incidents 1000000] [--store PATH] [--runs 5]
+
+The demo store is built in a child process (or taken from --store), so `rss_mb` is the
+console's own peak: the queue never holds more than a few pages of rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from textual.screen import Screen
+from textual.strip import Strip
+from textual.widgets import DataTable, Footer
+
+from bench.common import emit
+from opsdesk.console.app import OpsdeskApp
+from opsdesk.console.session import Options
+from opsdesk.screens.queue import QueueScreen
+from opsdesk.screens.table import OpsTable
+
+FILTER = "payment webhook"
+
+
+class BareScreen(Screen[None]):
+    """The floor: the same visible cells in a stock DataTable, from a list."""
+
+    def __init__(self, rows: list[tuple[object, ...]]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        table: DataTable[object] = DataTable()
+        table.add_columns(*QueueScreen.COLUMNS)
+        table.add_rows(self.rows)
+        yield table
+        yield Footer()
+
+
+DRAWN: dict[tuple[int, int, int], float] = {}
+"""(table id, table generation, row index) → when that row was first drawn with its data."""
+
+
+def _record_drawing() -> None:
+    """Note when each table line is first drawn: "drawn" means the strip was rendered,
+    not that some worker finished (Pilot.pause() would also wait for the metrics thread
+    to go idle, which is not what a user waits for)."""
+    ops_render, bare_render = OpsTable.render_line, DataTable.render_line
+
+    def ops_line(self: OpsTable, y: int) -> Strip:
+        strip = ops_render(self, y)
+        index = int(self.scroll_y) + y - 1
+        if y and self.row_at(index) is not None:
+            DRAWN.setdefault((id(self), self.generation, index), time.perf_counter())
+        return strip
+
+    def bare_line(self: DataTable[object], y: int) -> Strip:
+        strip = bare_render(self, y)
+        DRAWN.setdefault((id(self), 0, y - 1), time.perf_counter())
+        return strip
+
+    OpsTable.render_line = ops_line  # type: ignore[method-assign]
+    DataTable.render_line = bare_line  # type: ignore[method-assign]
+
+
+async def drawn(table: object, generation: int, index: int, limit: float = 30.0) -> float:
+    """Wait until row `index` of `table` (at `generation`) has been drawn; return when."""
+    deadline = time.perf_counter() + limit
+    key = (id(table), generation, index)
+    while key not in DRAWN:
+        if time.perf_counter() > deadline:
+            raise SystemExit("bench.queue: the console did not draw the rows in time")
+        await asyncio.sleep(0.001)
+    return DRAWN[key]
+
+
+async def quiet(app: OpsdeskApp) -> None:
+    """Wait for every worker, including those cancelled with a popped screen."""
+    await asyncio.gather(*(worker.wait() for worker in app.workers), return_exceptions=True)
+
+
+async def measure(store: Path, runs: int) -> dict[str, float]:
+    _record_drawing()
+    app = OpsdeskApp(Options(store=str(store)), handle_hangup=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await quiet(app)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        last = queue.table.page_height - 1
+        rows = [row.cells for row in queue.table.loaded_rows()[: last + 1]]
+
+        first_page, floor = [], []
+        for _ in range(runs):
+            bare = BareScreen(rows)
+            began = time.perf_counter()
+            await app.push_screen(bare)
+            floor.append(await drawn(bare.query_one(DataTable), 0, last) - began)
+            app.pop_screen()
+            await pilot.pause()
+
+            screen = QueueScreen()
+            began = time.perf_counter()
+            await app.push_screen(screen)
+            first_page.append(await drawn(screen.table, 1, last) - began)
+            app.pop_screen()
+            await quiet(app)
+            await pilot.pause()
+
+        table = queue.table
+        await pilot.press("slash")
+        keystrokes = []
+        for char in FILTER:
+            generation = table.generation
+            began = time.perf_counter()
+            await pilot.press("space" if char == " " else char)
+            keystrokes.append(await drawn(table, generation + 1, 0) - began)
+        matching = table.total
+        await pilot.press("enter", "escape")
+        await quiet(app)
+
+        queue.set_quick_filter("all")
+        await quiet(app)
+        await pilot.pause()
+        began = time.perf_counter()
+        await pilot.press("G")
+        scroll_end = await drawn(table, table.generation, table.total - 1) - began
+    return {
+        "first_page_ms": statistics.median(first_page) * 1000,
+        "floor_ms": statistics.median(floor) * 1000,
+        "filter_keystroke_ms": statistics.median(keystrokes) * 1000,
+        "filter_keystroke_max_ms": max(keystrokes) * 1000,
+        "filter_matches": matching,
+        "scroll_end_ms": scroll_end * 1000,
+        "rows_in_all_view": table.total,
+        "rows_held_in_memory": len(table.loaded_rows()),
+    }
+
+
+def build(folder: str, incidents: int) -> Path:
+    store = Path(folder) / "queue.db"
+    command = [sys.executable, "-m", "opsdesk.console", "demo", "--no-ui", "--seed", "1"]
+    command += ["--store", str(store), "--incidents", str(incidents)]
+    subprocess.run(command, check=True, capture_output=True)
+    return store
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--incidents", type=int, default=1_000_000)
+    parser.add_argument("--store", help="an existing demo store (skips building one)")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        if args.store and not Path(args.store).is_file():
+            parser.error(f"--store {args.store}: no such file (build one with opsdesk demo)")
+        store = Path(args.store) if args.store else build(folder, args.incidents)
+        figures = asyncio.run(measure(store, args.runs))
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    emit(
+        {
+            "benchmark": "queue",
+            "incidents": args.incidents,
+            **{k: round(v, 1) if isinstance(v, float) else v for k, v in figures.items()},
+            "rss_mb": round(rss_mb, 1),
+            "ratio": round(figures["first_page_ms"] / figures["floor_ms"], 2),
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
