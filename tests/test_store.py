@@ -24,6 +24,7 @@ from opsdesk.store import (
     StoreOpenError,
 )
 from opsdesk.store import db as db_module
+from opsdesk.store.records import IncidentFilter
 from tests.conftest import FIXED_NOW, mode_of
 
 LEAD = Actor("lena", frozenset({"lead"}))
@@ -257,4 +258,6 @@ async def test_real_migrations_upgrade_a_schema_1_store(tmp_path: Path, monkeypa
         assert await store.incidents.events("INC-1") == []
         await store.incidents.add_note(ENGINEER, "INC-1", "still works", FIXED_NOW)
         assert [e.detail for e in await store.incidents.events("INC-1")] == ["still works"]
+        found = await store.incidents.find(IncidentFilter(search="schema"))
+        assert [i.key for i in found] == ["INC-1"]  # the search index was built from old rows
     assert len(list(tmp_path.glob("old.db.schema1-*.bak"))) == 1
