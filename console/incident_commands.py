@@ -16,7 +16,7 @@ from opsdesk.console.output import emit_json, emit_line, emit_table
 from opsdesk.console.session import open_session
 from opsdesk.console.sla import Clock, due_summary
 from opsdesk.store import Incident
-from opsdesk.store.records import IncidentFilter
+from opsdesk.store.records import INCIDENT_SORTS, IncidentFilter, IncidentOrder
 from opsdesk.store.timefmt import to_db
 
 
@@ -105,7 +105,10 @@ async def list_(args: argparse.Namespace) -> int:
         breached_at=at if args.breached else None,
         search=args.search,
     )
-    found = await _with_ops(args, lambda ops: ops.store.incidents.find(where, args.limit))
+    order = IncidentOrder(args.sort, descending=args.reverse)
+    found = await _with_ops(
+        args, lambda ops: ops.store.incidents.find(where, args.limit, order=order)
+    )
     if args.json:
         emit_json([incident_out(i, at) for i in found])
         return 0
@@ -293,6 +296,8 @@ def add_parser(
     p.add_argument("--mine", action="store_true", help="assigned to me")
     p.add_argument("--breached", action="store_true", help="open and past an SLA due time")
     p.add_argument("--search", metavar="TEXT", help="in key, title, description, service, assignee")
+    p.add_argument("--sort", choices=INCIDENT_SORTS, default="urgency", help="default urgency")
+    p.add_argument("--reverse", action="store_true", help="turn the order round")
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--json", action="store_true")
 

@@ -160,6 +160,10 @@ def test_list_filters_and_urgency_order(cli, me: str) -> None:  # type: ignore[n
         assert [i["key"] for i in cli("incident", "list", "--search", "inc-1", "--json")[1]] == [
             "INC-1"
         ]
+        by_title = cli("incident", "list", "--sort", "title", "--json")[1]
+        assert [i["title"] for i in by_title] == ["50% off bug", "low", "urgent"]
+        newest = cli("incident", "list", "--sort", "key", "--reverse", "--json")[1]
+        assert [i["key"] for i in newest] == ["INC-3", "INC-2", "INC-1"]
         cli("incident", "resolve", "INC-1", "--code", "duplicate", "--note", "dup of INC-2")
         assert "INC-1" not in [i["key"] for i in cli("incident", "list", "--json")[1]]
         assert "INC-1" in [i["key"] for i in cli("incident", "list", "--all", "--json")[1]]
