@@ -33,6 +33,16 @@ async def ordered_keys(store_path: Path, order: IncidentOrder) -> list[str]:
     return [i.key for i in found]
 
 
+async def every_incident(app, pilot) -> QueueScreen:  # type: ignore[no-untyped-def]
+    """The queue screen, switched to its "all" quick filter."""
+    await settle(app, pilot)
+    queue = app.screen
+    assert isinstance(queue, QueueScreen)
+    queue.set_quick_filter("all")
+    await settle(app, pilot)
+    return queue
+
+
 def rows_on_screen(table: OpsTable) -> list[str]:
     top = int(table.scroll_y)
     keys = []
@@ -46,12 +56,7 @@ async def test_end_and_home_over_thousands_load_only_windows(big_store: Path) ->
     expected = await ordered_keys(big_store, IncidentOrder())
     app = make_app(big_store, login="ana")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        queue = app.screen
-        assert isinstance(queue, QueueScreen)
-        queue.set_quick_filter("all")
-        await settle(app, pilot)
-        table = queue.table
+        table = (await every_incident(app, pilot)).table
         assert table.total == INCIDENTS
         await pilot.press("G")
         await settle(app, pilot)
@@ -93,11 +98,7 @@ async def test_sort_by_any_column_from_the_keyboard_and_the_header(big_store: Pa
     by_key_desc = await ordered_keys(big_store, IncidentOrder("key", descending=True))
     app = make_app(big_store, login="ana")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        queue = app.screen
-        assert isinstance(queue, QueueScreen)
-        queue.set_quick_filter("all")
-        await settle(app, pilot)
+        queue = await every_incident(app, pilot)
         await pilot.press("o")
         await settle(app, pilot)
         for _ in range(4):  # SLA, Key, Priority, State, Title
