@@ -127,7 +127,8 @@ def parse_sources(sources: Iterable[tuple[str, dict[str, Any]]]) -> Config:
         config: Config = build(Config, merged.data)
         check_references(config)
     except SchemaError as exc:
-        raise ConfigError(f"{merged.origin_of(exc.path)}: {exc}") from None
+        where = format_path(exc.path, merged.data)
+        raise ConfigError(f"{merged.origin_of(exc.path)}: {where}: {exc.reason}") from None
     return config
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from opsdesk.console.commands import now, options_from
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.oncall import escalation, final_rota, handoff_recipient, on_call_at
+from opsdesk.console.oncall_review_commands import add_review_parsers, pick_schedules
 from opsdesk.console.output import emit_json, emit_line, emit_table
 from opsdesk.console.schema import suggest
 from opsdesk.console.session import open_session
@@ -21,7 +22,7 @@ async def now_command(args: argparse.Namespace) -> int:
     at = args.at or now()
     session = await open_session(options_from(args), create=False)
     try:
-        schedules = _selected(session.config.schedules, args.schedule)
+        schedules = pick_schedules(session.config.schedules, args.schedule)
         overrides = await session.store.overrides.not_ended(at - _longest(schedules))
     finally:
         await session.close()
@@ -77,7 +78,7 @@ async def shifts_command(args: argparse.Namespace) -> int:
         raise OpsdeskError("ask for at most a year of shifts at a time")
     session = await open_session(options_from(args), create=False)
     try:
-        schedules = _selected(session.config.schedules, args.schedule)
+        schedules = pick_schedules(session.config.schedules, args.schedule)
         overrides = await session.store.overrides.not_ended(args.start - _longest(schedules))
     finally:
         await session.close()
@@ -119,7 +120,7 @@ async def handoff_add(args: argparse.Namespace) -> int:
     at = now()
     session = await open_session(options_from(args), create=False)
     try:
-        [schedule] = _selected(session.config.schedules, args.schedule)
+        [schedule] = pick_schedules(session.config.schedules, args.schedule)
         overrides = await session.store.overrides.not_ended(at - _longest([schedule]))
         recipient = handoff_recipient(schedule, overrides, at)
         if recipient is None:
@@ -151,19 +152,8 @@ async def handoff_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _selected(schedules: list[Any], name: str | None) -> list[Any]:
-    """All schedules, or the one named with --schedule (an unknown name is an error)."""
-    if name is None:
-        return schedules
-    chosen = [s for s in schedules if s.name == name]
-    if not chosen:
-        names = [s.name for s in schedules]
-        raise OpsdeskError(f"unknown schedule {name!r}{suggest(name, names)}")
-    return chosen
-
-
 def _check_names(config: Any, schedule: str, login: str) -> None:
-    _selected(config.schedules, schedule)
+    pick_schedules(config.schedules, schedule)
     logins = [p.login for p in config.people]
     if logins and login not in logins:
         raise OpsdeskError(f"unknown login {login!r}{suggest(login, logins)}")
@@ -259,6 +249,8 @@ def add_parser(
     p.add_argument("service")
     p.add_argument("--at", metavar="ISO", type=instant, help="incident start (UTC if no offset)")
     p.add_argument("--json", action="store_true")
+
+    add_review_parsers(sub, action)
 
     handoffs = sub.add_parser("handoff", help="write or list handoff notes")
     inner_handoff = handoffs.add_subparsers(

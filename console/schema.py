@@ -42,17 +42,32 @@ class Parser:
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def format_path(path: Path) -> str:
-    """Render ("people", 2, "timezone") as "people[3].timezone" (entries count from 1).
+NAME_KEYS = ("login", "name", "service")  # what a [[table]] entry is called by
+
+
+def format_path(path: Path, data: Any = None) -> str:
+    """Render ("people", 2, "timezone") as "people[3].timezone" (entries count from 1),
+    or, given the raw `data`, as 'people[3 "ana"].timezone' when the entry has a name.
     Keys that are not bare TOML keys are quoted, so odd keys cannot break the line."""
     out = ""
     for part in path:
+        data = _child(data, part)
         if isinstance(part, int):
-            out += f"[{part + 1}]"
+            name = next((data[k] for k in NAME_KEYS if isinstance(data, dict) and k in data), None)
+            label = f" {json.dumps(name[:40])}" if isinstance(name, str) else ""
+            out += f"[{part + 1}{label}]"
         else:
             name = part if _BARE_KEY.fullmatch(part) else json.dumps(part)
             out += f".{name}" if out else name
     return out or "(top level)"
+
+
+def _child(data: Any, part: str | int) -> Any:
+    if isinstance(part, int) and isinstance(data, list) and part < len(data):
+        return data[part]
+    if isinstance(part, str) and isinstance(data, dict):
+        return data.get(part)
+    return None
 
 
 def toml_key(field: dataclasses.Field[Any]) -> str:

@@ -38,10 +38,10 @@ def error_of(text: str, write_config) -> str:  # type: ignore[no-untyped-def]
         ),
         ('[ui]\nthme = "x"', 'ui.thme: unknown key (did you mean "theme"?)'),
         ("[[sevices]]\nname = 'x'", 'sevices: unknown section (did you mean "services"?)'),
-        ("[[people]]\nname = 'Ana'", "people[1].login: missing required key"),
+        ("[[people]]\nname = 'Ana'", 'people[1 "Ana"].login: missing required key'),
         (
             "[[services]]\nname = 'a'\ntier = 4",
-            "services[1].tier: expected one of 1, 2, 3; got int 4",
+            'services[1 "a"].tier: expected one of 1, 2, 3; got int 4',
         ),
         (
             "[[people]]\nlogin = 'ana'\n[roles]\nlead = ['anna']",
@@ -49,30 +49,30 @@ def error_of(text: str, write_config) -> str:  # type: ignore[no-untyped-def]
         ),
         (
             "[[services]]\nname = 'a'\nvendors = ['Githb']\n[[vendors]]\nname = 'GitHub'",
-            'services[1].vendors[1]: unknown vendor "Githb" (did you mean "GitHub"?)',
+            'services[1 "a"].vendors[1]: unknown vendor "Githb" (did you mean "GitHub"?)',
         ),
         (
             "[[schedules]]\nname = 's'\ntimezone = 'Mars/Olympus'",
-            'schedules[1].timezone: expected an IANA time zone like "Europe/Berlin", '
+            'schedules[1 "s"].timezone: expected an IANA time zone like "Europe/Berlin", '
             "got 'Mars/Olympus'",
         ),
         (
             "[[freeze_windows]]\nname='f'\nstart='2026-12-20T00:00'\nend='2026-12-21T00:00Z'",
-            "freeze_windows[1].start: expected a date-time with an offset (Z or +01:00), "
+            'freeze_windows[1 "f"].start: expected a date-time with an offset (Z or +01:00), '
             "got '2026-12-20T00:00'",
         ),
         (
             "[[freeze_windows]]\nname='f'\nstart=2026-12-21T00:00:00Z\nend=2026-12-20T00:00:00Z",
-            "freeze_windows[1].end: end must be after start",
+            'freeze_windows[1 "f"].end: end must be after start',
         ),
         (
             "[[schedules]]\nname='s'\ntimezone='UTC'\n[[schedules.layers]]\nname='l'\n"
             "members=['a']\nrotation='0m'\nstart='2026-01-01T09:00'",
-            "schedules[1].layers[1].rotation: rotation must be longer than zero",
+            'schedules[1 "s"].layers[1 "l"].rotation: rotation must be longer than zero',
         ),
         (
             "[[people]]\nlogin='a'\n[[people]]\nlogin='a'",
-            'people[2].login: duplicate login "a" (first in people[1])',
+            'people[2 "a"].login: duplicate login "a" (first in people[1])',
         ),
     ],
 )
@@ -133,7 +133,7 @@ def test_dropins_merge_in_name_order_and_errors_name_the_dropin(write_config) ->
     bad.write_text("[[people]]\nlogin = 'cruz'\ntimezone = 'Nowhere/City'\n")
     with pytest.raises(ConfigError) as caught:
         loader.load(str(main))
-    assert str(caught.value).startswith(f"{bad}: people[3].timezone: expected an IANA")
+    assert str(caught.value).startswith(f'{bad}: people[3 "cruz"].timezone: expected an IANA')
 
 
 def test_sample_toml_is_valid_and_complete() -> None:
