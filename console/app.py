@@ -21,6 +21,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from opsdesk.console.config_model import Config
+from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.feed import DEFAULT_INTERVAL, ChangeFeed
 from opsdesk.console.incident_ops import IncidentOps
 from opsdesk.console.lifecycle import OPEN_STATES
@@ -41,6 +42,8 @@ from opsdesk.screens.queue import QueueScreen
 from opsdesk.screens.vendors import VendorsScreen
 from opsdesk.store import Actor, Store, StoreError
 from opsdesk.store.records import IncidentFilter
+
+ESCALATE_EVERY = 30.0  # seconds between checks for unacknowledged incidents to escalate
 
 SCREEN_ALIASES = {
     "queue": ("queue", "incidents", "inc", "incident", "1"),
@@ -92,6 +95,7 @@ class OpsdeskApp(App[int]):
         *,
         clock: Callable[[], datetime] | None = None,
         feed_interval: float = DEFAULT_INTERVAL,
+        escalate_interval: float = ESCALATE_EVERY,
         handle_hangup: bool = True,
         login: str | None = None,
     ) -> None:
@@ -99,6 +103,7 @@ class OpsdeskApp(App[int]):
         self.options = options
         self._clock = clock or (lambda: datetime.now(UTC))
         self._feed_interval = feed_interval
+        self._escalate_interval = escalate_interval
         self._handle_hangup = handle_hangup
         self._login = login
         self._session: Session | None = None
@@ -170,6 +175,8 @@ class OpsdeskApp(App[int]):
         self.set_interval(self._feed_interval, self._poll_feed, name="change-feed")
         if self.config.ui.clock:
             self.set_interval(5, self._tick_clock, name="clock")
+        if self.config.queue.auto_escalate and not self.store.read_only:
+            self.set_interval(self._escalate_interval, self.escalate_due, name="escalate")
 
     async def on_unmount(self) -> None:
         if self._handle_hangup:
@@ -233,6 +240,24 @@ class OpsdeskApp(App[int]):
             )
         if fresh and self.config.ui.bell:
             self.bell()
+
+    @work(group="escalate", exclusive=True, exit_on_error=False)
+    async def escalate_due(self) -> None:
+        """Move unacknowledged incidents on to their next escalation level when it is due.
+        Every open console does this; the version check lets exactly one of them write."""
+        try:
+            escalated = await self.incidents.escalate_due(self.now())
+        except (StoreError, OpsdeskError) as exc:
+            self.log.warning(f"automatic escalation failed: {exc}")
+            return
+        for incident in escalated:
+            self.notify(
+                f"{incident.key} → level {incident.escalation_level}: "
+                f"{incident.assignee or 'nobody on call'}",
+                title="Escalated (not acknowledged)",
+                severity="warning",
+                markup=False,
+            )
 
     def _tick_clock(self) -> None:
         clock = self.now().astimezone().strftime("%H:%M %Z")

@@ -177,6 +177,11 @@ class SlaConfig:
 @dataclass
 class QueueConfig:
     reopen_days: int = 7
+    auto_assign: bool = False
+    """Assign a new incident to whoever its service's escalation policy pages first."""
+    auto_escalate: bool = True
+    """Move an incident nobody acknowledged to the next level when that level's delay has
+    passed (done by any console that is open, once)."""
 
 
 @dataclass
@@ -322,6 +327,9 @@ class Config:
 
     def person(self, login: str) -> Person | None:
         return next((p for p in self.people if p.login == login), None)
+
+    def policy(self, service: str) -> EscalationPolicy | None:
+        return next((p for p in self.escalation_policies if p.service == service), None)
 
     def service(self, name: str) -> Service | None:
         return next((s for s in self.services if s.name == name), None)

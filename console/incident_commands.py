@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from opsdesk.console.commands import now, options_from
+from opsdesk.console.errors import UsageError
 from opsdesk.console.identity import current_login
 from opsdesk.console.incident_ops import IncidentOps, IncidentView
 from opsdesk.console.lifecycle import HOLD_REASONS, OPEN_STATES, RESOLUTION_CODES, STATES
@@ -48,6 +49,7 @@ def incident_out(incident: Incident, at: datetime) -> dict[str, Any]:
         "resolve_due": incident.resolve_due,
         "response_breached": _breached(incident.response_due, at),
         "resolve_breached": _breached(incident.resolve_due, at),
+        "escalation_level": incident.escalation_level,
         "version": incident.version,
     }
 
@@ -198,6 +200,26 @@ async def take(args: argparse.Namespace) -> int:
     return _print_result(args, incident, at, "taken")
 
 
+async def escalate(args: argparse.Namespace) -> int:
+    at = now()
+    if args.due == (args.key is not None):
+        raise UsageError("incident escalate: name one incident (KEY) or use --due")
+    if args.key is not None:
+        incident = await _with_ops(args, lambda ops: ops.escalate(args.key, at))
+        return _print_result(args, incident, at, f"escalated to level {incident.escalation_level}")
+    escalated = await _with_ops(args, lambda ops: ops.escalate_due(at))
+    if args.json:
+        emit_json([incident_out(i, at) for i in escalated])
+    else:
+        for incident in escalated:
+            emit_line(
+                f"{incident.key}: escalated to level {incident.escalation_level}"
+                f" ({incident.assignee or 'nobody on call'})"
+            )
+        emit_line(f"{len(escalated)} escalated")
+    return 0
+
+
 async def assign(args: argparse.Namespace) -> int:
     at = now()
     incident = await _with_ops(args, lambda ops: ops.assign(args.key, args.login, at))
@@ -327,6 +349,11 @@ def add_parser(
     p.add_argument("--code", required=True, choices=RESOLUTION_CODES)
     p.add_argument("--note", required=True)
     p.add_argument("--json", action="store_true")
+    p = action("escalate", escalate, "to the next level of the service's escalation policy")
+    p.add_argument("key", nargs="?", metavar="KEY")
+    p.add_argument("--due", action="store_true", help="every unacknowledged one that is due (cron)")
+    p.add_argument("--json", action="store_true")
+
     p = action("take", take, "assign to me (and acknowledge if new)")
     p.add_argument("key")
     p.add_argument("--json", action="store_true")

@@ -8,10 +8,11 @@ concurrent change by someone else is refused with who and when instead of overwr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from opsdesk.console.config_model import Config
+from opsdesk.console.durations import format_duration
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.lifecycle import (
     HOLD_REASONS,
@@ -21,15 +22,34 @@ from opsdesk.console.lifecycle import (
     check_transition,
     priority_of,
 )
+from opsdesk.console.oncall import level_person
 from opsdesk.console.schema import suggest
 from opsdesk.console.sla import Clock, StateChange, clocks
 from opsdesk.console.text import clean, one_line
-from opsdesk.store import Actor, Incident, NewIncident, Store
+from opsdesk.store import Actor, Incident, NewIncident, StaleWrite, Store
 from opsdesk.store.records import IncidentEvent
+
+LOOKBACK = timedelta(days=60)  # overrides that may still be in force began at most this long ago
+STALE_LEVEL = timedelta(days=1)
 
 
 class Refused(OpsdeskError):
     """An operation that does not apply: wrong state, unknown service or login, bad value."""
+
+
+def due_level(
+    config: Config, incident: Incident, now: datetime, stale: timedelta = STALE_LEVEL
+) -> int | None:
+    """The next escalation level of an incident nobody has acknowledged, if its delay
+    (counted from when the incident opened) has passed, and not by more than `stale`."""
+    policy = config.policy(incident.service)
+    if incident.state != "new" or policy is None:
+        return None
+    level = incident.escalation_level + 1
+    if level > len(policy.levels):
+        return None
+    due_at = incident.created_at + policy.levels[level - 1].after
+    return level if due_at <= now <= due_at + stale else None
 
 
 @dataclass(frozen=True)
@@ -132,9 +152,15 @@ class IncidentOps:
         except ValueError as exc:
             raise Refused(str(exc)) from None
         respond, resolve = clocks(self.config, priority, [StateChange(now, "new")], now)
+        assignee = None
+        policy = self.config.policy(service)
+        if self.config.queue.auto_assign and policy is not None:
+            overrides = await self.store.overrides.not_ended(now - LOOKBACK)
+            assignee, _ = level_person(self.config, policy.levels[0], overrides, now)
         new = NewIncident(
-            one_line(title).strip(), service, impact, urgency, priority, clean(description)
-        )
+            one_line(title).strip(), service, impact, urgency, priority, clean(description),
+            assignee=assignee,
+        )  # fmt: skip
         return await self.store.incidents.create(
             self.actor, new, now, response_due=respond.due, resolve_due=resolve.due
         )
@@ -254,6 +280,57 @@ class IncidentOps:
         detail = f"{incident.priority} → {priority} (impact {impact}, urgency {urgency})"
         event = IncidentEvent(now, self.actor.login, "priority", None, detail)
         return await self._write(incident, events, changes, event, "incident.priority", now)
+
+    async def escalate(
+        self, key: str, now: datetime, *, version: int | None = None, automatic: bool = False
+    ) -> Incident:
+        """Move the incident to the next level of its service's escalation policy and
+        assign it to whoever that level pages now; noted on its timeline. The version
+        check makes it happen once however many consoles try at the same moment."""
+        incident, events = await self._load(key, version)
+        if incident.state in ("resolved", "closed"):
+            raise Refused(f"{incident.key} is {incident.state}; there is nobody to escalate to")
+        policy = self.config.policy(incident.service)
+        if policy is None:
+            raise Refused(f"{incident.key}: service {incident.service!r} has no escalation policy")
+        level = incident.escalation_level + 1
+        if level > len(policy.levels):
+            raise Refused(
+                f"{incident.key} is already at the last level ({len(policy.levels)}) of "
+                f"{incident.service}'s escalation policy"
+            )
+        overrides = await self.store.overrides.not_ended(now - LOOKBACK)
+        login, via = level_person(self.config, policy.levels[level - 1], overrides, now)
+        changes: dict[str, Any] = {"escalation_level": level}
+        if login is not None and login != incident.assignee:
+            changes["assignee"] = login
+        detail = f"level {level} of {len(policy.levels)}: {login or 'nobody on call'} (via {via})"
+        if automatic:
+            waited = format_duration(policy.levels[level - 1].after)
+            detail = f"not acknowledged after {waited}; {detail}"
+        event = IncidentEvent(now, self.actor.login, "escalated", None, detail)
+        return await self._write(incident, events, changes, event, "incident.escalate", now)
+
+    async def escalate_due(self, now: datetime) -> list[Incident]:
+        """Escalate every unacknowledged incident whose next level is due: what an open
+        console does every half minute and `incident escalate --due` does from cron. A
+        level that fell due more than a day ago is left alone (nobody should be paged for
+        last week's alert because a console was opened today)."""
+        longest = max(
+            (lvl.after for p in self.config.escalation_policies for lvl in p.levels),
+            default=timedelta(0),
+        )
+        escalated = []
+        for incident in await self.store.incidents.unacknowledged(now - longest - STALE_LEVEL):
+            if due_level(self.config, incident, now, STALE_LEVEL) is None:
+                continue
+            try:
+                escalated.append(
+                    await self.escalate(incident.key, now, version=incident.version, automatic=True)
+                )
+            except (Refused, StaleWrite):
+                continue  # someone acknowledged it or another console escalated it first
+        return escalated
 
     async def note(self, key: str, text: str, now: datetime) -> IncidentEvent:
         return await self.store.incidents.add_note(self.actor, key, clean(text), now)

@@ -21,7 +21,14 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from opsdesk.console.config_model import WEEKDAYS, Config, Layer, Restriction, Schedule
+from opsdesk.console.config_model import (
+    WEEKDAYS,
+    Config,
+    EscalationLevel,
+    Layer,
+    Restriction,
+    Schedule,
+)
 from opsdesk.store.records import Override
 
 GAP = "gap"
@@ -232,6 +239,17 @@ class EscalationStep:
     phone: str
 
 
+def level_person(
+    config: Config, level: EscalationLevel, overrides: Iterable[Override], at: datetime
+) -> tuple[str | None, str]:
+    """(login, via) that one escalation level pages at `at`: whoever is on call on its
+    schedule then (None in a gap), or its named person."""
+    if level.schedule is None:
+        return level.person, "person"
+    schedule = next(s for s in config.schedules if s.name == level.schedule)
+    return on_call_at(schedule, overrides, at).login, level.schedule
+
+
 def escalation(
     config: Config, service: str, overrides: Iterable[Override], at: datetime
 ) -> list[EscalationStep]:
@@ -241,15 +259,10 @@ def escalation(
     if policy is None:
         raise KeyError(service)
     overrides = list(overrides)
-    schedules = {s.name: s for s in config.schedules}
     steps = []
     for number, level in enumerate(policy.levels, start=1):
         paged_at = at + level.after
-        if level.schedule is not None:
-            login = on_call_at(schedules[level.schedule], overrides, paged_at).login
-            via = level.schedule
-        else:
-            login, via = level.person, "person"
+        login, via = level_person(config, level, overrides, paged_at)
         person = config.person(login) if login else None
         steps.append(
             EscalationStep(

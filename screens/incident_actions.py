@@ -37,6 +37,7 @@ ACTION_BINDINGS = [
     Binding("x", "incident('close')", "Close", show=False, id="incident.close"),
     Binding("p", "priority", "Impact/urgency", show=False, id="incident.priority"),
     Binding("s", "csat", "CSAT", show=False, id="incident.csat"),
+    Binding("E", "escalate", "Escalate", show=False, id="incident.escalate"),
 ]
 ACTIONS = {b.action.split("(")[0] for b in ACTION_BINDINGS}
 VERB_WORDS = {
@@ -78,6 +79,8 @@ class IncidentActions(OpsScreen):
         targets = self.targets()
         if not targets:
             return False
+        if action == "escalate":
+            return any(t.state not in ("resolved", "closed") for t in targets)
         verb = {"resolve": "resolve", "hold": "hold"}.get(action)
         if action == "incident" and parameters:
             verb = str(parameters[0])
@@ -135,6 +138,22 @@ class IncidentActions(OpsScreen):
                 )
 
         self.app.push_screen(Confirm(f"Take {self._keys(targets)} (assign to you)?"), go)
+
+    def action_escalate(self) -> None:
+        targets, ops, now = self.targets(), self.ops.incidents, self.ops.now
+
+        def go(yes: bool | None) -> None:
+            if yes:
+                calls = self._each(targets, lambda t: ops.escalate(t.key, now(), version=t.version))
+                self._run("escalated", calls)
+
+        self.app.push_screen(
+            Confirm(
+                f"Escalate {self._keys(targets)} to the next level of the escalation policy "
+                "(and assign it to whoever that level pages now)?"
+            ),
+            go,
+        )
 
     def action_assign(self) -> None:
         targets, ops, now = self.targets(), self.ops.incidents, self.ops.now

@@ -28,7 +28,7 @@ COLUMNS = (
     "id, title, description, service, impact, urgency, priority, state, hold_reason, assignee,"
     " reporter, source, dedup_key, created_at, acknowledged_at, resolved_at, closed_at,"
     " resolution_code, resolution_note, csat, version, updated_at, updated_by, response_due,"
-    " resolve_due, response_met, resolve_met"
+    " resolve_due, response_met, resolve_met, escalation_level"
 )
 TIME_COLUMNS = {13, 21}
 OPTIONAL_TIME_COLUMNS = {14, 15, 16, 23, 24}
@@ -40,7 +40,7 @@ OPEN_SQL = "state IN ('new', 'acknowledged', 'in_progress', 'on_hold')"
 CHANGEABLE = {
     "state", "hold_reason", "assignee", "impact", "urgency", "priority", "acknowledged_at",
     "resolved_at", "closed_at", "resolution_code", "resolution_note", "csat", "response_due",
-    "resolve_due", "response_met", "resolve_met",
+    "resolve_due", "response_met", "resolve_met", "escalation_level",
 }  # fmt: skip
 URGENCY = "coalesce(min(response_due, resolve_due), response_due, resolve_due)"
 # What each sort means in SQL, as terms that all turn round for descending; ties go
@@ -353,6 +353,16 @@ class Incidents:
         except sqlite3.Error as exc:
             raise StoreError(f"{self._db.path}: reading metrics failed: {exc}") from None
         return QueueStats(since, until, acks, resolves, resolved, met, csat_sum, csat_count)
+
+    async def unacknowledged(self, since: datetime, limit: int = 1000) -> list[Incident]:
+        """Incidents still new (nobody acknowledged them) created since `since`, oldest
+        first: the candidates for escalation."""
+        sql = (
+            f"SELECT {COLUMNS} FROM incidents WHERE state = 'new' AND created_at >= ?"
+            " ORDER BY created_at LIMIT ?"
+        )
+        async with self._db.conn.execute(sql, (to_db(since), limit)) as cursor:
+            return [_incident(row) for row in await cursor.fetchall()]
 
     async def open_ages(self, now: datetime) -> tuple[int, datetime | None, int]:
         """(open count, oldest open creation time, breached open count)."""

@@ -65,6 +65,7 @@ class Incident:
     resolve_due: datetime | None = None
     response_met: bool | None = None
     resolve_met: bool | None = None
+    escalation_level: int = 1  # the escalation policy level reached (1 = first)
 
     @property
     def key(self) -> str:
