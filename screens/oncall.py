@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import work
 from textual.binding import Binding, BindingType
 
 from opsdesk.console.durations import format_duration
-from opsdesk.console.oncall import escalation, handoff_recipient, on_call_at
+from opsdesk.console.oncall import escalation, final_rota, handoff_recipient, on_call_at
 from opsdesk.console.text import clean
 from opsdesk.screens.base import StoreScreen
 from opsdesk.screens.cells import cell, until
 from opsdesk.screens.dialogs import Confirm
 from opsdesk.screens.forms import Ask, Choose, OverrideForm, OverrideInput
 from opsdesk.screens.oncall_timeline import OncallTimelineScreen
+from opsdesk.screens.oncall_zones import span, viewer_zone, zone_label
 from opsdesk.screens.table import Row
-from opsdesk.store import StoreError
+from opsdesk.store import Override, StoreError
+
+MY_HORIZON = timedelta(days=14)
 
 
 class OncallScreen(StoreScreen):
@@ -45,22 +49,41 @@ class OncallScreen(StoreScreen):
         summary.append(f"{len(overrides)} now or upcoming  ")
         summary.append("Escalation policies ", style="bold")
         summary.append(f"{len(config.escalation_policies)}")
+        me = self.ops.actor.login
+        mine = viewer_zone(config, me, now)
+        summary.append(f"\nTimes in your zone ({zone_label(mine, now)}); ", style="dim")
+        summary.append("each schedule's own zone on the line below it.", style="dim")
         self.set_summary(summary)
-        rows = []
+        rows = [*self._my_shifts(overrides, now, mine)]
         for schedule in config.schedules:
             now_on = on_call_at(schedule, overrides, now)
             who = now_on.login or "— nobody (gap) —"
+            style = "bold reverse green" if now_on.login == me else "bold"
             rows.append(
                 Row(
                     key=f"{schedule.name}/now",
                     cells=(
                         cell(schedule.name, limit=16),
                         cell(f"NOW {now_on.source}", style="bold"),
-                        cell(who, limit=200, style="bold" if now_on.login else "bold reverse red"),
-                        cell(f"{now_on.since:%m-%d %H:%M}→{now_on.until:%m-%d %H:%M}Z"),
+                        cell(who, limit=200, style=style if now_on.login else "bold reverse red"),
+                        cell(span(now_on.since, now_on.until, mine)),
                         cell(f"next: {now_on.next_login or 'nobody'}", limit=22),
                     ),
                     search=f"{schedule.name} now {who} {now_on.next_login or ''}".casefold(),
+                )
+            )
+            local = ZoneInfo(schedule.timezone)
+            rows.append(
+                Row(
+                    key=f"{schedule.name}/local",
+                    cells=(
+                        Text(""),
+                        cell("  its zone", style="dim"),
+                        Text(""),
+                        cell(span(now_on.since, now_on.until, local), style="dim"),
+                        cell(schedule.timezone, limit=22, style="dim"),
+                    ),
+                    search=f"{schedule.name} {schedule.timezone}".casefold(),
                 )
             )
         for schedule in config.schedules:
@@ -96,9 +119,7 @@ class OncallScreen(StoreScreen):
                     )
                 )
         for override in overrides:
-            same_day = override.starts_at.date() == override.ends_at.date()
-            end = f"{override.ends_at:%H:%M}" if same_day else f"{override.ends_at:%m-%d %H:%M}"
-            window = f"{override.starts_at:%m-%d %H:%M}→{end}Z"
+            window = span(override.starts_at, override.ends_at, mine)
             rows.append(
                 Row(
                     key=f"OVR-{override.id}",
@@ -113,6 +134,38 @@ class OncallScreen(StoreScreen):
                 )
             )
         self.rows = rows
+
+    def _my_shifts(self, overrides: list[Override], now: datetime, zone: tzinfo) -> list[Row]:
+        """The viewer's current or next shift on each schedule in the next two weeks,
+        first and highlighted, so "am I on call, and when next?" needs no reading."""
+        me, rows = self.ops.actor.login, []
+        for schedule in self.ops.config.schedules:
+            on_now = on_call_at(schedule, overrides, now)
+            if on_now.login == me:
+                start, end, source, current = on_now.since, on_now.until, on_now.source, True
+            else:
+                rota = final_rota(schedule, overrides, now, now + MY_HORIZON)
+                shift = next((s for s in rota if s.login == me), None)
+                if shift is None:
+                    continue
+                start, end, source, current = shift.start, shift.end, shift.source, False
+            label, note = ("YOU NOW", f"ends {until(end, now)}") if current else (
+                "you next", until(start, now)
+            )  # fmt: skip
+            rows.append(
+                Row(
+                    key=f"{schedule.name}/you",
+                    cells=(
+                        cell(schedule.name, limit=16),
+                        cell(label, style="bold reverse green" if current else "bold green"),
+                        cell(me, limit=200, style="bold"),
+                        cell(span(start, end, zone)),
+                        cell(f"{note} ({source})", limit=22),
+                    ),
+                    search=f"{schedule.name} you {me}".casefold(),
+                )
+            )
+        return rows
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("add_override", "remove_override") and self.ops.store.read_only:

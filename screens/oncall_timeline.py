@@ -16,8 +16,17 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from opsdesk.console.config_model import Schedule
-from opsdesk.console.oncall import final_rota, slots, symbols
+from opsdesk.console.oncall import (
+    OVERRIDE,
+    Shift,
+    Slot,
+    final_rota,
+    layer_shifts,
+    slots,
+    symbols,
+)
 from opsdesk.console.text import one_line
+from opsdesk.screens.oncall_zones import viewer_zone, zone_label
 from opsdesk.screens.screen import LiveDetailScreen
 from opsdesk.store import Override, StoreError
 
@@ -34,6 +43,8 @@ def schedule_timeline(schedule: Schedule, overrides: list[Override], now: dateti
     start = day_one.replace(tzinfo=None)
     rota = final_rota(schedule, overrides, day_one, day_one + timedelta(days=DAYS + 1))
     logins = [s.login for s in rota if s.login]
+    logins += [m for layer in schedule.layers for m in layer.members]
+    logins += [o.login for o in overrides if o.schedule == schedule.name]
     letters = symbols(logins)
     out = Text()
     out.append(f"{one_line(schedule.name, limit=LABEL):<{LABEL}} ", style="bold")
@@ -43,22 +54,43 @@ def schedule_timeline(schedule: Schedule, overrides: list[Override], now: dateti
         date = start + timedelta(days=day)
         out.append(f"{date:%a}"[:2] + f"{date:%d}", style="underline" if day == 0 else "")
     out.append("\n")
-    out.append(f"{'on call':<{LABEL}} ")
-    for day in range(DAYS):
-        midnight = datetime.combine((start + timedelta(days=day)).date(), datetime.min.time())
-        local_start = midnight.replace(tzinfo=zone)
-        for slot in slots(rota, local_start, SLOT, PER_DAY):
-            if slot.login is None:
-                out.append("·", style="bold reverse red")
-            else:
-                letter = letters[slot.login]
-                out.append(
-                    letter.upper() if slot.override else letter,
-                    style="bold" if slot.override else "",
-                )
+    end = day_one + timedelta(days=DAYS + 1)
+    for layer in schedule.layers:
+        pieces = layer_shifts(layer, zone, day_one, end)
+        out.append(f"{one_line(layer.name, limit=LABEL):<{LABEL}} ", style="dim")
+        for slot in _day_slots(pieces, start, zone):
+            out.append(letters.get(slot.login, "?") if slot.login else " ", style="dim")
+        out.append("\n")
+    mine = [o for o in overrides if o.schedule == schedule.name and o.ends_at > day_one]
+    if mine:
+        cover = [Shift(o.starts_at, o.ends_at, o.login, OVERRIDE) for o in mine]
+        out.append(f"{'overrides':<{LABEL}} ", style="dim")
+        for slot in _day_slots(cover, start, zone):
+            out.append(letters[slot.login].upper() if slot.login else " ", style="bold")
+        out.append("\n")
+    out.append(f"{'on call':<{LABEL}} ", style="bold")
+    for slot in _day_slots(rota, start, zone):
+        if slot.login is None:
+            out.append("·", style="bold reverse red")
+        else:
+            letter = letters[slot.login]
+            out.append(
+                letter.upper() if slot.override else letter,
+                style="bold" if slot.override else "",
+            )
     out.append("\n")
     legend = "  ".join(f"{letters[login]}={login}" for login in sorted(set(logins)))
     out.append(f"{'':<{LABEL}} {one_line(legend, limit=200)}\n", style="dim")
+    return out
+
+
+def _day_slots(rota: list[Shift], start: datetime, zone: ZoneInfo) -> list[Slot]:
+    """PER_DAY slots for each of DAYS days, each day from local midnight (a DST day's
+    slots are still a quarter of the day each, in wall-clock hours)."""
+    out: list[Slot] = []
+    for day in range(DAYS):
+        midnight = datetime.combine((start + timedelta(days=day)).date(), datetime.min.time())
+        out += slots(rota, midnight.replace(tzinfo=zone), SLOT, PER_DAY)
     return out
 
 
@@ -80,11 +112,16 @@ class OncallTimelineScreen(LiveDetailScreen):
         except StoreError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
-        text = Text(f"Next {DAYS} days, 6-hour slots. Letter = person; ", style="dim")
+        text = Text(f"Next {DAYS} days, 6-hour slots, each schedule in its own zone. ")
+        text.append("Lines: each layer (blank = its restriction), overrides, then who is ")
+        text.append("on call. Letter = person; ")
         text.append("CAPITAL", style="bold")
-        text.append(" = override; ", style="dim")
+        text.append(" = override; ")
         text.append("·", style="bold reverse red")
-        text.append(" = nobody on call.\n\n", style="dim")
+        text.append(" = nobody on call.\n")
+        zone = viewer_zone(self.ops.config, self.ops.actor.login, now)
+        text.append(f"You are in {zone_label(zone, now)}.\n\n")
+        text.stylize("dim")
         for schedule in self.ops.config.schedules:
             text.append_text(schedule_timeline(schedule, overrides, now))
             text.append("\n")

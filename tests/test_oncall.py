@@ -389,6 +389,13 @@ async def test_timeline_view_opens_from_the_oncall_screen(demo_store) -> None:  
         slot_lines = [line for line in lines if line.startswith("on call")]
         assert len(slot_lines) == 2
         assert all(len(line) == 11 + 14 * 4 for line in slot_lines)
+        layer_lines = [
+            line for line in lines if line.split(" ")[0] in ("primary", "europe", "apac")
+        ]
+        assert len(layer_lines) == 3  # one line per layer, under its schedule
+        europe = next(line for line in layer_lines if line.startswith("europe"))
+        assert "  " in europe[11:]  # its business-hours restriction leaves blanks
+        assert "You are in UTC" in text
         await pilot.press("escape")
         await settle(app, pilot)
         assert app.screen.__class__.__name__ == "OncallScreen"
@@ -454,3 +461,22 @@ def test_handoff_cli(tmp_path, capsys, me: str) -> None:  # type: ignore[no-unty
     )
     assert note["for_login"] in (me, "ana")
     assert run([*base, "oncall", "handoff", "add", "--schedule", "nope", "x"]) == 1
+
+
+async def test_oncall_screen_shows_your_shift_and_both_zones(demo_store) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_app import SIZE, make_app, settle, table_text
+
+    app = make_app(demo_store, login="goro")  # Asia/Tokyo in the demo config
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        rows = table_text(app.screen)  # type: ignore[arg-type]
+        mine = [r for r in rows if "YOU NOW" in r or "you next" in r]
+        assert mine and rows.index(mine[0]) == 0  # the viewer's own shift comes first
+        assert "JST" in mine[0]
+        summary = str(app.screen.query_one("#summary").render())
+        assert "Asia/Tokyo" in summary
+        zone_rows = [r for r in rows if "its zone" in r]
+        assert any("America/New_York" in r and ("EST" in r or "EDT" in r) for r in zone_rows)
+        assert any("Europe/Berlin" in r and ("CET" in r or "CEST" in r) for r in zone_rows)
