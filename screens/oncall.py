@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 from textual import work
 from textual.binding import Binding, BindingType
+from textual.timer import Timer
 
 from opsdesk.console.durations import format_duration
 from opsdesk.console.oncall import escalation, final_rota, handoff_recipient, on_call_at
@@ -23,6 +24,7 @@ from opsdesk.screens.table import Row
 from opsdesk.store import Override, StoreError
 
 MY_HORIZON = timedelta(days=14)
+MAX_SLEEP = timedelta(hours=1)
 
 
 class OncallScreen(StoreScreen):
@@ -40,6 +42,10 @@ class OncallScreen(StoreScreen):
     COLUMNS = ("Schedule", "Layer", "Who", "When", "Note")
     EMPTY = "no schedules in config"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._handoff_timer: Timer | None = None
+
     async def load(self) -> None:
         config, now = self.ops.config, self.ops.now()
         overrides = await self.ops.store.overrides.not_ended(now)
@@ -55,8 +61,11 @@ class OncallScreen(StoreScreen):
         summary.append("each schedule's own zone on the line below it.", style="dim")
         self.set_summary(summary)
         rows = [*self._my_shifts(overrides, now, mine)]
+        changes = [o.starts_at for o in overrides if o.starts_at > now]
+        changes += [o.ends_at for o in overrides]
         for schedule in config.schedules:
             now_on = on_call_at(schedule, overrides, now)
+            changes.append(now_on.until)
             who = now_on.login or "— nobody (gap) —"
             style = "bold reverse green" if now_on.login == me else "bold"
             rows.append(
@@ -134,6 +143,15 @@ class OncallScreen(StoreScreen):
                 )
             )
         self.rows = rows
+        self._wake_at(min(changes, default=now + MAX_SLEEP), now)
+
+    def _wake_at(self, moment: datetime, now: datetime) -> None:
+        """Reload by itself at the next handoff or override edge, so "now" moves on with
+        nobody touching a key (and at least every MAX_SLEEP, whatever the clock does)."""
+        if self._handoff_timer is not None:
+            self._handoff_timer.stop()
+        delay = min(max((moment - now).total_seconds(), 1.0), MAX_SLEEP.total_seconds())
+        self._handoff_timer = self.set_timer(delay, self.reload, name="next-handoff")
 
     def _my_shifts(self, overrides: list[Override], now: datetime, zone: tzinfo) -> list[Row]:
         """The viewer's current or next shift on each schedule in the next two weeks,

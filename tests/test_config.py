@@ -71,6 +71,11 @@ def error_of(text: str, write_config) -> str:  # type: ignore[no-untyped-def]
             'schedules[1 "s"].layers[1 "l"].rotation: rotation must be longer than zero',
         ),
         (
+            "[[schedules]]\nname='s'\ntimezone='UTC'\n[[schedules.layers]]\nname='l'\n"
+            "members=['a']\nrotation='1d'\nstart='2026-01-01T09:00'\nrestrict={days=[]}",
+            'schedules[1 "s"].layers[1 "l"].restrict.days: restriction leaves no days',
+        ),
+        (
             "[[people]]\nlogin='a'\n[[people]]\nlogin='a'",
             'people[2 "a"].login: duplicate login "a" (first in people[1])',
         ),

@@ -480,3 +480,39 @@ async def test_oncall_screen_shows_your_shift_and_both_zones(demo_store) -> None
         zone_rows = [r for r in rows if "its zone" in r]
         assert any("America/New_York" in r and ("EST" in r or "EDT" in r) for r in zone_rows)
         assert any("Europe/Berlin" in r and ("CET" in r or "CEST" in r) for r in zone_rows)
+
+
+async def test_now_moves_on_by_itself_at_a_handoff(demo_store) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from opsdesk.console.app import OpsdeskApp
+    from opsdesk.console.session import Options
+    from opsdesk.store import Actor, Store
+    from tests.conftest import FIXED_NOW
+    from tests.test_app import SIZE, settle, table_text
+
+    async with await Store.open(demo_store) as store:
+        lead = Actor("lead", frozenset({"lead"}))
+        await store.overrides.add(
+            lead, "platform", "zed", FIXED_NOW - timedelta(hours=1),
+            FIXED_NOW + timedelta(seconds=1.5), "covering", FIXED_NOW,
+        )  # fmt: skip
+    began = time.monotonic()
+    app = OpsdeskApp(
+        Options(store=str(demo_store)),
+        clock=lambda: FIXED_NOW + timedelta(seconds=time.monotonic() - began),
+        handle_hangup=False,
+    )
+
+    def platform_now() -> str:
+        return next(r for r in table_text(app.screen) if r.startswith("platform NOW"))  # type: ignore[arg-type]
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(app, pilot)
+        assert " zed " in platform_now()
+        for _ in range(60):  # no key is pressed: the screen's own timer reloads it
+            await pilot.pause(0.1)
+            if " zed " not in platform_now():
+                break
+        assert " zed " not in platform_now() and "override" not in platform_now()
