@@ -1,0 +1,104 @@
+"""Finding plugins: installed packages (entry-point group `opsdesk.plugins`, which the
+built-ins use too) and Python files named in config.
+
+A broken plugin never stops the console: it is listed with its error and its sources go
+into an error state. Loading a file plugin runs that file's code with the user's rights,
+exactly like installing a package does; config says which files, nothing is searched.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from opsdesk.plugins.api import Adapter
+
+GROUP = "opsdesk.plugins"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    origin: str  # "built-in", "package <dist>", or "file <path>"
+    version: str
+    adapter: type[Adapter] | None
+    error: str = ""
+
+
+def discover(files: Iterable[str | Path] = ()) -> dict[str, PluginInfo]:
+    """Every plugin by name. A later one with a taken name is listed as an error."""
+    found: dict[str, PluginInfo] = {}
+    for point in entry_points(group=GROUP):
+        dist = point.dist.name if point.dist is not None else "?"
+        version = point.dist.version if point.dist is not None else "?"
+        origin = "built-in" if dist == "opsdesk" else f"package {dist}"
+        try:
+            loaded = point.load()
+            adapter = _checked(loaded, point.name)
+            info = PluginInfo(point.name, origin, version, adapter)
+        except Exception as exc:  # a plugin is someone else's code: report, carry on
+            info = PluginInfo(point.name, origin, version, None, _reason(exc))
+        _add(found, info)
+    for path in files:
+        for info in _from_file(Path(path)):
+            _add(found, info)
+    return found
+
+
+def _add(found: dict[str, PluginInfo], info: PluginInfo) -> None:
+    if info.name in found:
+        first = found[info.name]
+        info = PluginInfo(
+            info.name, info.origin, info.version, None,
+            f"the name {info.name!r} is already taken by {first.origin}",
+        )  # fmt: skip
+        found[f"{info.name} ({info.origin})"] = info
+        return
+    found[info.name] = info
+
+
+def _from_file(path: Path) -> list[PluginInfo]:
+    origin = f"file {path}"
+    try:
+        spec = importlib.util.spec_from_file_location(f"opsdesk_file_plugin_{path.stem}", path)
+        if spec is None or spec.loader is None:
+            raise ImportError("not a Python file")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except Exception as exc:  # someone else's code, as above
+        return [PluginInfo(path.stem, origin, "-", None, _reason(exc))]
+    adapters = [
+        cls
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, Adapter) and cls is not Adapter and cls.__module__ == module.__name__
+    ]
+    if not adapters:
+        return [PluginInfo(path.stem, origin, "-", None, "defines no Adapter subclass")]
+    version = str(getattr(module, "__version__", "-"))
+    out = []
+    for cls in adapters:
+        try:
+            out.append(PluginInfo(cls.name, origin, version, _checked(cls, cls.name)))
+        except Exception as exc:  # as above
+            out.append(
+                PluginInfo(getattr(cls, "name", path.stem), origin, version, None, _reason(exc))
+            )
+    return out
+
+
+def _checked(loaded: object, name: str) -> type[Adapter]:
+    if not (inspect.isclass(loaded) and issubclass(loaded, Adapter)):
+        raise TypeError(f"{loaded!r} is not an opsdesk Adapter subclass")
+    if getattr(loaded, "name", None) != name:
+        raise TypeError(f"its name is {getattr(loaded, 'name', None)!r}, registered as {name!r}")
+    if inspect.isabstract(loaded):
+        raise TypeError("it does not implement fetch()")
+    return loaded
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
