@@ -9,17 +9,19 @@ the key path and what was expected.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
-from opsdesk.console.config_model import Config
+from opsdesk.console.config_model import Config, StatusSource
 from opsdesk.console.errors import ConfigError
 from opsdesk.console.schema import Path as KeyPath
 from opsdesk.console.schema import SchemaError, build, format_path, suggest, to_data
@@ -123,6 +125,7 @@ def parse_sources(sources: Iterable[tuple[str, dict[str, Any]]]) -> Config:
     merged = _Merged()
     for label, data in sources:
         merged.add(data, label)
+    _gather_plugin_options(merged.data)
     try:
         config: Config = build(Config, merged.data)
         check_references(config)
@@ -130,6 +133,20 @@ def parse_sources(sources: Iterable[tuple[str, dict[str, Any]]]) -> Config:
         where = format_path(exc.path, merged.data)
         raise ConfigError(f"{merged.origin_of(exc.path)}: {where}: {exc.reason}") from None
     return config
+
+
+SOURCE_KEYS = {f.name for f in dataclasses.fields(StatusSource)}
+
+
+def _gather_plugin_options(data: dict[str, Any]) -> None:
+    """In each [[sources]] table, keys that are not common source keys are the plugin's
+    own options: move them under `options`, where the plugin's schema checks them."""
+    for entry in data.get("sources") or []:
+        if isinstance(entry, dict):
+            extras = {key: entry.pop(key) for key in list(entry) if key not in SOURCE_KEYS}
+            if extras:
+                options = entry.get("options")
+                entry["options"] = {**(options if isinstance(options, dict) else {}), **extras}
 
 
 def load(explicit: str | None = None) -> LoadedConfig:
@@ -205,11 +222,19 @@ def _reference_errors(config: Config) -> Iterator[SchemaError]:
         for v_index, vendor in enumerate(service.vendors):
             if vendor not in vendors:
                 yield _unknown(("services", s_index, "vendors", v_index), "vendor", vendor, vendors)
-    for v_index, vendor in enumerate(config.vendors):
-        yield from (
-            SchemaError(("vendors", v_index, *e.path[1:]), e.reason)
-            for e in _duplicates(vendor.sources, "name", "sources")
-        )
+    yield from _duplicates(config.sources, "name", "sources")
+    for s_index, source in enumerate(config.sources):
+        where = ("sources", s_index)
+        if source.vendor is not None and source.vendor not in vendors:
+            yield _unknown((*where, "vendor"), "vendor", source.vendor, vendors)
+        if source.service is not None and services and source.service not in services:
+            yield _unknown((*where, "service"), "service", source.service, services)
+        if source.interval < timedelta(seconds=5):
+            yield SchemaError((*where, "interval"), "poll at most every 5s")
+    if config.sources:
+        from opsdesk.console.plugin_config import plugin_option_errors  # loads plugins
+
+        yield from plugin_option_errors(config)
     for s_index, schedule in enumerate(config.schedules):
         for l_index, layer in enumerate(schedule.layers):
             where = ("schedules", s_index, "layers", l_index)

@@ -212,14 +212,30 @@ class Support:
 
 @dataclass
 class StatusSource:
-    """One monitoring or status endpoint; `adapter` names the plugin that reads it."""
+    """One monitoring or status endpoint, read by the plugin it names. Any other key in
+    its table is an option of that plugin (checked against the plugin's own Options)."""
 
     name: str
-    adapter: str
+    plugin: str
     url: Url
     interval: Duration = timedelta(seconds=60)
     timeout: Duration = timedelta(seconds=10)
+    retries: int = 2
+    vendor: str | None = None
+    service: str | None = None
+    token_env: str = ""
+    """An environment variable holding a token, sent only to this source."""
+    token_header: str = "Authorization"
+    """Where the token goes; "Authorization" sends "Bearer <token>"."""
+    ca_bundle: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PluginsConfig:
+    files: list[str] = field(default_factory=list)
+    """Python files with Adapter classes, loaded as plugins (their code runs with your
+    rights, like an installed package)."""
 
 
 @dataclass
@@ -228,7 +244,6 @@ class Vendor:
     description: str = ""
     contract: Contract | None = None
     support: Support = field(default_factory=Support)
-    sources: list[StatusSource] = field(default_factory=list)
 
 
 @dataclass
@@ -320,6 +335,8 @@ class Config:
     queue: QueueConfig = field(default_factory=QueueConfig)
     services: list[Service] = field(default_factory=list)
     vendors: list[Vendor] = field(default_factory=list)
+    sources: list[StatusSource] = field(default_factory=list)
+    plugins: PluginsConfig = field(default_factory=PluginsConfig)
     schedules: list[Schedule] = field(default_factory=list)
     escalation_policies: list[EscalationPolicy] = field(default_factory=list)
     freeze_windows: list[FreezeWindow] = field(default_factory=list)

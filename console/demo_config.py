@@ -35,92 +35,25 @@ SERVICES = [
     ("wiki", 3, "Internal documentation", ["Atlassian"]),
 ]
 
-VENDORS: list[dict[str, Any]] = [
-    {
-        "name": "GitHub",
-        "sources": [
-            {
-                "name": "status",
-                "adapter": "statuspage",
-                "url": "https://www.githubstatus.com/api/v2/summary.json",
-            }
-        ],
-    },
-    {
-        "name": "Cloudflare",
-        "sources": [
-            {
-                "name": "status",
-                "adapter": "statuspage",
-                "url": "https://www.cloudflarestatus.com/api/v2/summary.json",
-            }
-        ],
-    },
-    {
-        "name": "Atlassian",
-        "sources": [
-            {
-                "name": "status",
-                "adapter": "statuspage",
-                "url": "https://status.atlassian.com/api/v2/summary.json",
-            }
-        ],
-    },
-    {
-        "name": "Twilio SendGrid",
-        "sources": [
-            {
-                "name": "status",
-                "adapter": "statuspage",
-                "url": "https://status.sendgrid.com/api/v2/summary.json",
-            }
-        ],
-    },
-    {
-        "name": "Stripe",
-        "sources": [
-            {
-                "name": "api",
-                "adapter": "http",
-                "url": "https://status.stripe.com/",
-                "interval": "2m",
-            }
-        ],
-    },
-    {
-        "name": "Okta",
-        "sources": [
-            {
-                "name": "status",
-                "adapter": "http",
-                "url": "https://status.okta.com/",
-                "interval": "2m",
-            }
-        ],
-    },
-    {
-        "name": "Slack",
-        "sources": [
-            {
-                "name": "status",
-                "adapter": "slack",
-                "url": "https://slack-status.com/api/v2.0.0/current",
-                "interval": "1m",
-            }
-        ],
-    },
-    {
-        "name": "AWS",
-        "sources": [
-            {
-                "name": "rss",
-                "adapter": "rss",
-                "url": "https://status.aws.amazon.com/rss/all.rss",
-                "interval": "5m",
-            }
-        ],
-    },
-]
+SOURCES: list[dict[str, Any]] = [
+    {"name": "github", "vendor": "GitHub", "plugin": "statuspage",
+     "url": "https://www.githubstatus.com"},
+    {"name": "cloudflare", "vendor": "Cloudflare", "plugin": "statuspage",
+     "url": "https://www.cloudflarestatus.com"},
+    {"name": "atlassian", "vendor": "Atlassian", "plugin": "statuspage",
+     "url": "https://status.atlassian.com"},
+    {"name": "sendgrid", "vendor": "Twilio SendGrid", "plugin": "statuspage",
+     "url": "https://status.sendgrid.com"},
+    {"name": "stripe", "vendor": "Stripe", "plugin": "http", "url": "https://status.stripe.com/",
+     "interval": "2m"},
+    {"name": "okta", "vendor": "Okta", "plugin": "http", "url": "https://status.okta.com/",
+     "interval": "2m"},
+    {"name": "slack", "vendor": "Slack", "plugin": "slack", "url": "https://slack-status.com",
+     "interval": "1m"},
+    {"name": "aws", "vendor": "AWS", "plugin": "rss",
+     "url": "https://status.aws.amazon.com/rss/all.rss", "interval": "5m"},
+]  # fmt: skip
+PORTALS = {source["vendor"]: source["url"].split("/rss")[0] for source in SOURCES}
 
 CONTRACTS = {
     "GitHub": (21000.0, "2027-03-31", "99.9% monthly uptime"),
@@ -148,19 +81,17 @@ def demo_config(creator: str) -> dict[str, Any]:
     ]
     if creator not in {p[0] for p in PEOPLE}:
         people.append({"login": creator, "name": f"{creator} (you)", "timezone": "UTC"})
-    vendors = []
-    for vendor in VENDORS:
-        cost, renewal, sla = CONTRACTS[vendor["name"]]
-        vendors.append(
-            {
-                **vendor,
-                "contract": {"cost": cost, "currency": "USD", "renewal": renewal, "sla": sla},
-                "support": {
-                    "email": f"support@{vendor['name'].split()[0].lower()}.example",
-                    "portal": vendor["sources"][0]["url"].split("/api")[0],
-                },
-            }
-        )
+    vendors = [
+        {
+            "name": name,
+            "contract": {"cost": cost, "currency": "USD", "renewal": renewal, "sla": sla},
+            "support": {
+                "email": f"support@{name.split()[0].lower()}.example",
+                "portal": PORTALS[name],
+            },
+        }
+        for name, (cost, renewal, sla) in CONTRACTS.items()
+    ]
     return {
         "ui": {"theme": "textual-dark"},
         "people": people,
@@ -191,6 +122,7 @@ def demo_config(creator: str) -> dict[str, Any]:
             for name, tier, text, vendors_ in SERVICES
         ],
         "vendors": vendors,
+        "sources": SOURCES,
         "schedules": [
             {
                 "name": "platform",

@@ -26,7 +26,7 @@ class VendorsScreen(StoreScreen):
         due_soon = 0
         for vendor in config.vendors:
             services = [s.name for s in config.services if vendor.name in s.vendors]
-            sources = ", ".join(f"{s.adapter}" for s in vendor.sources) or "—"
+            sources = ", ".join(s.plugin for s in config.sources if s.vendor == vendor.name) or "—"
             renewal, cost = Text("—"), Text("—")
             if vendor.contract:
                 days = (vendor.contract.renewal - today).days

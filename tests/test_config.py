@@ -76,6 +76,24 @@ def error_of(text: str, write_config) -> str:  # type: ignore[no-untyped-def]
             'schedules[1 "s"].layers[1 "l"].restrict.days: restriction leaves no days',
         ),
         (
+            "[[sources]]\nname='x'\nurl='https://s.example'\nplugin='statuspag'",
+            'sources[1 "x"].plugin: unknown plugin "statuspag" (did you mean "statuspage"?)',
+        ),
+        (
+            "[[sources]]\nname='x'\nurl='https://a.example'\nplugin='alertmanager'\n"
+            "matchers='env=prod'",
+            'sources[1 "x"].matchers: expected an array, got "env=prod"',
+        ),
+        (
+            "[[sources]]\nname='x'\nurl='https://a.example'\nplugin='http'\n"
+            "expect_statuss=[200]",
+            'sources[1 "x"].expect_statuss: unknown key (did you mean "expect_status"?)',
+        ),
+        (
+            "[[sources]]\nname='x'\nurl='https://a.example'\nplugin='http'\nvendor='Acme'",
+            'sources[1 "x"].vendor: unknown vendor "Acme" (no vendor is defined)',
+        ),
+        (
             "[[people]]\nlogin='a'\n[[people]]\nlogin='a'",
             'people[2 "a"].login: duplicate login "a" (first in people[1])',
         ),
@@ -148,8 +166,11 @@ def test_sample_toml_is_valid_and_complete() -> None:
     assert set(config.sla.priorities) == {"P1", "P2", "P3", "P4"}
     assert config.sla.calendars and config.freeze_windows and config.changes.approval_rules
     assert len(config.schedules) == 2 and config.escalation_policies
-    assert all(v.sources for v in config.vendors[:3])
-    assert all(s.url.startswith("https://") for v in config.vendors for s in v.sources)
+    vendors_with_status = {s.vendor for s in config.sources if s.vendor}
+    assert {v.name for v in config.vendors} <= vendors_with_status
+    assert {s.plugin for s in config.sources} >= {"statuspage", "http", "alertmanager"}
+    alerts = next(s for s in config.sources if s.plugin == "alertmanager")
+    assert alerts.options["open_incidents"] is True  # a plugin option in the same table
 
 
 def test_effective_config_round_trips_through_toml(write_config) -> None:  # type: ignore[no-untyped-def]
