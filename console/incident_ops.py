@@ -145,6 +145,8 @@ class IncidentOps:
         impact: int = 3,
         urgency: int = 3,
         description: str = "",
+        source: str = "manual",
+        dedup_key: str | None = None,
     ) -> Incident:
         self._check_service(service)
         try:
@@ -159,7 +161,7 @@ class IncidentOps:
             assignee, _ = level_person(self.config, policy.levels[0], overrides, now)
         new = NewIncident(
             one_line(title).strip(), service, impact, urgency, priority, clean(description),
-            assignee=assignee,
+            assignee=assignee, source=source, dedup_key=dedup_key,
         )  # fmt: skip
         return await self.store.incidents.create(
             self.actor, new, now, response_due=respond.due, resolve_due=resolve.due

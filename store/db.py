@@ -242,10 +242,25 @@ class Database:
     ) -> AsyncIterator[Transaction]:
         """One transaction: role check, BEGIN IMMEDIATE (waiting politely), commit or roll back."""
         self.require(actor, role, action)
+        async with self._transaction():
+            yield Transaction(self.conn, actor, now)
+
+    @asynccontextmanager
+    async def observe(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A transaction for what machines observe (status polls): no role and no audit
+        row (a poll every minute per source would bury the audit log), still refused on
+        a read-only store."""
+        if self.read_only:
+            raise ReadOnlyStore("this console is read-only; nothing can be changed")
+        async with self._transaction():
+            yield self.conn
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
         async with self._write_lock:
             await self._begin()
             try:
-                yield Transaction(self.conn, actor, now)
+                yield
             except sqlite3.Error as exc:
                 await self._rollback()
                 raise _translate(exc, self.path) from None

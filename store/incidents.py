@@ -354,6 +354,19 @@ class Incidents:
             raise StoreError(f"{self._db.path}: reading metrics failed: {exc}") from None
         return QueueStats(since, until, acks, resolves, resolved, met, csat_sum, csat_count)
 
+    async def from_source(self, source: str, dedup_keys: list[str] | None = None) -> list[Incident]:
+        """Incidents opened from monitoring `source`: those with the given dedup keys, or
+        (None) every one still open."""
+        if dedup_keys is None:
+            sql = f"SELECT {COLUMNS} FROM incidents WHERE source = ? AND {OPEN_SQL}"
+            params: tuple[Any, ...] = (source,)
+        else:
+            marks = ", ".join("?" for _ in dedup_keys) or "NULL"
+            sql = f"SELECT {COLUMNS} FROM incidents WHERE source = ? AND dedup_key IN ({marks})"
+            params = (source, *dedup_keys)
+        async with self._db.conn.execute(sql, params) as cursor:
+            return [_incident(row) for row in await cursor.fetchall()]
+
     async def unacknowledged(self, since: datetime, limit: int = 1000) -> list[Incident]:
         """Incidents still new (nobody acknowledged them) created since `since`, oldest
         first: the candidates for escalation."""

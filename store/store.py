@@ -17,6 +17,7 @@ from opsdesk.store.incidents import Incidents
 from opsdesk.store.meta import CREATED_AT, Meta
 from opsdesk.store.overrides import Overrides
 from opsdesk.store.records import StoreInfo
+from opsdesk.store.statuses import SourceStatuses
 
 
 class Store:
@@ -28,6 +29,7 @@ class Store:
         self.meta = Meta(db)
         self.changes = Changes(db)
         self.overrides = Overrides(db)
+        self.statuses = SourceStatuses(db)
         self.handoffs = Handoffs(db)
 
     @classmethod

@@ -30,6 +30,7 @@ class StatusServer:
     base: str
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    authorizations: list[str | None] = field(default_factory=list)
 
     def serve(self, path: str, fixture: str = "", **route: object) -> str:
         """Serve `fixture` (a file under tests/fixtures/status) or `body` at `path`."""
@@ -46,6 +47,7 @@ def status_server() -> Iterator[StatusServer]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             state.requests.append(self.path)
+            state.authorizations.append(self.headers.get("Authorization"))
             route = state.routes.get(self.path.split("?")[0])
             if route is None:
                 self.send_error(404)

@@ -85,8 +85,7 @@ def error_of(text: str, write_config) -> str:  # type: ignore[no-untyped-def]
             'sources[1 "x"].matchers: expected an array, got "env=prod"',
         ),
         (
-            "[[sources]]\nname='x'\nurl='https://a.example'\nplugin='http'\n"
-            "expect_statuss=[200]",
+            "[[sources]]\nname='x'\nurl='https://a.example'\nplugin='http'\nexpect_statuss=[200]",
             'sources[1 "x"].expect_statuss: unknown key (did you mean "expect_status"?)',
         ),
         (

@@ -1,0 +1,164 @@
+"""`opsdesk poll`, `opsdesk vendors list|status` and `opsdesk plugins list`: the status
+poller headless (for cron or a service unit) and what it has learned, for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable
+
+from opsdesk.console.commands import now, options_from
+from opsdesk.console.errors import OpsdeskError
+from opsdesk.console.output import emit_json, emit_line, emit_table
+from opsdesk.console.plugin_config import plugins_for
+from opsdesk.console.poller import Poller
+from opsdesk.console.schema import suggest
+from opsdesk.console.session import open_session
+from opsdesk.plugins.api import worst
+
+
+async def poll_command(args: argparse.Namespace) -> int:
+    session = await open_session(options_from(args), create=True)
+    poller = Poller(session.store, session.config, session.actor, now)
+    failed = 0
+    try:
+        while True:
+            results = await poller.poll(only=args.source, force=args.force)
+            for result in results:
+                failed += result.error is not None
+                if not args.json:
+                    outcome = result.error or result.level or "not modified"
+                    emit_line(f"{result.source}: {outcome}")
+            if args.json:
+                emit_json([r.__dict__ for r in results])
+            if args.once or args.force:
+                break
+            await asyncio.sleep(args.tick)
+    finally:
+        await poller.close()
+        await session.close()
+    return 1 if failed else 0
+
+
+async def vendors_list(args: argparse.Namespace) -> int:
+    session = await open_session(options_from(args), create=False)
+    try:
+        states = {s.source: s for s in await session.store.statuses.all()}
+    finally:
+        await session.close()
+    config, out = session.config, []
+    for vendor in config.vendors:
+        sources = [s for s in config.sources if s.vendor == vendor.name]
+        levels = [states[s.name].level for s in sources if s.name in states]
+        contract = vendor.contract
+        out.append(
+            {
+                "vendor": vendor.name,
+                "services": [s.name for s in config.services if vendor.name in s.vendors],
+                "sources": [s.name for s in sources],
+                "level": _worst(levels) if levels else "unknown",
+                "renewal": contract.renewal if contract else None,
+                "notice_days": contract.notice.days if contract else None,
+                "cost": contract.cost if contract else None,
+                "currency": contract.currency if contract else None,
+                "support": vendor.support.__dict__,
+            }
+        )
+    if args.json:
+        emit_json(out)
+        return 0
+    rows = [[v["vendor"], v["level"], ", ".join(v["services"]) or "—", str(v["renewal"] or "—")]
+            for v in out]  # fmt: skip
+    emit_table(["vendor", "status", "services", "renewal"], rows)
+    return 0
+
+
+async def vendors_status(args: argparse.Namespace) -> int:
+    session = await open_session(options_from(args), create=False)
+    try:
+        states = {s.source: s for s in await session.store.statuses.all()}
+    finally:
+        await session.close()
+    sources = session.config.sources
+    if args.vendor is not None:
+        names = [v.name for v in session.config.vendors]
+        if args.vendor not in names:
+            raise OpsdeskError(f"unknown vendor {args.vendor!r}{suggest(args.vendor, names)}")
+        sources = [s for s in sources if s.vendor == args.vendor]
+    out = []
+    for source in sources:
+        state = states.get(source.name)
+        report = (state.report if state else None) or {}
+        out.append(
+            {
+                "vendor": source.vendor, "source": source.name, "plugin": source.plugin,
+                "level": state.level if state else "unknown",
+                "summary": state.summary if state else "never polled",
+                "error": state.error if state else None,
+                "checked_at": state.checked_at if state else None,
+                "last_ok_at": state.last_ok_at if state else None,
+                "since": state.level_since if state else None,
+                "components": report.get("components", []),
+                "incidents": report.get("incidents", []),
+                "maintenances": report.get("maintenances", []),
+            }
+        )  # fmt: skip
+    if args.json:
+        emit_json(out)
+        return 0
+    rows = [
+        [o["vendor"] or "(monitoring)", o["source"], o["level"], o["error"] or o["summary"],
+         f"{o['checked_at']:%m-%d %H:%M}" if o["checked_at"] else "never"]
+        for o in out
+    ]  # fmt: skip
+    emit_table(["vendor", "source", "level", "summary / error", "checked (UTC)"], rows)
+    return 0
+
+
+async def plugins_list(args: argparse.Namespace) -> int:
+    session = await open_session(options_from(args), create=False)
+    await session.close()
+    found = plugins_for(session.config)
+    out = [
+        {
+            "name": info.name, "origin": info.origin, "version": info.version,
+            "description": info.adapter.description if info.adapter else "",
+            "error": info.error or None,
+        }
+        for info in found.values()
+    ]  # fmt: skip
+    if args.json:
+        emit_json(out)
+        return 0
+    rows = [[o["name"], o["origin"], o["version"], o["error"] or o["description"]] for o in out]
+    emit_table(["plugin", "from", "version", "description / error"], rows)
+    return 0
+
+
+def _worst(levels: list[str]) -> str:
+    return worst(levels)  # type: ignore[arg-type]
+
+
+def add_parsers(
+    command: Callable[..., argparse.ArgumentParser],
+    action: Callable[..., argparse.ArgumentParser],
+) -> None:
+    p = command("poll", poll_command, "poll status sources (every source that is due)")
+    p.add_argument("--once", action="store_true", help="one round, then exit (for cron)")
+    p.add_argument("--source", metavar="NAME", help="only this source")
+    p.add_argument("--force", action="store_true", help="poll now even if not due (one round)")
+    p.add_argument("--tick", type=float, default=5.0, help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true")
+
+    vendors = command("vendors", vendors_list, "vendors, their status and contracts")
+    sub = vendors.add_subparsers(title="vendors commands", metavar="ACTION", required=True)
+    p = action(sub, "list", vendors_list, "each vendor: status, services, renewal, contacts")
+    p.add_argument("--json", action="store_true")
+    p = action(sub, "status", vendors_status, "each status source: level, summary, error, age")
+    p.add_argument("--vendor", metavar="NAME")
+    p.add_argument("--json", action="store_true")
+
+    plugins = command("plugins", plugins_list, "status adapter plugins")
+    sub = plugins.add_subparsers(title="plugins commands", metavar="ACTION", required=True)
+    p = action(sub, "list", plugins_list, "each plugin, where it came from, version, any error")
+    p.add_argument("--json", action="store_true")

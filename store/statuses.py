@@ -1,0 +1,147 @@
+"""Status of each configured source as the poller last saw it, its level history, and
+the claims that make several consoles poll a source once per interval between them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from opsdesk.store.db import Database
+from opsdesk.store.timefmt import maybe_from_db, to_db
+
+COLUMNS = (
+    "source, level, summary, report, error, checked_at, last_ok_at, level_since, failures,"
+    " validators, next_due"
+)
+
+
+@dataclass(frozen=True)
+class SourceState:
+    source: str
+    level: str
+    summary: str
+    report: dict[str, Any] | None
+    error: str | None
+    checked_at: datetime | None
+    last_ok_at: datetime | None
+    level_since: datetime | None
+    failures: int
+    validators: dict[str, str]
+    next_due: datetime | None
+
+
+@dataclass(frozen=True)
+class LevelChange:
+    source: str
+    at: datetime
+    level: str
+    summary: str
+
+
+def _state(row: Any) -> SourceState:
+    return SourceState(
+        source=row[0], level=row[1], summary=row[2],
+        report=json.loads(row[3]) if row[3] else None, error=row[4],
+        checked_at=maybe_from_db(row[5]), last_ok_at=maybe_from_db(row[6]),
+        level_since=maybe_from_db(row[7]), failures=int(row[8]),
+        validators=json.loads(row[9]) if row[9] else {}, next_due=maybe_from_db(row[10]),
+    )  # fmt: skip
+
+
+class SourceStatuses:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def claim(self, source: str, owner: str, now: datetime, until: datetime) -> bool:
+        """Take the next poll of `source` if it is due and no one else holds it; True
+        for exactly one of the consoles that ask at the same moment."""
+        stamp = to_db(now)
+        async with self._db.observe() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO source_status (source, claimed_by, claimed_until) VALUES (?, ?, ?)"
+                " ON CONFLICT (source) DO UPDATE SET claimed_by = excluded.claimed_by,"
+                " claimed_until = excluded.claimed_until"
+                " WHERE (source_status.claimed_until IS NULL OR source_status.claimed_until <= ?)"
+                " AND (source_status.next_due IS NULL OR source_status.next_due <= ?)",
+                (source, owner, to_db(until), stamp, stamp),
+            )
+            return cursor.rowcount == 1
+
+    async def record(
+        self,
+        source: str,
+        now: datetime,
+        next_due: datetime,
+        *,
+        level: str | None = None,
+        summary: str = "",
+        report: dict[str, Any] | None = None,
+        validators: dict[str, str] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """The outcome of one poll. A report (level given) replaces the last good one and
+        adds a history row when the level changed; an error keeps the last good report
+        and says why; "not modified" (neither) only moves the clocks on."""
+        stamp = to_db(now)
+        async with self._db.observe() as conn:
+            await conn.execute("INSERT OR IGNORE INTO source_status (source) VALUES (?)", (source,))
+            async with conn.execute(
+                "SELECT level, last_ok_at FROM source_status WHERE source = ?", (source,)
+            ) as cursor:
+                before = await cursor.fetchone()
+            if error is not None:
+                await conn.execute(
+                    "UPDATE source_status SET error = ?, checked_at = ?, failures = failures + 1,"
+                    " claimed_by = NULL, claimed_until = NULL, next_due = ? WHERE source = ?",
+                    (error, stamp, to_db(next_due), source),
+                )
+                return
+            if level is None:
+                await conn.execute(
+                    "UPDATE source_status SET error = NULL, checked_at = ?, last_ok_at = ?,"
+                    " failures = 0, claimed_by = NULL, claimed_until = NULL, next_due = ?"
+                    " WHERE source = ?",
+                    (stamp, stamp, to_db(next_due), source),
+                )
+                return
+            changed = before is None or before[0] != level or before[1] is None
+            await conn.execute(
+                "UPDATE source_status SET level = ?, summary = ?, report = ?, error = NULL,"
+                " checked_at = ?, last_ok_at = ?, failures = 0, validators = ?,"
+                " level_since = CASE WHEN ? THEN ? ELSE level_since END,"
+                " claimed_by = NULL, claimed_until = NULL, next_due = ? WHERE source = ?",
+                (
+                    level, summary, json.dumps(report, default=str), stamp, stamp,
+                    json.dumps(validators or {}), changed, stamp, to_db(next_due), source,
+                ),
+            )  # fmt: skip
+            if changed:
+                await conn.execute(
+                    "INSERT INTO status_history (source, at, level, summary) VALUES (?, ?, ?, ?)",
+                    (source, stamp, level, summary),
+                )
+
+    async def all(self) -> list[SourceState]:
+        sql = f"SELECT {COLUMNS} FROM source_status ORDER BY source"
+        async with self._db.conn.execute(sql) as cursor:
+            return [_state(row) for row in await cursor.fetchall()]
+
+    async def get(self, source: str) -> SourceState | None:
+        sql = f"SELECT {COLUMNS} FROM source_status WHERE source = ?"
+        async with self._db.conn.execute(sql, (source,)) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _state(row)
+
+    async def history(self, source: str, since: datetime) -> list[LevelChange]:
+        """Level changes of `source` since `since`, plus the one in force at `since`."""
+        sql = (
+            "SELECT source, at, level, summary FROM status_history WHERE source = ? AND"
+            " (at >= ? OR id = (SELECT max(id) FROM status_history WHERE source = ? AND at < ?))"
+            " ORDER BY at, id"
+        )
+        stamp = to_db(since)
+        async with self._db.conn.execute(sql, (source, stamp, source, stamp)) as cursor:
+            rows = await cursor.fetchall()
+        return [LevelChange(r[0], maybe_from_db(r[1]), r[2], r[3]) for r in rows]  # type: ignore[arg-type]

@@ -1,0 +1,178 @@
+"""The status poller against a real HTTP server on 127.0.0.1 and a real SQLite store:
+claims (one poll per interval across consoles), errors that keep the last good report,
+conditional requests, tokens, and alerts that open and annotate queue incidents."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from opsdesk.console.config import parse_text
+from opsdesk.console.poller import Poller
+from opsdesk.store import Actor, Store
+from tests.conftest import FIXED_NOW
+from tests.status_server import StatusServer, status_server
+
+ME = Actor("ana", frozenset({"lead"}))
+
+
+@pytest.fixture
+def server() -> Iterator[StatusServer]:
+    with status_server() as running:
+        yield running
+
+
+def team(server: StatusServer, extra: str = "") -> str:
+    return f"""
+[[services]]
+name = "payments"
+[[vendors]]
+name = "GitHub"
+[[sources]]
+name = "github"
+plugin = "statuspage"
+url = "{server.base}"
+vendor = "GitHub"
+interval = "1m"
+timeout = "2s"
+retries = 1
+{extra}
+"""
+
+
+class Clock:
+    def __init__(self, start: datetime = FIXED_NOW) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_a_good_poll_is_stored_and_the_next_waits_its_interval(
+    server: StatusServer, tmp_path: Path
+) -> None:
+    server.serve("/api/v2/summary.json", "statuspage/github_summary_2020-04-02_major_incident.json",
+                 etag='W/"1"')  # fmt: skip
+    config, clock = parse_text(team(server), "team"), Clock()
+    async with await Store.open(tmp_path / "s.db") as store:
+        poller = Poller(store, config, ME, clock)
+        try:
+            [result] = await poller.poll()
+            assert (result.level, result.error) == ("partial_outage", None)
+            state = await store.statuses.get("github")
+            assert state is not None and state.summary == "Partial System Outage"
+            assert state.report and state.report["incidents"][0]["impact"] == "major"
+            assert state.validators == {"etag": 'W/"1"'}
+            assert await poller.poll() == []  # not due for another minute
+            clock.now += timedelta(minutes=1)
+            [again] = await poller.poll()  # answered 304: the report stands
+            assert again.level == "partial_outage" and len(server.requests) == 2
+            history = await store.statuses.history("github", FIXED_NOW - timedelta(days=1))
+            assert [h.level for h in history] == ["partial_outage"]  # changes only
+        finally:
+            await poller.close()
+
+
+async def test_consoles_share_one_poll_per_interval(server: StatusServer, tmp_path: Path) -> None:
+    server.serve("/api/v2/summary.json", "statuspage/github_summary_2019-12-30_operational.json",
+                 delay=0.2)  # fmt: skip
+    config = parse_text(team(server), "team")
+    path = tmp_path / "s.db"
+    await (await Store.open(path)).close()
+    stores = [await Store.open(path) for _ in range(4)]
+    pollers = [Poller(s, config, ME, Clock(), owner=f"console-{n}") for n, s in enumerate(stores)]
+    try:
+        results = await asyncio.gather(*(p.poll() for p in pollers))
+        assert sum(len(r) for r in results) == 1 and len(server.requests) == 1
+    finally:
+        for poller, store in zip(pollers, stores, strict=True):
+            await poller.close()
+            await store.close()
+
+
+async def test_a_failing_source_keeps_its_last_good_report(
+    server: StatusServer, tmp_path: Path
+) -> None:
+    server.serve("/api/v2/summary.json", "statuspage/github_summary_2019-12-30_operational.json")
+    config, clock = parse_text(team(server), "team"), Clock()
+    async with await Store.open(tmp_path / "s.db") as store:
+        poller = Poller(store, config, ME, clock)
+        try:
+            await poller.poll()
+            server.serve("/api/v2/summary.json", body=b"{not json", status=200)
+            clock.now += timedelta(minutes=2)
+            [failed] = await poller.poll()
+            assert failed.error == "the answer is not JSON"
+            state = await store.statuses.get("github")
+            assert state is not None and state.level == "operational"  # last good kept
+            assert state.error == "the answer is not JSON" and state.failures == 1
+            assert state.last_ok_at == FIXED_NOW and state.checked_at == clock.now
+            assert len(server.requests) == 3  # one retry
+        finally:
+            await poller.close()
+
+
+async def test_a_token_goes_to_its_own_source_only(
+    server: StatusServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.serve("/api/v2/summary.json", "statuspage/github_summary_2019-12-30_operational.json")
+    server.serve("/health", body=b"ok")
+    monkeypatch.setenv("GH_TOKEN", "s3cret")
+    extra = f'token_env = "GH_TOKEN"\n[[sources]]\nname = "api"\nplugin = "http"\nurl = "{server.base}/health"\n'
+    config = parse_text(team(server, extra), "team")
+    async with await Store.open(tmp_path / "s.db") as store:
+        poller = Poller(store, config, ME, Clock())
+        try:
+            await poller.poll()
+        finally:
+            await poller.close()
+        sent = dict(zip(server.requests, server.authorizations, strict=True))
+        assert sent == {"/api/v2/summary.json": "Bearer s3cret", "/health": None}
+        state = await store.statuses.get("github")
+        assert state is not None and "s3cret" not in json.dumps(state.report)
+
+
+ALERTS = [
+    {"labels": {"alertname": "CardAuthFailing", "severity": "critical", "service": "payments"},
+     "annotations": {"summary": "card auth errors above 5%"}, "fingerprint": "aaaa000000000001",
+     "startsAt": "2026-11-25T11:50:00Z", "status": {"state": "active", "silencedBy": [], "inhibitedBy": []}},
+    {"labels": {"alertname": "DiskFull", "severity": "warning"}, "annotations": {},
+     "fingerprint": "aaaa000000000002", "startsAt": "2026-11-25T11:55:00Z",
+     "status": {"state": "suppressed", "silencedBy": ["x"], "inhibitedBy": []}},
+]  # fmt: skip
+
+
+async def test_firing_alerts_open_incidents_once_and_say_when_they_stop(
+    server: StatusServer, tmp_path: Path
+) -> None:
+    server.serve("/api/v2/alerts", body=json.dumps(ALERTS).encode())
+    extra = (
+        f'[[sources]]\nname = "prod"\nplugin = "alertmanager"\nurl = "{server.base}"\n'
+        'service = "payments"\nopen_incidents = true\nauto_resolve = true\n'
+    )
+    config, clock = parse_text(team(server, extra), "team"), Clock()
+    async with await Store.open(tmp_path / "s.db") as store:
+        poller = Poller(store, config, ME, clock)
+        try:
+            await poller.poll(only="prod")
+            [incident] = await store.incidents.from_source("alertmanager:prod")
+            assert incident.dedup_key == "aaaa000000000001"  # the silenced one opened nothing
+            assert (incident.priority, incident.service) == ("P1", "payments")
+            assert incident.title == "CardAuthFailing: card auth errors above 5%"
+            clock.now += timedelta(minutes=1)
+            await poller.poll(only="prod")
+            assert len(await store.incidents.from_source("alertmanager:prod", None)) == 1
+            server.serve("/api/v2/alerts", body=b"[]")
+            clock.now += timedelta(minutes=1)
+            await poller.poll(only="prod")
+            after = await store.incidents.get(incident.key)
+            assert after.state == "resolved"
+            notes = [e.detail for e in await store.incidents.events(incident.key)]
+            assert "The alert stopped firing (prod)." in notes
+        finally:
+            await poller.close()
