@@ -28,7 +28,9 @@ def cpu() -> float:
 
 async def idle(store: Path, seconds: float, feed_interval: float) -> float:
     """Fraction of one core used while the console sits idle for `seconds`."""
-    app = OpsdeskApp(Options(store=str(store)), feed_interval=feed_interval, handle_hangup=False)
+    app = OpsdeskApp(
+        Options(store=str(store)), feed_interval=feed_interval, handle_hangup=False, poll_interval=0
+    )
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()
@@ -39,7 +41,7 @@ async def idle(store: Path, seconds: float, feed_interval: float) -> float:
 
 async def latency(store: Path) -> float:
     """Seconds from a commit by another connection until the console's feed fires."""
-    app = OpsdeskApp(Options(store=str(store)), handle_hangup=False)
+    app = OpsdeskApp(Options(store=str(store)), handle_hangup=False, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot, await Store.open(store) as other:
         await pilot.pause()
         await app.workers.wait_for_complete()

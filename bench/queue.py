@@ -92,7 +92,7 @@ async def quiet(app: OpsdeskApp) -> None:
 
 async def measure(store: Path, runs: int) -> dict[str, float]:
     _record_drawing()
-    app = OpsdeskApp(Options(store=str(store)), handle_hangup=False)
+    app = OpsdeskApp(Options(store=str(store)), handle_hangup=False, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await quiet(app)

@@ -15,7 +15,7 @@ OPSDESK = """
 import sys
 from opsdesk.console.app import OpsdeskApp
 from opsdesk.console.session import Options
-app = OpsdeskApp(Options(store=sys.argv[1]), handle_hangup=False)
+app = OpsdeskApp(Options(store=sys.argv[1]), handle_hangup=False, poll_interval=0)
 async def drive(pilot):
     await pilot.pause()
     await app.workers.wait_for_complete()

@@ -19,12 +19,14 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.worker import get_current_worker
 
 from opsdesk.console.config_model import Config
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.feed import DEFAULT_INTERVAL, ChangeFeed
 from opsdesk.console.incident_ops import IncidentOps
 from opsdesk.console.lifecycle import OPEN_STATES
+from opsdesk.console.poller import Poller
 from opsdesk.console.session import Options, Session, open_session
 from opsdesk.console.text import one_line
 from opsdesk.screens.changes import ChangesScreen
@@ -44,6 +46,7 @@ from opsdesk.store import Actor, Store, StoreError
 from opsdesk.store.records import IncidentFilter
 
 ESCALATE_EVERY = 30.0  # seconds between checks for unacknowledged incidents to escalate
+POLL_TICK = 5.0  # seconds between looks for status sources that are due (each has its interval)
 
 SCREEN_ALIASES = {
     "queue": ("queue", "incidents", "inc", "incident", "1"),
@@ -96,6 +99,7 @@ class OpsdeskApp(App[int]):
         clock: Callable[[], datetime] | None = None,
         feed_interval: float = DEFAULT_INTERVAL,
         escalate_interval: float = ESCALATE_EVERY,
+        poll_interval: float = POLL_TICK,
         handle_hangup: bool = True,
         login: str | None = None,
     ) -> None:
@@ -104,6 +108,8 @@ class OpsdeskApp(App[int]):
         self._clock = clock or (lambda: datetime.now(UTC))
         self._feed_interval = feed_interval
         self._escalate_interval = escalate_interval
+        self._poll_interval = poll_interval
+        self._poller: Poller | None = None
         self._handle_hangup = handle_hangup
         self._login = login
         self._session: Session | None = None
@@ -177,8 +183,14 @@ class OpsdeskApp(App[int]):
             self.set_interval(5, self._tick_clock, name="clock")
         if self.config.queue.auto_escalate and not self.store.read_only:
             self.set_interval(self._escalate_interval, self.escalate_due, name="escalate")
+        if self.config.sources and self._poll_interval > 0 and not self.store.read_only:
+            self._poller = Poller(self.store, self.config, self.actor, self.now)
+            self.poll_sources()
+            self.set_interval(self._poll_interval, self.poll_sources, name="status-poll")
 
     async def on_unmount(self) -> None:
+        if self._poller is not None:
+            await self._poller.close()
         if self._handle_hangup:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         if self._session is not None:
@@ -240,6 +252,20 @@ class OpsdeskApp(App[int]):
             )
         if fresh and self.config.ui.bell:
             self.bell()
+
+    @work(group="status-poll", exclusive=False, exit_on_error=False)
+    async def poll_sources(self) -> None:
+        """Poll the status sources that are due and that no other console has claimed.
+        Runs beside the screens; they see the results through the change feed."""
+        if self._poller is None or any(
+            w.group == "status-poll" and w.is_running and w is not get_current_worker()
+            for w in self.workers
+        ):
+            return  # the previous round is still waiting on slow sources
+        try:
+            await self._poller.poll()
+        except (StoreError, OpsdeskError) as exc:
+            self.log.warning(f"status poll failed: {exc}")
 
     @work(group="escalate", exclusive=True, exit_on_error=False)
     async def escalate_due(self) -> None:

@@ -16,6 +16,7 @@ import platformdirs
 from opsdesk.console import config as config_loader
 from opsdesk.console.config import LoadedConfig
 from opsdesk.console.config_model import Config
+from opsdesk.console.errors import ConfigError
 from opsdesk.console.identity import actor_for
 from opsdesk.store import Actor, Store
 
@@ -80,7 +81,13 @@ async def open_session(
             embedded = await store.meta.embedded_config()
             if embedded is not None:
                 label = f"{path} (embedded config)"
-                config = config_loader.parse_text(embedded, label)
+                try:
+                    config = config_loader.parse_text(embedded, label)
+                except ConfigError as exc:
+                    raise ConfigError(
+                        f"{exc}; this demo store was made by an older opsdesk: rebuild it with "
+                        f"`opsdesk demo --store {path}`"
+                    ) from None
                 loaded = LoadedConfig(config, [], loaded.config_dir, label)
     except BaseException:
         await store.close()

@@ -1,57 +1,147 @@
-"""Vendors: each vendor, the services that depend on it, its sources and its renewal."""
+"""Vendors: each vendor's live status (from its sources, as the poller last saw them), since
+when, when last checked, the services that depend on it, and its renewal; then the
+company's own monitoring sources. `r` re-polls the selected row's sources now."""
 
 from __future__ import annotations
 
-from rich.text import Text
+from datetime import date, datetime
+from typing import ClassVar
 
+from rich.text import Text
+from textual import work
+from textual.binding import Binding, BindingType
+
+from opsdesk.console.config_model import Vendor
+from opsdesk.console.errors import OpsdeskError
+from opsdesk.console.poller import Poller
+from opsdesk.plugins.api import worst
 from opsdesk.screens.base import StoreScreen
-from opsdesk.screens.cells import cell
+from opsdesk.screens.cells import age, cell
 from opsdesk.screens.table import Row
+from opsdesk.store import StoreError
+from opsdesk.store.statuses import SourceState
+
+LEVEL_CELL = {
+    "operational": ("● ok", "green"),
+    "maintenance": ("◆ maint", "blue"),
+    "degraded": ("▲ degraded", "yellow"),
+    "partial_outage": ("▲ partial", "bold dark_orange"),
+    "major_outage": ("✖ MAJOR", "bold reverse red"),
+    "unknown": ("? unknown", "dim"),
+}
+
+
+def level_cell(level: str, error: str | None) -> Text:
+    """Level as glyph and word (never colour alone); a failing source says so."""
+    word, style = LEVEL_CELL.get(level, LEVEL_CELL["unknown"])
+    text = Text(word, style=style)
+    if error:
+        text.append("*", style="bold")
+    return text
+
+
+def renewal_cell(vendor: Vendor, today: date) -> Text:
+    if vendor.contract is None:
+        return Text("—")
+    days = (vendor.contract.renewal - today).days
+    in_notice = days <= vendor.contract.notice.days
+    return cell(f"{days}d{' !' if in_notice else ''}", style="bold yellow" if in_notice else "")
 
 
 class VendorsScreen(StoreScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "repoll", "Re-poll", id="vendors.repoll"),
+    ]
     TITLE = "Vendors"
-    FLEX_COLUMN = 1
-    COLUMNS = ("Vendor", "Services", "Sources", "Renewal", "Cost/yr")
-    EMPTY = "no vendors in config"
+    FLEX_COLUMN = 6
+    COLUMNS = ("Vendor", "Status", "Since", "Seen", "Services", "Renews", "Summary")
+    EMPTY = "no vendors or sources in config"
 
     async def load(self) -> None:
-        config = self.ops.config
-        today = self.ops.now().date()
+        config, now = self.ops.config, self.ops.now()
+        states = {s.source: s for s in await self.ops.store.statuses.all()}
+        rows, troubled = [], 0
+        for vendor in config.vendors:
+            sources = [s.name for s in config.sources if s.vendor == vendor.name]
+            services = [s.name for s in config.services if vendor.name in s.vendors]
+            row = self._row(vendor.name, sources, states, now, services, vendor)
+            troubled += row.record not in ("operational", "unknown")
+            rows.append(row)
+        for source in config.sources:
+            if source.vendor is None:
+                services = [source.service] if source.service else []
+                rows.append(
+                    self._row(f"⌁ {source.name}", [source.name], states, now, services, None)
+                )
         summary = Text("Vendors ", style="bold")
         summary.append(f"{len(config.vendors)}  ")
-        summary.append("Status sources ", style="bold")
-        summary.append(f"{sum(len(v.sources) for v in config.vendors)}  ")
-        rows = []
-        due_soon = 0
-        for vendor in config.vendors:
-            services = [s.name for s in config.services if vendor.name in s.vendors]
-            sources = ", ".join(s.plugin for s in config.sources if s.vendor == vendor.name) or "—"
-            renewal, cost = Text("—"), Text("—")
-            if vendor.contract:
-                days = (vendor.contract.renewal - today).days
-                in_notice = days <= vendor.contract.notice.days
-                due_soon += in_notice
-                renewal = cell(
-                    f"{vendor.contract.renewal} {days}d{' !' if in_notice else ''}",
-                    style="bold yellow" if in_notice else "",
-                )
-                yearly = vendor.contract.cost * (12 if vendor.contract.period == "monthly" else 1)
-                cost = cell(f"{yearly:,.0f} {vendor.contract.currency}")
-            rows.append(
-                Row(
-                    key=vendor.name,
-                    cells=(
-                        cell(vendor.name, limit=18),
-                        cell(", ".join(services) or "—", limit=200),
-                        cell(sources, limit=24),
-                        renewal,
-                        cost,
-                    ),
-                    search=" ".join([vendor.name, *services, sources]).casefold(),
-                )
-            )
-        summary.append("Renewals inside notice (!) ", style="bold")
-        summary.append(f"{due_soon}")
+        summary.append("Sources ", style="bold")
+        summary.append(f"{len(config.sources)}  ")
+        summary.append("Not operational ", style="bold")
+        summary.append(f"{troubled}", style="bold reverse red" if troubled else "")
+        summary.append("\n⌁ own monitoring · * last poll failed · Seen = last checked", style="dim")
         self.set_summary(summary)
         self.rows = rows
+
+    def _row(
+        self,
+        name: str,
+        sources: list[str],
+        states: dict[str, SourceState],
+        now: datetime,
+        services: list[str],
+        vendor: Vendor | None,
+    ) -> Row:
+        known = [states[s] for s in sources if s in states]
+        level = worst([s.level for s in known]) if known else "unknown"
+        errors = [f"{s.source}: {s.error}" for s in known if s.error]
+        worst_state = next((s for s in known if s.level == level), None)
+        summary = errors[0] if errors else (worst_state.summary if worst_state else "")
+        if not sources:
+            summary = "no status source"
+        elif not known:
+            summary = "not polled yet"
+        since = worst_state.level_since if worst_state else None
+        checked = max((s.checked_at for s in known if s.checked_at), default=None)
+        return Row(
+            key=name,
+            cells=(
+                cell(name, limit=15),
+                level_cell(level, errors[0] if errors else None),
+                cell(age(since, now) if since else "—"),
+                cell(age(checked, now) if checked else "never"),
+                cell(", ".join(services) or "—", limit=14),
+                renewal_cell(vendor, now.date()) if vendor else Text("—"),
+                cell(summary, limit=200, style="italic" if errors else ""),
+            ),
+            search=" ".join([name, level, summary, *services]).casefold(),
+            record=level,
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "repoll":
+            return not self.ops.store.read_only and bool(self.ops.config.sources)
+        return True
+
+    def action_repoll(self) -> None:
+        key = self.table.selected_key()
+        if key is None:
+            return
+        config = self.ops.config
+        names = [s.name for s in config.sources if s.vendor == key or f"⌁ {s.name}" == key]
+        if names:
+            self.notify(f"polling {', '.join(names)}…", markup=False)
+            self._repoll(names)
+
+    @work(group="repoll", exit_on_error=False)
+    async def _repoll(self, names: list[str]) -> None:
+        poller = Poller(self.ops.store, self.ops.config, self.ops.actor, self.ops.now)
+        try:
+            for name in names:
+                for result in await poller.poll(only=name, force=True):
+                    outcome = result.error or result.level or "not modified"
+                    self.notify(f"{result.source}: {outcome}", markup=False)
+        except (OpsdeskError, StoreError) as exc:
+            self.notify(str(exc), severity="error", markup=False)
+        finally:
+            await poller.close()

@@ -32,6 +32,7 @@ def make_app(
         Options(store=str(store), **options),  # type: ignore[arg-type]
         clock=lambda: FIXED_NOW,
         feed_interval=feed_interval,
+        poll_interval=0,  # the demo's sources are on the internet: tests stay on loopback
         handle_hangup=False,
         login=login,
     )
@@ -300,6 +301,7 @@ async def test_a_change_right_after_start_is_not_missed(demo_store: Path) -> Non
         clock=lambda: FIXED_NOW,
         feed_interval=0.3,
         handle_hangup=False,
+        poll_interval=0,
     )
     async with app.run_test(size=SIZE) as pilot, await Store.open(demo_store) as other:
         await settle(app, pilot)

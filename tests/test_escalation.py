@@ -138,7 +138,7 @@ async def test_the_console_escalates_by_itself_and_E_escalates_by_hand(demo_stor
         await session.close()
     app = OpsdeskApp(
         Options(store=str(demo_store)), clock=lambda: FIXED_NOW, feed_interval=0.05,
-        escalate_interval=0.1, handle_hangup=False, login="ana",
+        escalate_interval=0.1, handle_hangup=False, poll_interval=0, login="ana",
     )  # fmt: skip
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(100):

@@ -502,6 +502,7 @@ async def test_now_moves_on_by_itself_at_a_handoff(demo_store) -> None:  # type:
         Options(store=str(demo_store)),
         clock=lambda: FIXED_NOW + timedelta(seconds=time.monotonic() - began),
         handle_hangup=False,
+        poll_interval=0,
     )
 
     def platform_now() -> str:

@@ -176,3 +176,46 @@ async def test_firing_alerts_open_incidents_once_and_say_when_they_stop(
             assert "The alert stopped firing (prod)." in notes
         finally:
             await poller.close()
+
+
+async def test_the_console_polls_by_itself_and_shows_vendor_status_literally(
+    server: StatusServer, tmp_path: Path
+) -> None:
+    from opsdesk.console.app import OpsdeskApp
+    from opsdesk.console.session import Options
+    from opsdesk.screens.vendors import VendorsScreen
+    from tests.test_app import SIZE, settle, table_text
+
+    hostile = {
+        "page": {"url": "https://status.example"},
+        "status": {"indicator": "critical", "description": "[@click=app.quit]x[/] \x1b]0;pwn\x07"},
+        "components": [], "incidents": [], "scheduled_maintenances": [],
+    }  # fmt: skip
+    server.serve("/api/v2/summary.json", body=json.dumps(hostile).encode())
+    config = tmp_path / "team.toml"
+    config.write_text(team(server))
+    app = OpsdeskApp(
+        Options(store=str(tmp_path / "s.db"), config=str(config)),
+        clock=lambda: FIXED_NOW, feed_interval=0.05, poll_interval=0.2, handle_hangup=False,
+    )  # fmt: skip
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, VendorsScreen)
+        for _ in range(60):  # no key: the poller and the change feed bring it in
+            await pilot.pause(0.1)
+            rows = table_text(screen)
+            if rows and "MAJOR" in rows[0]:
+                break
+        [row] = table_text(screen)
+        assert row.startswith("GitHub ✖ MAJOR") and "[@click=app.quit]x[/]" in row
+        assert "\x1b" not in row and "\x07" not in row
+        requests = len(server.requests)
+        await pilot.press("r")
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if len(server.requests) > requests:
+                break
+        assert len(server.requests) == requests + 1  # re-polled now, not due yet
+        assert app.is_running  # no markup action fired

@@ -31,8 +31,18 @@ def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
 def test_console_draws_and_exits_cleanly(demo_store: Path, how: str) -> None:
     master, slave = pty.openpty()
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
+    config = demo_store.with_name("no-sources.toml")  # the demo's sources are on the internet
+    config.write_text("[ui]\nbell = false\n")
     process = subprocess.Popen(
-        [sys.executable, "-m", "opsdesk.console", "--store", str(demo_store)],
+        [
+            sys.executable,
+            "-m",
+            "opsdesk.console",
+            "--store",
+            str(demo_store),
+            "--config",
+            str(config),
+        ],
         stdin=slave,
         stdout=slave,
         stderr=slave,

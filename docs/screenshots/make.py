@@ -26,7 +26,11 @@ async def main() -> None:
             (["4"], "changes"),
         ):
             app = OpsdeskApp(
-                Options(store=str(store)), clock=lambda: NOW, handle_hangup=False, login="ana"
+                Options(store=str(store)),
+                clock=lambda: NOW,
+                handle_hangup=False,
+                poll_interval=0,
+                login="ana",
             )
             async with app.run_test(size=(100, 30)) as pilot:
                 await pilot.pause()
