@@ -69,3 +69,22 @@ def until(moment: datetime, now: datetime) -> str:
     if delta < timedelta(0):
         return f"{age(moment, now)} ago"
     return f"in {age(now, moment)}"
+
+
+LEVEL_CELL = {
+    "operational": ("● ok", "green"),
+    "maintenance": ("◆ maint", "blue"),
+    "degraded": ("▲ degraded", "yellow"),
+    "partial_outage": ("▲ partial", "bold dark_orange"),
+    "major_outage": ("✖ MAJOR", "bold reverse red"),
+    "unknown": ("? unknown", "dim"),
+}
+
+
+def level_cell(level: str, error: str | None) -> Text:
+    """Level as glyph and word (never colour alone); a failing source says so."""
+    word, style = LEVEL_CELL.get(level, LEVEL_CELL["unknown"])
+    text = Text(word, style=style)
+    if error:
+        text.append("*", style="bold")
+    return text

@@ -16,28 +16,11 @@ from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.poller import Poller
 from opsdesk.plugins.api import worst
 from opsdesk.screens.base import StoreScreen
-from opsdesk.screens.cells import age, cell
+from opsdesk.screens.cells import age, cell, level_cell
 from opsdesk.screens.table import Row
+from opsdesk.screens.vendor_detail import VendorDetailScreen
 from opsdesk.store import StoreError
 from opsdesk.store.statuses import SourceState
-
-LEVEL_CELL = {
-    "operational": ("● ok", "green"),
-    "maintenance": ("◆ maint", "blue"),
-    "degraded": ("▲ degraded", "yellow"),
-    "partial_outage": ("▲ partial", "bold dark_orange"),
-    "major_outage": ("✖ MAJOR", "bold reverse red"),
-    "unknown": ("? unknown", "dim"),
-}
-
-
-def level_cell(level: str, error: str | None) -> Text:
-    """Level as glyph and word (never colour alone); a failing source says so."""
-    word, style = LEVEL_CELL.get(level, LEVEL_CELL["unknown"])
-    text = Text(word, style=style)
-    if error:
-        text.append("*", style="bold")
-    return text
 
 
 def renewal_cell(vendor: Vendor, today: date) -> Text:
@@ -117,6 +100,9 @@ class VendorsScreen(StoreScreen):
             search=" ".join([name, level, summary, *services]).casefold(),
             record=level,
         )
+
+    def open_row(self, key: str) -> None:
+        self.app.push_screen(VendorDetailScreen(key))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "repoll":

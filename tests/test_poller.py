@@ -219,3 +219,52 @@ async def test_the_console_polls_by_itself_and_shows_vendor_status_literally(
                 break
         assert len(server.requests) == requests + 1  # re-polled now, not due yet
         assert app.is_running  # no markup action fired
+
+
+def test_availability_counts_outages_against_known_time() -> None:
+    from opsdesk.console.availability import availability
+    from opsdesk.store.statuses import LevelChange
+
+    day = timedelta(days=1)
+    start = FIXED_NOW - 10 * day
+    changes = [
+        LevelChange("s", start - day, "operational", ""),  # in force when the window opens
+        LevelChange("s", start + 2 * day, "major_outage", ""),
+        LevelChange("s", start + 3 * day, "maintenance", ""),
+        LevelChange("s", start + 4 * day, "unknown", ""),
+        LevelChange("s", start + 5 * day, "operational", ""),
+    ]
+    # 10 days, 1 unknown: 9 known, 1 down.
+    assert availability(changes, start, FIXED_NOW) == 1 - 1 / 9
+    assert availability([], start, FIXED_NOW) is None
+
+
+async def test_enter_on_a_vendor_shows_its_report_contacts_and_availability(
+    server: StatusServer, tmp_path: Path
+) -> None:
+    from opsdesk.console.app import OpsdeskApp
+    from opsdesk.console.session import Options
+    from opsdesk.screens.vendor_detail import VendorDetailScreen
+    from tests.test_app import SIZE, settle
+
+    server.serve("/api/v2/summary.json", "statuspage/github_summary_2020-04-02_major_incident.json")
+    config = tmp_path / "team.toml"
+    config.write_text(team(server).replace(
+        '[[sources]]', '[vendors.support]\nphone = "+1-555-0199"\n[[sources]]', 1
+    ))  # fmt: skip
+    options = Options(store=str(tmp_path / "s.db"), config=str(config))
+    async with await Store.open(tmp_path / "s.db") as store:
+        yesterday = Clock(FIXED_NOW - timedelta(days=1))  # a day of known (bad) status
+        poller = Poller(store, parse_text(config.read_text(), "team"), ME, yesterday)
+        await poller.poll()
+        await poller.close()
+    app = OpsdeskApp(options, clock=lambda: FIXED_NOW, poll_interval=0, handle_hangup=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, VendorDetailScreen)
+        text = str(app.screen.query_one("#vendor").render())
+        assert "Partial System Outage" in text and "incident Incident on 2020-04-02" in text
+        assert "+1-555-0199" in text and "availability 30d 0.00%" in text
