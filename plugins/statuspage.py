@@ -66,12 +66,12 @@ def report_from(data: Any, url: str) -> StatusReport:
     indicator = status.get("indicator")
     level: Level = INDICATOR.get(indicator, "unknown") if isinstance(indicator, str) else "unknown"
     rows = [as_dict(c) for c in as_list(data.get("components"))]
-    groups = {c.get("id"): text(c.get("name"), 200) for c in rows if c.get("group") is True}
+    groups = {str(c.get("id")): text(c.get("name"), 200) for c in rows if c.get("group") is True}
     components = tuple(
         Component(
             name=text(row.get("name"), 200),
             level=COMPONENT.get(str(row.get("status")), "unknown"),
-            group=groups.get(row.get("group_id"), ""),
+            group=groups.get(str(row.get("group_id")), "") if row.get("group_id") else "",
         )
         for row in rows
         if row.get("group") is not True
