@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 from opsdesk.console.commands import now, options_from
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.output import emit_json, emit_line, emit_table
 from opsdesk.console.plugin_config import plugins_for
+from opsdesk.console.plugin_scaffold import scaffold
 from opsdesk.console.poller import Poller
 from opsdesk.console.schema import suggest
 from opsdesk.console.session import open_session
@@ -135,6 +137,12 @@ async def plugins_list(args: argparse.Namespace) -> int:
     return 0
 
 
+async def plugins_new(args: argparse.Namespace) -> int:
+    target = scaffold(args.name, Path(args.dir))
+    emit_line(f"{target}: plugin package written; cd there, pip install -e ., python -m pytest")
+    return 0
+
+
 def _worst(levels: list[str]) -> str:
     return worst(levels)  # type: ignore[arg-type]
 
@@ -162,3 +170,6 @@ def add_parsers(
     sub = plugins.add_subparsers(title="plugins commands", metavar="ACTION", required=True)
     p = action(sub, "list", plugins_list, "each plugin, where it came from, version, any error")
     p.add_argument("--json", action="store_true")
+    p = action(sub, "new", plugins_new, "write a ready-to-install plugin package with its test")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--dir", default=".", metavar="PATH", help="where to write it (default .)")

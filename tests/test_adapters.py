@@ -212,3 +212,25 @@ def test_file_plugins_load_and_broken_ones_are_listed_not_raised(tmp_path) -> No
     assert "already taken by built-in" in plugins[f"http (file {clash})"].error
     assert plugins["http"].origin == "built-in"
     assert "missing" in plugins and plugins["missing"].adapter is None
+
+
+def test_plugins_new_writes_a_package_whose_own_test_passes(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    from opsdesk.console.cli import run
+
+    assert run(["plugins", "new", "billing_health", "--dir", str(tmp_path)]) == 0
+    package = tmp_path / "opsdesk-billing-health"
+    pyproject = (package / "pyproject.toml").read_text()
+    assert 'billing_health = "opsdesk_billing_health.adapter:BillingHealthAdapter"' in pyproject
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=package, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
+    capsys.readouterr()
+    assert run(["plugins", "new", "billing_health", "--dir", str(tmp_path)]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert run(["plugins", "new", "Bad-Name", "--dir", str(tmp_path)]) == 2
