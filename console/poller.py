@@ -34,8 +34,9 @@ from opsdesk.console.plugin_config import plugins_for, source_options
 from opsdesk.console.text import one_line
 from opsdesk.plugins.api import AdapterError, Alert, NotModified, Source, StatusReport
 from opsdesk.store import Actor, Store, StoreError
+from opsdesk.store.statuses import Outcome, SourceState
 
-CONCURRENCY = 32
+CONCURRENCY = 48  # requests in flight at once (more made a local server slower, not faster)
 MAX_REDIRECTS = 5
 BACKOFF = 0.5  # seconds before the first retry; doubles each time, with jitter
 IMPACT = {"major_outage": (1, 1), "partial_outage": (2, 1), "degraded": (2, 2)}
@@ -83,36 +84,57 @@ class Poller:
                 verify=verify,
                 follow_redirects=True,
                 max_redirects=MAX_REDIRECTS,
-                limits=httpx.Limits(max_connections=CONCURRENCY * 2),
+                limits=httpx.Limits(max_connections=CONCURRENCY),
                 headers={"User-Agent": "opsdesk status poller"},
             )
         return self._clients[key]
 
     async def poll(self, only: str | None = None, force: bool = False) -> list[PollResult]:
         """Poll every source that is due (or `only` that one; `force`: due or not) and
-        that no other console holds; return what happened to each polled here."""
+        that no other console holds; return what happened to each polled here. Claims
+        and results each go to the store in one transaction per round."""
         now = self.clock()
         chosen = [s for s in self.config.sources if only in (None, s.name)]
         if only is not None and not chosen:
             names = [s.name for s in self.config.sources]
             raise OpsdeskError(f"no source named {only!r} (sources: {', '.join(names) or 'none'})")
-        jobs = []
-        for source in chosen:
-            hold = source.timeout * (source.retries + 1) + timedelta(seconds=30)
-            if force or await self.store.statuses.claim(source.name, self.owner, now, now + hold):
-                jobs.append(self._guarded(source))
-        return list(await asyncio.gather(*jobs))
+        if not force:
+            holds = {
+                s.name: now + s.timeout * (s.retries + 1) + timedelta(seconds=30) for s in chosen
+            }
+            taken = await self.store.statuses.claim(holds, self.owner, now)
+            chosen = [s for s in chosen if s.name in taken]
+        if not chosen:
+            return []
+        states = {s.source: s for s in await self.store.statuses.all()}
+        polled = await asyncio.gather(*(self._guarded(s, states.get(s.name)) for s in chosen))
+        await self.store.statuses.record([outcome for outcome, _ in polled])
+        results = []
+        for source, (outcome, alerts) in zip(chosen, polled, strict=True):
+            level = outcome.level
+            if level is None and outcome.error is None and source.name in states:
+                level = states[source.name].level  # not modified: the report stands
+            result = PollResult(source.name, level, outcome.error)
+            if alerts is not None:
+                result = await self._follow_alerts(source, alerts, states.get(source.name), result)
+            results.append(result)
+        return results
 
-    async def _guarded(self, source: StatusSource) -> PollResult:
+    async def _guarded(
+        self, source: StatusSource, state: SourceState | None
+    ) -> tuple[Outcome, tuple[Any, tuple[Alert, ...]] | None]:
         async with self._limit:
-            return await self._poll(source)
+            return await self._poll(source, state)
 
-    async def _poll(self, source: StatusSource) -> PollResult:
-        state = await self.store.statuses.get(source.name)
+    async def _poll(
+        self, source: StatusSource, state: SourceState | None
+    ) -> tuple[Outcome, tuple[Any, tuple[Alert, ...]] | None]:
+        """One source, with retries: an Outcome to record, and (options, alerts) when the
+        source opens incidents from its alerts."""
         try:
             adapter, target = self._prepare(source, state.validators if state else {})
         except AdapterError as exc:
-            return await self._failed(source, str(exc))
+            return self._failed(source, str(exc)), None
         error = ""
         for attempt in range(source.retries + 1):
             try:
@@ -121,19 +143,24 @@ class Poller:
                     source.timeout.total_seconds() * 2,
                 )
             except NotModified:
-                await self.store.statuses.record(source.name, self.clock(), self._due(source))
-                return PollResult(source.name, state.level if state else None, None)
+                return Outcome(source.name, self.clock(), self._due(source)), None
             except AdapterError as exc:
                 error = str(exc)
             except TimeoutError:
                 error = f"no report within {source.timeout.total_seconds() * 2:g} s"
             except Exception as exc:  # a plugin is someone else's code: record, carry on
-                return await self._failed(source, f"the {source.plugin} plugin failed: {exc!r}")
+                return self._failed(source, f"the {source.plugin} plugin failed: {exc!r}"), None
             else:
-                return await self._succeeded(source, report, target, state)
+                outcome = Outcome(
+                    source.name, self.clock(), self._due(source), level=report.level,
+                    summary=one_line(report.summary, limit=300), report=report_data(report),
+                    validators=target.validators,
+                )  # fmt: skip
+                opens = getattr(target.options, "open_incidents", False)
+                return outcome, ((target.options, report.alerts) if opens else None)
             if attempt < source.retries:
                 await asyncio.sleep(BACKOFF * 2**attempt * (0.5 + random.random()))
-        return await self._failed(source, error)
+        return self._failed(source, error), None
 
     def _prepare(self, source: StatusSource, validators: dict[str, str]) -> tuple[Any, Source]:
         found = plugins_for(self.config)
@@ -163,30 +190,28 @@ class Poller:
     def _due(self, source: StatusSource) -> datetime:
         return self.clock() + source.interval
 
-    async def _failed(self, source: StatusSource, reason: str) -> PollResult:
-        reason = one_line(reason, limit=300)
-        await self.store.statuses.record(source.name, self.clock(), self._due(source), error=reason)
-        return PollResult(source.name, None, reason)
+    def _failed(self, source: StatusSource, reason: str) -> Outcome:
+        error = one_line(reason, limit=300)
+        return Outcome(source.name, self.clock(), self._due(source), error=error)
 
-    async def _succeeded(
-        self, source: StatusSource, report: StatusReport, target: Source, state: Any
+    async def _follow_alerts(
+        self,
+        source: StatusSource,
+        alerts: tuple[Any, tuple[Alert, ...]],
+        state: SourceState | None,
+        result: PollResult,
     ) -> PollResult:
-        now = self.clock()
+        options, firing = alerts
         previous = (state.report or {}).get("alerts", []) if state else []
-        await self.store.statuses.record(
-            source.name, now, self._due(source), level=report.level,
-            summary=one_line(report.summary, limit=300), report=report_data(report),
-            validators=target.validators,
-        )  # fmt: skip
-        if getattr(target.options, "open_incidents", False):
-            try:
-                await self._alert_incidents(source, target.options, report.alerts, previous, now)
-            except (OpsdeskError, StoreError) as exc:
-                await self.store.statuses.record(
-                    source.name, now, self._due(source), error=f"opening incidents: {exc}"
-                )
-                return PollResult(source.name, report.level, str(exc))
-        return PollResult(source.name, report.level, None)
+        try:
+            await self._alert_incidents(source, options, firing, previous, self.clock())
+        except (OpsdeskError, StoreError) as exc:
+            reason = one_line(f"opening incidents: {exc}", limit=300)
+            await self.store.statuses.record(
+                [Outcome(source.name, self.clock(), self._due(source), error=reason)]
+            )
+            return PollResult(source.name, result.level, reason)
+        return result
 
     async def _alert_incidents(
         self,

@@ -33,6 +33,20 @@ class SourceState:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """One poll's result: a report (level set), an error, or neither (not modified)."""
+
+    source: str
+    at: datetime
+    next_due: datetime
+    level: str | None = None
+    summary: str = ""
+    report: dict[str, Any] | None = None
+    validators: dict[str, str] | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class LevelChange:
     source: str
     at: datetime
@@ -54,74 +68,73 @@ class SourceStatuses:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def claim(self, source: str, owner: str, now: datetime, until: datetime) -> bool:
-        """Take the next poll of `source` if it is due and no one else holds it; True
-        for exactly one of the consoles that ask at the same moment."""
-        stamp = to_db(now)
+    async def claim(self, sources: dict[str, datetime], owner: str, now: datetime) -> set[str]:
+        """Take the next poll of each source (name → claim expiry) that is due and that
+        no one else holds, in one transaction; exactly one of several consoles asking at
+        once gets each source."""
+        stamp, taken = to_db(now), set()
         async with self._db.observe() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO source_status (source, claimed_by, claimed_until) VALUES (?, ?, ?)"
-                " ON CONFLICT (source) DO UPDATE SET claimed_by = excluded.claimed_by,"
-                " claimed_until = excluded.claimed_until"
-                " WHERE (source_status.claimed_until IS NULL OR source_status.claimed_until <= ?)"
-                " AND (source_status.next_due IS NULL OR source_status.next_due <= ?)",
-                (source, owner, to_db(until), stamp, stamp),
-            )
-            return cursor.rowcount == 1
+            for source, until in sources.items():
+                cursor = await conn.execute(
+                    "INSERT INTO source_status (source, claimed_by, claimed_until)"
+                    " VALUES (?, ?, ?) ON CONFLICT (source) DO UPDATE SET"
+                    " claimed_by = excluded.claimed_by, claimed_until = excluded.claimed_until"
+                    " WHERE (source_status.claimed_until IS NULL"
+                    " OR source_status.claimed_until <= ?)"
+                    " AND (source_status.next_due IS NULL OR source_status.next_due <= ?)",
+                    (source, owner, to_db(until), stamp, stamp),
+                )
+                if cursor.rowcount == 1:
+                    taken.add(source)
+        return taken
 
-    async def record(
-        self,
-        source: str,
-        now: datetime,
-        next_due: datetime,
-        *,
-        level: str | None = None,
-        summary: str = "",
-        report: dict[str, Any] | None = None,
-        validators: dict[str, str] | None = None,
-        error: str | None = None,
-    ) -> None:
-        """The outcome of one poll. A report (level given) replaces the last good one and
-        adds a history row when the level changed; an error keeps the last good report
-        and says why; "not modified" (neither) only moves the clocks on."""
-        stamp = to_db(now)
+    async def record(self, outcomes: list[Outcome]) -> None:
+        """What a round of polls found, in one transaction. A report (level given)
+        replaces the last good one and adds a history row when the level changed; an
+        error keeps the last good report and says why; "not modified" (neither) only
+        moves the clocks on. Claims are released."""
         async with self._db.observe() as conn:
-            await conn.execute("INSERT OR IGNORE INTO source_status (source) VALUES (?)", (source,))
-            async with conn.execute(
-                "SELECT level, last_ok_at FROM source_status WHERE source = ?", (source,)
-            ) as cursor:
-                before = await cursor.fetchone()
-            if error is not None:
-                await conn.execute(
-                    "UPDATE source_status SET error = ?, checked_at = ?, failures = failures + 1,"
-                    " claimed_by = NULL, claimed_until = NULL, next_due = ? WHERE source = ?",
-                    (error, stamp, to_db(next_due), source),
-                )
-                return
-            if level is None:
-                await conn.execute(
-                    "UPDATE source_status SET error = NULL, checked_at = ?, last_ok_at = ?,"
-                    " failures = 0, claimed_by = NULL, claimed_until = NULL, next_due = ?"
-                    " WHERE source = ?",
-                    (stamp, stamp, to_db(next_due), source),
-                )
-                return
-            changed = before is None or before[0] != level or before[1] is None
+            for outcome in outcomes:
+                await self._record(conn, outcome)
+
+    async def _record(self, conn: Any, o: Outcome) -> None:
+        stamp, due = to_db(o.at), to_db(o.next_due)
+        await conn.execute("INSERT OR IGNORE INTO source_status (source) VALUES (?)", (o.source,))
+        release = "claimed_by = NULL, claimed_until = NULL, next_due = ?"
+        if o.error is not None:
             await conn.execute(
-                "UPDATE source_status SET level = ?, summary = ?, report = ?, error = NULL,"
-                " checked_at = ?, last_ok_at = ?, failures = 0, validators = ?,"
-                " level_since = CASE WHEN ? THEN ? ELSE level_since END,"
-                " claimed_by = NULL, claimed_until = NULL, next_due = ? WHERE source = ?",
-                (
-                    level, summary, json.dumps(report, default=str), stamp, stamp,
-                    json.dumps(validators or {}), changed, stamp, to_db(next_due), source,
-                ),
-            )  # fmt: skip
-            if changed:
-                await conn.execute(
-                    "INSERT INTO status_history (source, at, level, summary) VALUES (?, ?, ?, ?)",
-                    (source, stamp, level, summary),
-                )
+                f"UPDATE source_status SET error = ?, checked_at = ?, failures = failures + 1,"
+                f" {release} WHERE source = ?",
+                (o.error, stamp, due, o.source),
+            )
+            return
+        if o.level is None:
+            await conn.execute(
+                "UPDATE source_status SET error = NULL, checked_at = ?, last_ok_at = ?,"
+                f" failures = 0, {release} WHERE source = ?",
+                (stamp, stamp, due, o.source),
+            )
+            return
+        async with conn.execute(
+            "SELECT level, last_ok_at FROM source_status WHERE source = ?", (o.source,)
+        ) as cursor:
+            before = await cursor.fetchone()
+        changed = before is None or before[0] != o.level or before[1] is None
+        await conn.execute(
+            "UPDATE source_status SET level = ?, summary = ?, report = ?, error = NULL,"
+            " checked_at = ?, last_ok_at = ?, failures = 0, validators = ?,"
+            f" level_since = CASE WHEN ? THEN ? ELSE level_since END, {release}"
+            " WHERE source = ?",
+            (
+                o.level, o.summary, json.dumps(o.report, default=str), stamp, stamp,
+                json.dumps(o.validators or {}), changed, stamp, due, o.source,
+            ),
+        )  # fmt: skip
+        if changed:
+            await conn.execute(
+                "INSERT INTO status_history (source, at, level, summary) VALUES (?, ?, ?, ?)",
+                (o.source, stamp, o.level, o.summary),
+            )
 
     async def all(self) -> list[SourceState]:
         sql = f"SELECT {COLUMNS} FROM source_status ORDER BY source"
