@@ -4,6 +4,7 @@ poller tests."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +32,13 @@ class StatusServer:
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
     authorizations: list[str | None] = field(default_factory=list)
+
+    server: ThreadingHTTPServer | None = None
+
+    def wrap(self, context: ssl.SSLContext) -> None:
+        """Speak TLS from now on (for certificate tests)."""
+        assert self.server is not None
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
 
     def serve(self, path: str, fixture: str = "", **route: object) -> str:
         """Serve `fixture` (a file under tests/fixtures/status) or `body` at `path`."""
@@ -73,6 +81,7 @@ def status_server() -> Iterator[StatusServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     state.base = f"http://127.0.0.1:{server.server_address[1]}"
+    state.server = server
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -268,3 +268,51 @@ async def test_enter_on_a_vendor_shows_its_report_contacts_and_availability(
         text = str(app.screen.query_one("#vendor").render())
         assert "Partial System Outage" in text and "incident Incident on 2020-04-02" in text
         assert "+1-555-0199" in text and "availability 30d 0.00%" in text
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    import subprocess
+
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+async def test_tls_is_verified_and_a_source_can_trust_its_own_ca(tmp_path: Path) -> None:
+    import shutil
+    import ssl
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = _self_signed(tmp_path)
+    with status_server() as plain:
+        plain.serve("/api/v2/summary.json", "statuspage/github_summary_2019-12-30_operational.json")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        plain.wrap(context)
+        base = plain.base.replace("http://", "https://")
+        text = f"""
+[[sources]]
+name = "strict"
+plugin = "statuspage"
+url = "{base}"
+retries = 0
+[[sources]]
+name = "own-ca"
+plugin = "statuspage"
+url = "{base}"
+ca_bundle = "{cert}"
+"""
+        async with await Store.open(tmp_path / "s.db") as store:
+            poller = Poller(store, parse_text(text, "team"), ME, Clock())
+            try:
+                results = {r.source: r for r in await poller.poll()}
+            finally:
+                await poller.close()
+    assert "CERTIFICATE_VERIFY_FAILED" in (results["strict"].error or "")
+    assert (results["own-ca"].level, results["own-ca"].error) == ("operational", None)
