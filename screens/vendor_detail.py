@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from opsdesk.console.availability import availability
 from opsdesk.console.text import clean, one_line
-from opsdesk.screens.cells import level_cell
+from opsdesk.screens.cells import age, level_cell
 from opsdesk.screens.screen import LiveDetailScreen
 from opsdesk.store import StoreError
 
@@ -55,7 +55,9 @@ class VendorDetailScreen(LiveDetailScreen):
                 out.append_text(level_cell(state.level, state.error))
                 out.append(f"  {one_line(state.summary, limit=200)}\n")
                 if state.error:
-                    out.append(f"last poll failed: {one_line(state.error, limit=300)}\n", "italic")
+                    out.append(f"last poll failed: {one_line(state.error, limit=300)}; ", "italic")
+                    good = state.last_ok_at
+                    out.append(f"last good report {age(good, now) + ' ago' if good else 'never'}\n")
                 self._report(out, state.report or {})
                 month = await store.statuses.history(source.name, now - timedelta(days=90))
                 out.append("availability ", style="bold")

@@ -24,6 +24,7 @@ class Route:
     delay: float = 0.0
     etag: str = ""
     location: str = ""
+    drip: float = 0.0  # seconds between body bytes: a server that answers byte by byte
 
 
 @dataclass
@@ -73,7 +74,13 @@ def status_server() -> Iterator[StatusServer]:
             self.send_header("Content-Type", route.content_type)
             self.send_header("Content-Length", str(len(route.body)))
             self.end_headers()
-            self.wfile.write(route.body)
+            if not route.drip:
+                self.wfile.write(route.body)
+                return
+            for byte in route.body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(route.drip)
 
         def log_message(self, *args: object) -> None:
             return

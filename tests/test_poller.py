@@ -16,6 +16,7 @@ from opsdesk.console.config import parse_text
 from opsdesk.console.poller import Poller
 from opsdesk.store import Actor, Store
 from tests.conftest import FIXED_NOW
+from tests.status_server import FIXTURES as FIXTURES_DIR
 from tests.status_server import StatusServer, status_server
 
 ME = Actor("ana", frozenset({"lead"}))
@@ -316,3 +317,47 @@ ca_bundle = "{cert}"
                 await poller.close()
     assert "CERTIFICATE_VERIFY_FAILED" in (results["strict"].error or "")
     assert (results["own-ca"].level, results["own-ca"].error) == ("operational", None)
+
+
+async def test_a_source_that_drips_its_answer_times_out_cleanly(
+    server: StatusServer, tmp_path: Path
+) -> None:
+    body = (FIXTURES_DIR / "statuspage/github_summary_2019-12-30_operational.json").read_bytes()
+    server.serve("/api/v2/summary.json", body=body, drip=0.05)  # ~40 s for the whole body
+    text = (
+        team(server)
+        .replace('timeout = "2s"', 'timeout = "1s"')
+        .replace("retries = 1", "retries = 0")
+    )
+    async with await Store.open(tmp_path / "s.db") as store:
+        poller = Poller(store, parse_text(text, "team"), ME, Clock())
+        began = asyncio.get_running_loop().time()
+        try:
+            [result] = await poller.poll()
+        finally:
+            await poller.close()
+        assert result.error == "no report within 2 s"
+        assert asyncio.get_running_loop().time() - began < 5
+
+
+def test_poll_once_from_the_cli(server: StatusServer, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from opsdesk.console.cli import run
+
+    server.serve("/api/v2/summary.json", "statuspage/github_summary_2020-04-02_major_incident.json")
+    config = tmp_path / "team.toml"
+    config.write_text(team(server))
+    base = ["--config", str(config), "--store", str(tmp_path / "s.db")]
+    assert run([*base, "poll", "--once", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [
+        {"source": "github", "level": "partial_outage", "error": None}
+    ]
+    assert run([*base, "vendors", "status", "--json"]) == 0
+    [status] = json.loads(capsys.readouterr().out)
+    assert (status["vendor"], status["level"], status["error"]) == (
+        "GitHub",
+        "partial_outage",
+        None,
+    )
+    assert status["incidents"][0]["impact"] == "major" and status["checked_at"]
+    assert run([*base, "vendors", "status", "--vendor", "Githib"]) == 1
+    assert 'did you mean "GitHub"' in capsys.readouterr().err
