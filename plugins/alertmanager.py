@@ -94,28 +94,32 @@ class AlertmanagerAdapter(Adapter):
 def report_from(data: Any, options: Any, url: str) -> StatusReport:
     alerts = []
     for row in map(as_dict, as_list(data)):
-        labels = {str(k)[:200]: text(v, 500) for k, v in as_dict(row.get("labels")).items()}
-        annotations = as_dict(row.get("annotations"))
         status = as_dict(row.get("status"))
         suppressed = status.get("state") == "suppressed" or bool(
             as_list(status.get("silencedBy")) or as_list(status.get("inhibitedBy"))
         )
-        severity = labels.get(options.severity_label, "")
-        alerts.append(
-            Alert(
-                fingerprint=text(row.get("fingerprint"), 64) or fingerprint_of(labels),
-                name=labels.get("alertname", "") or "alert",
-                level=level_of(severity, options),
-                severity=severity,
-                summary=text(annotations.get("summary"))
-                or text(annotations.get("description"))
-                or text(annotations.get("message")),
-                started=parse_time(row.get("startsAt")),
-                labels=labels,
-                suppressed=suppressed,
-            )
-        )
+        alerts.append(alert_from(row, options, "startsAt", suppressed))
     return summarize(alerts, base_url(url, "/api/v2/alerts"))
+
+
+def alert_from(row: dict[str, Any], options: Any, started_key: str, suppressed: bool) -> Alert:
+    """One alert from Alertmanager's or Prometheus's JSON (they share labels and
+    annotations); Prometheus has no fingerprint, so one is made from the labels."""
+    labels = {str(k)[:200]: text(v, 500) for k, v in as_dict(row.get("labels")).items()}
+    annotations = as_dict(row.get("annotations"))
+    severity = labels.get(options.severity_label, "")
+    return Alert(
+        fingerprint=text(row.get("fingerprint"), 64) or fingerprint_of(labels),
+        name=labels.get("alertname", "") or "alert",
+        level=level_of(severity, options),
+        severity=severity,
+        summary=text(annotations.get("summary"))
+        or text(annotations.get("description"))
+        or text(annotations.get("message")),
+        started=parse_time(row.get(started_key)),
+        labels=labels,
+        suppressed=suppressed,
+    )
 
 
 def summarize(alerts: list[Alert], link: str) -> StatusReport:

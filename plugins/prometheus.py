@@ -4,29 +4,25 @@ do not set the level (they have not fired yet)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from opsdesk.plugins.alertmanager import (
     AlertmanagerOptions,
+    alert_from,
     alerts_url,
     base_url,
-    fingerprint_of,
-    level_of,
     summarize,
 )
 from opsdesk.plugins.api import (
     Adapter,
     AdapterError,
-    Alert,
     Source,
     StatusReport,
     as_dict,
     as_list,
     get_json,
-    parse_time,
     text,
 )
 
@@ -46,22 +42,7 @@ def report_from(data: Any, options: Any, url: str) -> StatusReport:
     if envelope.get("status") != "success":
         reason = text(envelope.get("error"), 200) or "no success status"
         raise AdapterError(f"Prometheus answered an error: {reason}")
-    alerts = []
-    for row in map(as_dict, as_list(as_dict(envelope.get("data")).get("alerts"))):
-        labels = {str(k)[:200]: text(v, 500) for k, v in as_dict(row.get("labels")).items()}
-        annotations = as_dict(row.get("annotations"))
-        severity = labels.get(options.severity_label, "")
-        alert = Alert(
-            fingerprint=fingerprint_of(labels),
-            name=labels.get("alertname", "") or "alert",
-            level=level_of(severity, options),
-            severity=severity,
-            summary=text(annotations.get("summary"))
-            or text(annotations.get("description"))
-            or text(annotations.get("message")),
-            started=parse_time(row.get("activeAt")),
-            labels=labels,
-        )
-        # A pending alert has not fired: keep it visible, out of the level.
-        alerts.append(replace(alert, suppressed=row.get("state") != "firing"))
+    rows = map(as_dict, as_list(as_dict(envelope.get("data")).get("alerts")))
+    # A pending alert has not fired: keep it visible, out of the level.
+    alerts = [alert_from(row, options, "activeAt", row.get("state") != "firing") for row in rows]
     return summarize(alerts, base_url(url, "/api/v1/alerts"))
