@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+from opsdesk.console import config as config_loader
 from opsdesk.console.commands import now, options_from
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.output import emit_json, emit_line, emit_table
@@ -118,9 +119,8 @@ async def vendors_status(args: argparse.Namespace) -> int:
 
 
 async def plugins_list(args: argparse.Namespace) -> int:
-    session = await open_session(options_from(args), create=False)
-    await session.close()
-    found = plugins_for(session.config)
+    """Needs only the config (for [plugins] files), not a store."""
+    found = plugins_for(config_loader.load(options_from(args).config).config)
     out = [
         {
             "name": info.name, "origin": info.origin, "version": info.version,

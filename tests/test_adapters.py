@@ -234,3 +234,18 @@ def test_plugins_new_writes_a_package_whose_own_test_passes(tmp_path, capsys) ->
     assert run(["plugins", "new", "billing_health", "--dir", str(tmp_path)]) == 1
     assert "already exists" in capsys.readouterr().err
     assert run(["plugins", "new", "Bad-Name", "--dir", str(tmp_path)]) == 2
+
+
+def test_plugins_list_needs_no_store_and_shows_broken_file_plugins(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from opsdesk.console.cli import run
+
+    broken = tmp_path / "broken.py"
+    broken.write_text("import nonexistent_module_for_opsdesk\n")
+    config = tmp_path / "team.toml"
+    config.write_text(f'[plugins]\nfiles = ["{broken}"]\n')
+    assert run(["--config", str(config), "plugins", "list", "--json"]) == 0
+    listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
+    assert listed["statuspage"]["origin"] == "built-in" and listed["statuspage"]["error"] is None
+    assert listed["broken"]["error"].startswith("ModuleNotFoundError")
