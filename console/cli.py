@@ -106,9 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=_count, default=200, metavar="N", help="default 200")
     audit.add_argument("--json", action="store_true")
 
-    from opsdesk.console import incident_commands, oncall_commands, status_commands
+    from opsdesk.console import (
+        change_commands,
+        incident_commands,
+        oncall_commands,
+        status_commands,
+    )
 
     incident_commands.add_parser(command, _level)
+    change_commands.add_parser(command, _action, _instant)
     oncall_commands.add_parser(command, _action, _instant)
     status_commands.add_parsers(command, _action)
 

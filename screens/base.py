@@ -7,6 +7,7 @@ says the store changed (at once if the screen is visible, else when it is shown 
 
 from __future__ import annotations
 
+import logging
 from typing import ClassVar
 
 from rich.text import Text
@@ -20,6 +21,8 @@ from opsdesk.screens.screen import OpsScreen
 from opsdesk.screens.table import ListSource, OpsTable, Row, RowSource
 from opsdesk.screens.widgets import BannerLine, StatusHeader
 from opsdesk.store import StoreError
+
+log = logging.getLogger(__name__)
 
 
 class StoreScreen(OpsScreen):
@@ -91,6 +94,13 @@ class StoreScreen(OpsScreen):
             banner = await self.ops.store.banner.get()
         except StoreError as exc:
             self.notify(one_line(str(exc)), severity="error", markup=False)
+            return
+        except Exception as exc:  # a bug must show, not leave an empty screen behind
+            log.exception("loading %s failed", self.TITLE)
+            self.notify(
+                one_line(f"{self.TITLE} could not load: {type(exc).__name__}: {exc}"),
+                severity="error", markup=False, timeout=20,
+            )  # fmt: skip
             return
         self.query_one(BannerLine).show_banner(banner.text, banner.set_by)
         self.loaded_generation = generation

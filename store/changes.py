@@ -1,40 +1,287 @@
-"""Change requests: reads for the changes screen (the workflow lands with its issue)."""
+"""Change requests: create, change (version-checked), approvals (nobody approves their own
+change, only CAB members and leads approve: enforced here, for the CLI and the UI alike),
+links to incidents, the timeline, and the reads the changes screen needs. Every write is
+one transaction with its timeline event and its audit row."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
-from opsdesk.store.db import Database
-from opsdesk.store.records import ChangeRequest
+from opsdesk.store.db import Database, Transaction
+from opsdesk.store.errors import InvalidOperation, NotFound, PermissionDenied, StaleWrite
+from opsdesk.store.records import (
+    Actor,
+    ChangeApproval,
+    ChangeEvent,
+    ChangeRequest,
+    NewChange,
+)
 from opsdesk.store.timefmt import from_db, to_db
 
 COLUMNS = (
     "id, title, type, risk, services, planned_start, planned_end, implementer, requester,"
-    " state, version"
+    " state, version, description, test_plan, backout_plan, risk_justification, risk_answers,"
+    " conflicts_ack, review, updated_by"
 )
+CHANGEABLE = {
+    "title", "type", "risk", "services", "planned_start", "planned_end", "implementer",
+    "description", "test_plan", "backout_plan", "risk_justification", "risk_answers",
+    "state", "conflicts_ack", "review",
+}  # fmt: skip
+TEXT_LIMIT = 20_000
+
+
+def parse_change_key(key: str) -> int:
+    text = key.strip().upper().removeprefix("CHG-")
+    if not text.isdigit():
+        raise NotFound(f"{key!r} is not a change key (expected CHG-<number>)")
+    return int(text)
 
 
 def _change(row: Any) -> ChangeRequest:
     return ChangeRequest(
-        id=row[0],
-        title=row[1],
-        type=row[2],
-        risk=row[3],
-        services=tuple(json.loads(row[4])),
-        planned_start=from_db(row[5]),
-        planned_end=from_db(row[6]),
-        implementer=row[7],
-        requester=row[8],
-        state=row[9],
-        version=row[10],
-    )
+        id=row[0], title=row[1], type=row[2], risk=row[3], services=tuple(json.loads(row[4])),
+        planned_start=from_db(row[5]), planned_end=from_db(row[6]), implementer=row[7],
+        requester=row[8], state=row[9], version=row[10], description=row[11],
+        test_plan=row[12], backout_plan=row[13], risk_justification=row[14],
+        risk_answers=json.loads(row[15] or "{}"),
+        conflicts_ack=None if row[16] is None else tuple(json.loads(row[16])),
+        review=row[17], updated_by=row[18],
+    )  # fmt: skip
+
+
+def _db_value(name: str, value: Any) -> Any:
+    if isinstance(value, datetime):
+        return to_db(value)
+    if name in ("services", "conflicts_ack") and value is not None:
+        return json.dumps(list(value))
+    if name == "risk_answers":
+        return json.dumps(value)
+    return value
+
+
+def _json(change: ChangeRequest) -> dict[str, Any]:
+    return {
+        "key": change.key, "title": change.title, "type": change.type, "risk": change.risk,
+        "services": list(change.services), "planned_start": to_db(change.planned_start),
+        "planned_end": to_db(change.planned_end), "implementer": change.implementer,
+        "state": change.state, "version": change.version,
+    }  # fmt: skip
 
 
 class Changes:
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    async def create(self, actor: Actor, new: NewChange, now: datetime) -> ChangeRequest:
+        if not new.title.strip():
+            raise InvalidOperation("a change needs a title")
+        for name in ("description", "test_plan", "backout_plan", "risk_justification"):
+            if len(getattr(new, name)) > TEXT_LIMIT:
+                raise InvalidOperation(f"{name} is longer than {TEXT_LIMIT:,} characters")
+        async with self._db.write(actor, "engineer", "creating a change", now) as tx:
+            stamp = to_db(now)
+            try:
+                cursor = await tx.execute(
+                    "INSERT INTO changes (title, description, type, risk, services, planned_start,"
+                    " planned_end, implementer, requester, test_plan, backout_plan, state,"
+                    " created_at, updated_at, updated_by, risk_justification, risk_answers)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?)",
+                    (
+                        new.title.strip()[:300], new.description, new.type, new.risk,
+                        json.dumps(list(new.services)), to_db(new.planned_start),
+                        to_db(new.planned_end), new.implementer, actor.login, new.test_plan,
+                        new.backout_plan, stamp, stamp, actor.login, new.risk_justification,
+                        json.dumps(new.risk_answers),
+                    ),
+                )  # fmt: skip
+            except sqlite3.IntegrityError as exc:
+                raise InvalidOperation(f"change refused: {exc}") from None
+            change = await self._fetch(tx.conn, int(cursor.lastrowid or 0))
+            await self._event(tx, change.id, ChangeEvent(now, actor.login, "created", "draft"))
+            await tx.audit("change.create", "change", change.key, None, _json(change))
+        return change
+
+    async def apply(
+        self,
+        actor: Actor,
+        key: str,
+        expected_version: int,
+        changes: dict[str, Any],
+        event: ChangeEvent,
+        action: str,
+        now: datetime,
+    ) -> ChangeRequest:
+        unknown = set(changes) - CHANGEABLE
+        if unknown:
+            raise InvalidOperation(f"cannot change {', '.join(sorted(unknown))} of a change")
+        change_id = parse_change_key(key)
+        async with self._db.write(actor, "engineer", action.replace(".", " "), now) as tx:
+            before = await self._checked(tx, change_id, expected_version)
+            await self._update(tx, change_id, expected_version, changes, actor, now)
+            after = await self._fetch(tx.conn, change_id)
+            await self._event(tx, change_id, event)
+            await tx.audit(action, "change", after.key, _json(before), _json(after))
+        return after
+
+    async def decide(
+        self,
+        actor: Actor,
+        key: str,
+        expected_version: int,
+        decision: str,
+        comment: str,
+        new_state: str | None,
+        now: datetime,
+    ) -> ChangeRequest:
+        """Record an approval, rejection or after-the-fact review, and the state it leads
+        to. Only CAB members and leads decide, and never on their own change."""
+        if not (actor.has("cab") or actor.has("lead")):
+            raise PermissionDenied(
+                f"approving changes needs the cab or lead role; {actor.login} has neither"
+            )
+        change_id = parse_change_key(key)
+        async with self._db.write(actor, "engineer", f"{decision} a change", now) as tx:
+            before = await self._checked(tx, change_id, expected_version)
+            if before.requester == actor.login:
+                raise PermissionDenied(f"{before.key} is your own change; someone else decides")
+            roles = sorted(r for r in ("cab", "lead") if actor.has(r))  # type: ignore[arg-type]
+            await tx.execute(
+                "INSERT INTO change_approvals (change_id, actor, roles, decision, comment, at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (change_id, actor.login, json.dumps(roles), decision, comment, to_db(now)),
+            )
+            changes = {"state": new_state} if new_state else {}
+            await self._update(tx, change_id, expected_version, changes, actor, now)
+            after = await self._fetch(tx.conn, change_id)
+            detail = f"{'/'.join(roles)}: {comment}" if comment else "/".join(roles)
+            await self._event(
+                tx, change_id, ChangeEvent(now, actor.login, decision, new_state, detail)
+            )
+            await tx.audit(f"change.{decision}", "change", after.key, _json(before), _json(after))
+        return after
+
+    async def link(self, actor: Actor, key: str, incident_id: int, now: datetime) -> None:
+        change_id = parse_change_key(key)
+        async with self._db.write(actor, "engineer", "linking a change", now) as tx:
+            change = await self._fetch(tx.conn, change_id)
+            try:
+                await tx.execute(
+                    "INSERT INTO change_links (change_id, incident_id, linked_by, at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (change_id, incident_id, actor.login, to_db(now)),
+                )
+            except sqlite3.IntegrityError:
+                raise InvalidOperation(
+                    f"{change.key} and INC-{incident_id} are already linked (or INC-{incident_id}"
+                    " does not exist)"
+                ) from None
+            detail = f"INC-{incident_id}"
+            await self._event(tx, change_id, ChangeEvent(now, actor.login, "linked", None, detail))
+            await tx.audit("change.link", "change", change.key, None, {"incident": detail})
+
+    async def _checked(self, tx: Transaction, change_id: int, version: int) -> ChangeRequest:
+        before = await self._fetch(tx.conn, change_id)
+        if before.version != version:
+            raise StaleWrite(
+                f"{before.key} was changed by {before.updated_by} (you had version {version}, "
+                f"it is now {before.version}); look at it again and retry"
+            )
+        return before
+
+    async def _update(
+        self,
+        tx: Transaction,
+        change_id: int,
+        version: int,
+        changes: dict[str, Any],
+        actor: Actor,
+        now: datetime,
+    ) -> None:
+        assignments = "".join(f"{column} = ?, " for column in changes)
+        await tx.execute(
+            f"UPDATE changes SET {assignments}version = version + 1, updated_at = ?,"
+            " updated_by = ? WHERE id = ? AND version = ?",
+            (
+                *(_db_value(k, v) for k, v in changes.items()),
+                to_db(now), actor.login, change_id, version,
+            ),
+        )  # fmt: skip
+
+    async def _event(self, tx: Transaction, change_id: int, event: ChangeEvent) -> None:
+        await tx.execute(
+            "INSERT INTO change_events (change_id, at, actor, kind, state, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (change_id, to_db(event.at), event.actor, event.kind, event.state, event.detail),
+        )
+
+    async def _fetch(self, conn: Any, change_id: int) -> ChangeRequest:
+        async with conn.execute(f"SELECT {COLUMNS} FROM changes WHERE id = ?", (change_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"CHG-{change_id}: no such change")
+        return _change(row)
+
+    async def get(self, key: str) -> ChangeRequest:
+        return await self._fetch(self._db.conn, parse_change_key(key))
+
+    async def approvals(self, key: str) -> list[ChangeApproval]:
+        sql = (
+            "SELECT actor, roles, decision, comment, at FROM change_approvals WHERE change_id = ?"
+            " ORDER BY id"
+        )
+        async with self._db.conn.execute(sql, (parse_change_key(key),)) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            ChangeApproval(r[0], frozenset(json.loads(r[1])), r[2], r[3], from_db(r[4]))
+            for r in rows
+        ]
+
+    async def events(self, key: str) -> list[ChangeEvent]:
+        sql = (
+            "SELECT at, actor, kind, state, detail FROM change_events WHERE change_id = ?"
+            " ORDER BY id"
+        )
+        async with self._db.conn.execute(sql, (parse_change_key(key),)) as cursor:
+            rows = await cursor.fetchall()
+        return [ChangeEvent(from_db(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def linked_incidents(self, key: str) -> list[str]:
+        sql = "SELECT incident_id FROM change_links WHERE change_id = ? ORDER BY incident_id"
+        async with self._db.conn.execute(sql, (parse_change_key(key),)) as cursor:
+            return [f"INC-{row[0]}" for row in await cursor.fetchall()]
+
+    async def for_incident(self, incident_id: int) -> list[str]:
+        sql = "SELECT change_id FROM change_links WHERE incident_id = ? ORDER BY change_id"
+        async with self._db.conn.execute(sql, (incident_id,)) as cursor:
+            return [f"CHG-{row[0]}" for row in await cursor.fetchall()]
+
+    async def overlapping(self, start: datetime, end: datetime) -> list[ChangeRequest]:
+        """Changes whose planned window overlaps [start, end)."""
+        sql = (
+            f"SELECT {COLUMNS} FROM changes WHERE planned_start < ? AND planned_end > ?"
+            " ORDER BY planned_start"
+        )
+        async with self._db.conn.execute(sql, (to_db(end), to_db(start))) as cursor:
+            return [_change(row) for row in await cursor.fetchall()]
+
+    async def find(
+        self, states: tuple[str, ...] | None = None, requester: str | None = None, limit: int = 200
+    ) -> list[ChangeRequest]:
+        clauses, params = [], []
+        if states:
+            clauses.append(f"state IN ({', '.join('?' for _ in states)})")
+            params += list(states)
+        if requester:
+            clauses.append("(requester = ? OR implementer = ?)")
+            params += [requester, requester]
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        sql = f"SELECT {COLUMNS} FROM changes {where} ORDER BY planned_start DESC LIMIT ?"
+        async with self._db.conn.execute(sql, (*params, limit)) as cursor:
+            return [_change(row) for row in await cursor.fetchall()]
 
     async def around(self, now: datetime, limit: int = 200) -> list[ChangeRequest]:
         """Changes still to finish or ending in the last week, by planned start."""

@@ -186,6 +186,14 @@ class ChangeRequest:
     requester: str
     state: str
     version: int
+    description: str = ""
+    test_plan: str = ""
+    backout_plan: str = ""
+    risk_justification: str = ""
+    risk_answers: dict[str, bool] = field(default_factory=dict)
+    conflicts_ack: tuple[str, ...] | None = None
+    review: str = ""
+    updated_by: str = ""
 
     @property
     def key(self) -> str:
@@ -194,6 +202,40 @@ class ChangeRequest:
     @property
     def duration(self) -> timedelta:
         return self.planned_end - self.planned_start
+
+
+@dataclass(frozen=True)
+class NewChange:
+    title: str
+    type: str
+    risk: str
+    services: tuple[str, ...]
+    planned_start: datetime
+    planned_end: datetime
+    implementer: str | None = None
+    description: str = ""
+    test_plan: str = ""
+    backout_plan: str = ""
+    risk_justification: str = ""
+    risk_answers: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChangeApproval:
+    actor: str
+    roles: frozenset[str]
+    decision: str
+    comment: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    at: datetime
+    actor: str
+    kind: str
+    state: str | None
+    detail: str = ""
 
 
 @dataclass(frozen=True)

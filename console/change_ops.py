@@ -1,0 +1,263 @@
+"""Change operations the CLI and the changes screen share: the rules in change_rules
+applied to the store, writing with the version the caller saw."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from opsdesk.console.change_rules import (
+    REVIEW_NEEDED,
+    RISKS,
+    Approval,
+    ChangeRefused,
+    Conflict,
+    Needed,
+    OpenIncident,
+    Planned,
+    check_verb,
+    conflicts,
+    describe,
+    risk_from,
+    rule_for,
+    still_needed,
+)
+from opsdesk.console.config_model import Config
+from opsdesk.console.errors import OpsdeskError
+from opsdesk.console.oncall import final_rota
+from opsdesk.console.schema import suggest
+from opsdesk.console.text import clean, one_line
+from opsdesk.plugins.api import worst
+from opsdesk.store import Actor, Store
+from opsdesk.store.incidents import parse_key
+from opsdesk.store.records import ChangeEvent, ChangeRequest, IncidentFilter, NewChange
+
+OPEN = ("new", "acknowledged", "in_progress", "on_hold")
+
+
+class Refused(OpsdeskError):
+    """A change operation that does not apply; one line saying why."""
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    change: ChangeRequest
+    approvals: list[Approval]
+    needed: Needed
+    conflicts: list[Conflict]
+    linked: list[str]
+    events: list[ChangeEvent]
+
+
+def planned(change: ChangeRequest) -> Planned:
+    return Planned(
+        change.key, change.title, change.type, change.services, change.planned_start,
+        change.planned_end, change.implementer, change.state,
+    )  # fmt: skip
+
+
+class ChangeOps:
+    def __init__(self, store: Store, config: Config, actor: Actor) -> None:
+        self.store, self.config, self.actor = store, config, actor
+
+    async def create(
+        self,
+        title: str,
+        change_type: str,
+        services: list[str],
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        *,
+        risk: str | None = None,
+        justification: str = "",
+        answers: dict[str, bool] | None = None,
+        test_plan: str = "",
+        backout_plan: str = "",
+        description: str = "",
+        implementer: str | None = None,
+    ) -> ChangeRequest:
+        known = [s.name for s in self.config.services]
+        for service in services:
+            if known and service not in known:
+                raise Refused(f"unknown service {service!r}{suggest(service, known)}")
+        if not services:
+            raise Refused("a change needs at least one affected service")
+        if end <= start:
+            raise Refused("the planned end must be after the planned start")
+        if change_type in ("normal", "emergency") and not (
+            test_plan.strip() and backout_plan.strip()
+        ):
+            raise Refused(f"a {change_type} change needs a test plan and a backout plan")
+        try:
+            computed = risk_from(self.config, answers or {})
+        except ChangeRefused as exc:
+            raise Refused(str(exc)) from None
+        if risk is not None:
+            if risk not in RISKS:
+                raise Refused(f"risk is one of {', '.join(RISKS)}, got {risk!r}")
+            if risk != computed and not justification.strip():
+                raise Refused(
+                    f"setting risk by hand ({risk}; the questionnaire says {computed}) needs a "
+                    "justification"
+                )
+        new = NewChange(
+            title=one_line(title).strip(), type=change_type, risk=risk or computed,
+            services=tuple(services), planned_start=start, planned_end=end,
+            implementer=implementer or self.actor.login, description=clean(description),
+            test_plan=clean(test_plan), backout_plan=clean(backout_plan),
+            risk_justification=clean(justification), risk_answers=dict(answers or {}),
+        )  # fmt: skip
+        return await self.store.changes.create(self.actor, new, now)
+
+    async def view(self, key: str, now: datetime) -> ChangeView:
+        store = self.store.changes
+        change = await store.get(key)
+        approvals = [
+            Approval(a.actor, a.roles, a.decision, a.comment, a.at)
+            for a in await store.approvals(change.key)
+        ]
+        needed = still_needed(rule_for(self.config, change.type, change.risk), approvals)
+        return ChangeView(
+            change, approvals, needed, await self.conflicts_of(change, now),
+            await store.linked_incidents(change.key), await store.events(change.key),
+        )  # fmt: skip
+
+    async def conflicts_of(self, change: ChangeRequest, now: datetime) -> list[Conflict]:
+        store = self.store
+        others = [planned(c) for c in await store.changes.overlapping(
+            change.planned_start, change.planned_end
+        )]  # fmt: skip
+        incidents = [
+            OpenIncident(i.key, i.priority, i.service, i.title)
+            for i in await store.incidents.find(
+                IncidentFilter(states=OPEN, priorities=("P1", "P2")), limit=500
+            )
+        ]
+        overrides = await store.overrides.not_ended(change.planned_start - timedelta(days=60))
+        on_call = [
+            (schedule.name, shift.login or "", shift.start, shift.end)
+            for schedule in self.config.schedules
+            for shift in final_rota(schedule, overrides, change.planned_start, change.planned_end)
+            if shift.login
+        ]
+        states = {s.source: s.level for s in await store.statuses.all()}
+        vendor_levels = {
+            vendor.name: worst(
+                [states[s.name] for s in self.config.sources if s.vendor == vendor.name
+                 and s.name in states]
+            )
+            for vendor in self.config.vendors
+        }  # fmt: skip
+        return conflicts(
+            planned(change), others, self.config, incidents, on_call, vendor_levels, now
+        )
+
+    async def submit(
+        self, key: str, now: datetime, *, ack_conflicts: bool = False, version: int | None = None
+    ) -> ChangeRequest:
+        change = await self._load(key, version)
+        target = self._verb(change, "submit")
+        found = await self.conflicts_of(change, now)
+        if found and not ack_conflicts:
+            reasons = "; ".join(c.reason for c in found)
+            raise Refused(
+                f"{change.key} has {len(found)} conflict(s): {reasons}. Submit again "
+                "acknowledging them (--ack-conflicts) to go ahead"
+            )
+        needed = still_needed(rule_for(self.config, change.type, change.risk), [])
+        state, detail = target, f"needs {describe(needed)}"
+        if needed.none:
+            state, detail = "scheduled", "pre-approved (standard change)"
+        changes: dict[str, object] = {"state": state}
+        if found:
+            changes["conflicts_ack"] = [c.reason for c in found]
+            detail += f"; {len(found)} conflict(s) acknowledged"
+        event = ChangeEvent(now, self.actor.login, "state", state, detail)
+        return await self.store.changes.apply(
+            self.actor, change.key, change.version, changes, event, "change.submit", now
+        )
+
+    async def decide(
+        self, key: str, decision: str, comment: str, now: datetime, *, version: int | None = None
+    ) -> ChangeRequest:
+        """approve or reject a submitted change; a CAB member's approve on a finished
+        change whose rule asks for a review afterwards is that review."""
+        change = await self._load(key, version)
+        rule = rule_for(self.config, change.type, change.risk)
+        if decision == "reject" and not comment.strip():
+            raise Refused("a rejection needs a comment saying why")
+        if change.state != "submitted":
+            if (
+                decision == "approve"
+                and rule.review_after
+                and change.state
+                in ("completed", "failed", "rolled_back", "in_progress", "scheduled")
+            ):
+                return await self.store.changes.decide(
+                    self.actor, change.key, change.version, "review", clean(comment), None, now
+                )
+            raise Refused(f"{change.key} is {change.state.replace('_', ' ')}; only submitted "
+                          "changes are approved or rejected")  # fmt: skip
+        if decision == "reject":
+            new_state: str | None = "rejected"
+        else:
+            approvals = [
+                Approval(a.actor, a.roles, a.decision, a.comment, a.at)
+                for a in await self.store.changes.approvals(change.key)
+            ]
+            roles = frozenset(r for r in ("cab", "lead") if self.actor.has(r))  # type: ignore[arg-type]
+            mine = Approval(self.actor.login, roles, "approve", comment, now)
+            if any(a.actor == self.actor.login and a.decision == "approve" for a in approvals):
+                raise Refused(f"you already approved {change.key}")
+            new_state = "scheduled" if still_needed(rule, [*approvals, mine]).none else None
+        return await self.store.changes.decide(
+            self.actor, change.key, change.version, decision, clean(comment), new_state, now
+        )
+
+    async def transition(
+        self, key: str, verb: str, now: datetime, *, review: str = "", version: int | None = None
+    ) -> ChangeRequest:
+        """start, complete, fail, rollback, close (a review is required to close a failed,
+        rolled back or emergency change; an emergency change also needs its CAB review)."""
+        change = await self._load(key, version)
+        target = self._verb(change, verb)
+        changes: dict[str, object] = {"state": target}
+        if verb == "close":
+            if (change.state in REVIEW_NEEDED or change.type == "emergency") and not review.strip():
+                raise Refused(
+                    f"closing {change.key} ({change.state.replace('_', ' ')}, {change.type}) needs "
+                    "a post-implementation review (--review)"
+                )
+            rule = rule_for(self.config, change.type, change.risk)
+            if rule.review_after:
+                reviews = [a for a in await self.store.changes.approvals(change.key)
+                           if a.decision == "review"]  # fmt: skip
+                if not reviews:
+                    raise Refused(f"{change.key} needs its CAB review (change approve) first")
+            if review.strip():
+                changes["review"] = clean(review)
+        if verb == "start" and change.state not in ("approved", "scheduled"):
+            raise Refused(f"{change.key} is not approved yet")
+        event = ChangeEvent(now, self.actor.login, "state", target, clean(review)[:200])
+        return await self.store.changes.apply(
+            self.actor, change.key, change.version, changes, event, f"change.{verb}", now
+        )
+
+    async def link(self, key: str, incident: str, now: datetime) -> None:
+        await self.store.incidents.get(incident)  # a clear "no such incident" first
+        await self.store.changes.link(self.actor, key, parse_key(incident), now)
+
+    async def _load(self, key: str, version: int | None) -> ChangeRequest:
+        change = await self.store.changes.get(key)
+        if version is not None and version != change.version:
+            raise Refused(
+                f"{change.key} was changed by {change.updated_by} since you looked; look again"
+            )
+        return change
+
+    def _verb(self, change: ChangeRequest, verb: str) -> str:
+        try:
+            return check_verb(change.key, change.state, verb)
+        except ChangeRefused as exc:
+            raise Refused(str(exc)) from None

@@ -1,0 +1,270 @@
+"""The change workflow through the CLI with a pinned clock: the state machine, each
+approval rule, self-approval refused in the store, every conflict kind with its reason,
+acknowledgement recorded, reviews required to close."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+
+from opsdesk.console.change_ops import ChangeOps
+from opsdesk.console.change_rules import (
+    Approval,
+    ChangeRefused,
+    Planned,
+    check_verb,
+    conflicts,
+    risk_from,
+    rule_for,
+    still_needed,
+)
+from opsdesk.console.cli import run
+from opsdesk.console.config import parse_text
+from opsdesk.console.identity import actor_for
+from opsdesk.store import PermissionDenied, Store
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+TEAM = """
+[[people]]
+login = "{me}"
+[[people]]
+login = "carla"
+[[people]]
+login = "leo"
+[[people]]
+login = "cam"
+[roles]  # the requester is CAB too: still never for their own change
+cab = ["carla", "cam", "{me}"]
+lead = ["leo"]
+[[services]]
+name = "payments"
+vendors = ["Stripe"]
+[[services]]
+name = "wiki"
+[[vendors]]
+name = "Stripe"
+[[changes.approval_rules]]
+type = "standard"
+[[changes.approval_rules]]
+type = "normal"
+risk = ["low", "medium"]
+cab = 1
+[[changes.approval_rules]]
+type = "normal"
+risk = ["high"]
+cab = 1
+lead = 1
+[[changes.approval_rules]]
+type = "emergency"
+lead = 1
+review_after = true
+[[changes.risk_questions]]
+id = "customer_facing"
+text = "Customer facing?"
+weight = 2
+[[changes.risk_questions]]
+id = "untested"
+text = "Untested?"
+weight = 4
+[changes.risk_thresholds]
+medium = 2
+high = 6
+[[freeze_windows]]
+name = "black friday"
+start = 2026-11-27T00:00:00Z
+end = 2026-11-30T00:00:00Z
+services = ["payments"]
+[[schedules]]
+name = "ops"
+timezone = "UTC"
+[[schedules.layers]]
+name = "primary"
+members = ["{me}"]
+rotation = "1d"
+start = "2026-11-01T00:00"
+restrict = {{ days = ["sat", "sun"], from = "00:00", to = "00:00" }}
+"""
+
+
+@pytest.fixture
+def change_cli(tmp_path: Path, me: str, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """`opsdesk change ...` as the test's own user, plus `as_(login)`: the same store and
+    config through ChangeOps for someone else (approvers)."""
+    config = tmp_path / "team.toml"
+    config.write_text(TEAM.format(me=me))
+    store = tmp_path / "s.db"
+
+    def call(*args: str) -> tuple[int, Any]:
+        code = run(["--config", str(config), "--store", str(store), *args])
+        out, err = capsys.readouterr()
+        if "--json" in args and code == 0:
+            return code, json.loads(out)
+        return code, err or out
+
+    def as_(login: str, work: Any) -> Any:
+        team = parse_text(config.read_text(), "team")
+
+        async def go() -> Any:
+            async with await Store.open(store) as opened:
+                return await work(ChangeOps(opened, team, actor_for(team, login)))
+
+        return asyncio.run(go())
+
+    call.as_ = as_  # type: ignore[attr-defined]
+    assert run(["--config", str(config), "--store", str(store), "incident", "new", "--title",
+                "creates the store", "--service", "wiki"]) == 0  # fmt: skip
+    capsys.readouterr()
+    return call
+
+
+def new_change(cli, *extra: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    code, created = cli(
+        "change", "new", "--title", "Upgrade db", "--type", "normal", "--service", "wiki",
+        "--start", "2026-11-26T10:00Z", "--end", "2026-11-26T11:00Z", "--test-plan", "staging",
+        "--backout", "restore snapshot", *extra, "--json",
+    )  # fmt: skip
+    assert code == 0, created
+    return created  # type: ignore[no-any-return]
+
+
+def test_state_machine_names_what_is_allowed() -> None:
+    assert check_verb("CHG-1", "draft", "submit") == "submitted"
+    with pytest.raises(ChangeRefused, match=r"CHG-1 is draft; cannot start it. Allowed: submit"):
+        check_verb("CHG-1", "draft", "start")
+    with pytest.raises(ChangeRefused, match="Allowed: approve, reject"):
+        check_verb("CHG-1", "submitted", "close")
+    with pytest.raises(ChangeRefused, match="Nothing more can happen to it"):
+        check_verb("CHG-1", "closed", "start")
+
+
+def test_risk_and_approval_rules() -> None:
+    config = parse_text(TEAM.format(me="me"), "team")
+    assert risk_from(config, {}) == "low"
+    assert risk_from(config, {"customer_facing": True}) == "medium"
+    assert risk_from(config, {"customer_facing": True, "untested": True}) == "high"
+    with pytest.raises(ChangeRefused, match="unknown risk question"):
+        risk_from(config, {"customerfacing": True})
+    high = rule_for(config, "normal", "high")
+    cab = Approval("carla", frozenset({"cab"}), "approve", "", NOW)
+    lead = Approval("leo", frozenset({"lead"}), "approve", "", NOW)
+    assert (still_needed(high, [cab]).cab, still_needed(high, [cab]).lead) == (0, 1)
+    assert still_needed(high, [cab, lead]).none
+    assert still_needed(rule_for(config, "standard", "low"), []).none
+    assert still_needed(rule_for(config, "emergency", "high"), []).review_after
+
+
+def test_each_conflict_kind_has_a_reason() -> None:
+    config = parse_text(TEAM.format(me="me"), "team")
+    start = datetime(2026, 11, 28, 10, tzinfo=UTC)  # a Saturday, inside the freeze
+    change = Planned("CHG-1", "Deploy", "emergency", ("payments",), start,
+                     start + timedelta(hours=2), "me", "draft")  # fmt: skip
+    other = Planned("CHG-2", "Other deploy", "normal", ("payments",), start + timedelta(hours=1),
+                    start + timedelta(hours=3), "sam", "scheduled")  # fmt: skip
+    busy = Planned("CHG-3", "Wiki", "normal", ("wiki",), start, start + timedelta(hours=1), "me",
+                   "scheduled")  # fmt: skip
+    from opsdesk.console.change_rules import OpenIncident
+
+    found = conflicts(
+        change, [other, busy], config,
+        [OpenIncident("INC-9", "P2", "payments", "Card auth slow"),
+         OpenIncident("INC-8", "P4", "payments", "typo")],
+        [("ops", "me", start - timedelta(hours=10), start + timedelta(days=1))],
+        {"Stripe": "partial_outage"}, NOW,
+    )  # fmt: skip
+    kinds = {c.kind: c.reason for c in found}
+    assert set(kinds) == {"change", "implementer_busy", "freeze", "incident", "on_call", "vendor"}
+    assert "CHG-2 (Other deploy) is planned" in kinds["change"]
+    assert "an emergency change may go ahead" in kinds["freeze"]
+    assert "INC-9 (P2" in kinds["incident"] and "INC-8" not in kinds["incident"]
+    assert kinds["vendor"] == "Stripe, which payments depends on, is partial outage"
+    assert kinds["on_call"].startswith("me is on call for ops")
+
+
+def test_normal_high_risk_needs_cab_and_lead_then_runs_to_close(change_cli) -> None:  # type: ignore[no-untyped-def]
+    cli = change_cli
+    with time_machine.travel(NOW, tick=False):
+        created = new_change(cli, "--yes", "customer_facing", "--yes", "untested")
+        assert (created["key"], created["state"], created["risk"]) == ("CHG-1", "draft", "high")
+        code, submitted = cli("change", "submit", "CHG-1", "--json")
+        assert submitted["state"] == "submitted"
+        code, err = cli("change", "approve", "CHG-1")
+        assert code == 1 and "your own change" in err  # refused in the store
+        code, view = cli("change", "show", "CHG-1", "--json")
+        assert view["approvals_needed"] == {"cab": 1, "lead": 1, "review_after": False}
+
+        after_cab = cli.as_("carla", lambda ops: ops.decide("CHG-1", "approve", "ok", NOW))
+        assert after_cab.state == "submitted"  # the lead has not approved yet
+        with pytest.raises(PermissionDenied, match="needs the cab or lead role"):
+            cli.as_("cruz", lambda ops: ops.decide("CHG-1", "approve", "", NOW))
+        done = cli.as_("leo", lambda ops: ops.decide("CHG-1", "approve", "go", NOW))
+        assert done.state == "scheduled"
+
+        assert cli("change", "start", "CHG-1")[0] == 0
+        code, err = cli("change", "close", "CHG-1")
+        assert code == 1 and "Allowed: complete, fail, rollback" in err
+        assert cli("change", "fail", "CHG-1")[0] == 0
+        code, err = cli("change", "close", "CHG-1")
+        assert code == 1 and "needs a post-implementation review" in err
+        code, closed = cli("change", "close", "CHG-1", "--review", "lock timeout; retry", "--json")
+        assert (closed["state"], closed["review"]) == ("closed", "lock timeout; retry")
+        code, view = cli("change", "show", "CHG-1", "--json")
+        kinds = [e["kind"] for e in view["timeline"]]
+        assert kinds == ["created", "state", "approve", "approve", "state", "state", "state"]
+
+
+def test_conflicts_need_acknowledgement_which_is_recorded(change_cli) -> None:  # type: ignore[no-untyped-def]
+    cli = change_cli
+    with time_machine.travel(NOW, tick=False):
+        new_change(cli)
+        new_change(cli)
+        cli.as_("carla", lambda ops: ops.submit("CHG-2", NOW, ack_conflicts=True))
+        code, err = cli("change", "submit", "CHG-1")
+        assert code == 1 and "1 conflict(s): CHG-2 (Upgrade db) is planned" in err
+        code, submitted = cli("change", "submit", "CHG-1", "--ack-conflicts", "--json")
+        assert submitted["state"] == "submitted"
+        assert submitted["conflicts_acknowledged"][0].startswith("CHG-2 (Upgrade db)")
+        assert cli("change", "link", "CHG-1", "INC-1")[0] == 0
+        code, view = cli("change", "show", "CHG-1", "--json")
+        assert view["linked_incidents"] == ["INC-1"]
+        assert "1 conflict(s) acknowledged" in view["timeline"][1]["detail"]
+
+
+def test_standard_is_preapproved_and_emergency_needs_a_review_to_close(change_cli) -> None:  # type: ignore[no-untyped-def]
+    cli = change_cli
+    with time_machine.travel(NOW, tick=False):
+        code, std = cli("change", "new", "--title", "Rotate certs", "--type", "standard",
+                        "--service", "wiki", "--start", "2026-11-26T10:00Z",
+                        "--end", "2026-11-26T10:30Z", "--json")  # fmt: skip
+        code, sub = cli("change", "submit", std["key"], "--json")
+        assert sub["state"] == "scheduled"
+        emergency = new_change(cli, "--type", "emergency")
+        key = emergency["key"]
+        cli("change", "submit", key, "--ack-conflicts")
+        cli.as_("leo", lambda ops: ops.decide(key, "approve", "do it", NOW))
+        for verb in ("start", "complete"):
+            assert cli("change", verb, key)[0] == 0
+        code, err = cli("change", "close", key, "--review", "went fine")
+        assert code == 1 and "needs its CAB review" in err
+        cli.as_("cam", lambda ops: ops.decide(key, "approve", "reviewed", NOW))
+        assert cli("change", "close", key, "--review", "went fine")[0] == 0
+
+
+def test_creating_checks_plans_services_window_and_hand_set_risk(change_cli) -> None:  # type: ignore[no-untyped-def]
+    cli = change_cli
+    base = ["change", "new", "--title", "x", "--service", "wiki", "--start", "2026-11-26T10:00Z"]
+    code, err = cli(*base, "--type", "normal", "--end", "2026-11-26T11:00Z")
+    assert code == 1 and "needs a test plan and a backout plan" in err
+    code, err = cli(*base, "--type", "standard", "--end", "2026-11-26T09:00Z")
+    assert code == 1 and "end must be after the planned start" in err
+    code, err = cli("change", "new", "--title", "x", "--service", "wikki", "--type", "standard",
+                    "--start", "2026-11-26T10:00Z", "--end", "2026-11-26T11:00Z")  # fmt: skip
+    assert code == 1 and "unknown service 'wikki'" in err
+    code, err = cli(*base, "--type", "standard", "--end", "2026-11-26T11:00Z", "--risk", "high")
+    assert code == 1 and "needs a justification" in err
