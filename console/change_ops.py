@@ -118,29 +118,34 @@ class ChangeOps:
             for a in await store.approvals(change.key)
         ]
         needed = still_needed(rule_for(self.config, change.type, change.risk), approvals)
+        live = change.state in ("draft", "submitted", "approved", "scheduled", "in_progress")
         return ChangeView(
-            change, approvals, needed, await self.conflicts_of(change, now),
+            change, approvals, needed, await self.conflicts_of(change, now) if live else [],
             await store.linked_incidents(change.key), await store.events(change.key),
         )  # fmt: skip
 
     async def conflicts_of(self, change: ChangeRequest, now: datetime) -> list[Conflict]:
+        found = await self.conflict_map([change], now)
+        return found[change.key]
+
+    async def conflict_map(
+        self, changes: list[ChangeRequest], now: datetime
+    ) -> dict[str, list[Conflict]]:
+        """Conflicts of each change, reading what they share (incidents, overrides, vendor
+        status, the changes around them) once."""
+        if not changes:
+            return {}
         store = self.store
-        others = [planned(c) for c in await store.changes.overlapping(
-            change.planned_start, change.planned_end
-        )]  # fmt: skip
+        start = min(c.planned_start for c in changes)
+        end = max(c.planned_end for c in changes)
+        others = [planned(c) for c in await store.changes.overlapping(start, end)]
         incidents = [
             OpenIncident(i.key, i.priority, i.service, i.title)
             for i in await store.incidents.find(
                 IncidentFilter(states=OPEN, priorities=("P1", "P2")), limit=500
             )
         ]
-        overrides = await store.overrides.not_ended(change.planned_start - timedelta(days=60))
-        on_call = [
-            (schedule.name, shift.login or "", shift.start, shift.end)
-            for schedule in self.config.schedules
-            for shift in final_rota(schedule, overrides, change.planned_start, change.planned_end)
-            if shift.login
-        ]
+        overrides = await store.overrides.not_ended(start - timedelta(days=60))
         states = {s.source: s.level for s in await store.statuses.all()}
         vendor_levels = {
             vendor.name: worst(
@@ -149,9 +154,20 @@ class ChangeOps:
             )
             for vendor in self.config.vendors
         }  # fmt: skip
-        return conflicts(
-            planned(change), others, self.config, incidents, on_call, vendor_levels, now
-        )
+        found = {}
+        for change in changes:
+            on_call = [
+                (schedule.name, shift.login or "", shift.start, shift.end)
+                for schedule in self.config.schedules
+                for shift in final_rota(
+                    schedule, overrides, change.planned_start, change.planned_end
+                )
+                if shift.login == change.implementer
+            ]
+            found[change.key] = conflicts(
+                planned(change), others, self.config, incidents, on_call, vendor_levels, now
+            )
+        return found
 
     async def submit(
         self, key: str, now: datetime, *, ack_conflicts: bool = False, version: int | None = None

@@ -1,31 +1,64 @@
-"""Changes: counts by state and the changes around now (running, upcoming, last week)."""
+"""Changes: quick filters (around now, mine, waiting for my approval, this week, all),
+each change with its conflicts; the strip shows success rate, emergency ratio and changes
+linked to incidents over 30 and 90 days. Enter opens the change with its workflow keys."""
 
 from __future__ import annotations
 
-from rich.text import Text
+from datetime import datetime, timedelta
+from typing import ClassVar
 
+from rich.text import Text
+from textual.binding import Binding, BindingType
+
+from opsdesk.console.change_ops import ChangeOps
 from opsdesk.console.durations import format_duration
 from opsdesk.screens.base import StoreScreen
 from opsdesk.screens.cells import append_counts, cell
+from opsdesk.screens.change_detail import ChangeDetailScreen
+from opsdesk.screens.forms import Choose
 from opsdesk.screens.table import Row
+from opsdesk.store.records import ChangeRequest
 
 STATE_LABEL = {"in_progress": "running", "rolled_back": "rolled back"}
 SUMMARY_STATES = ("draft", "submitted", "approved", "scheduled", "in_progress", "failed")
 RISK_STYLE = {"high": "bold red", "medium": "yellow", "low": "green"}
+ACTIVE = ("draft", "submitted", "approved", "scheduled", "in_progress")
+FILTERS = {
+    "around": "running, upcoming and the last week",
+    "mine": "requested or implemented by me",
+    "approve": "waiting for my approval",
+    "week": "planned in the next 7 days",
+    "all": "every change, newest window first",
+}
 
 
 class ChangesScreen(StoreScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "quick_filter", "Quick filter", id="changes.filter"),
+    ]
     TITLE = "Changes"
     FLEX_COLUMN = 4
-    COLUMNS = ("Key", "Type", "Risk", "State", "Title", "Window (UTC)")
+    COLUMNS = ("Key", "Type", "Risk", "State", "Title", "Window (UTC)", "!")
     EMPTY = "no changes"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.quick = "around"
+
     async def load(self) -> None:
-        store, now = self.ops.store, self.ops.now()
+        store, now, me = self.ops.store, self.ops.now(), self.ops.actor.login
+        ops = ChangeOps(store, self.ops.config, self.ops.actor)
         states = await store.changes.count_by_state()
-        changes = await store.changes.around(now)
+        changes = await self._chosen(ops, now, me)
+        active = [c for c in changes if c.state in ACTIVE]
+        conflicts = await ops.conflict_map(active, now)
         summary = Text("Changes ", style="bold")
         append_counts(summary, states, SUMMARY_STATES, STATE_LABEL)
+        summary.append("\n")
+        summary.append_text(await self._metrics(now))
+        summary.append("\n")
+        summary.append(f"showing: {FILTERS[self.quick]}", style="bold")
+        summary.append("  (f)  ! = conflicts", style="dim")
         self.set_summary(summary)
         self.rows = [
             Row(
@@ -37,8 +70,60 @@ class ChangesScreen(StoreScreen):
                     cell(STATE_LABEL.get(c.state, c.state)),
                     cell(f"{c.title} ({', '.join(c.services)})", limit=200),
                     cell(f"{c.planned_start:%m-%d %H:%M} {format_duration(c.duration)}"),
+                    _conflict_cell(len(conflicts.get(c.key, []))),
                 ),
                 search=" ".join([c.key, c.title, c.type, c.risk, c.state, *c.services]).casefold(),
+                record=c,
             )
             for c in changes
         ]
+
+    async def _chosen(self, ops: ChangeOps, now: datetime, me: str) -> list[ChangeRequest]:
+        changes = ops.store.changes
+        if self.quick == "mine":
+            return await changes.find(requester=me)
+        if self.quick == "all":
+            return await changes.find()
+        if self.quick == "week":
+            return [
+                c for c in await changes.overlapping(now, now + timedelta(days=7))
+                if c.state not in ("rejected", "closed")
+            ]  # fmt: skip
+        if self.quick == "approve":
+            waiting = []
+            for change in await changes.find(states=("submitted",)):
+                if change.requester == me:
+                    continue
+                approvals = await changes.approvals(change.key)
+                if not any(a.actor == me for a in approvals):
+                    waiting.append(change)
+            return waiting
+        return await changes.around(now)
+
+    async def _metrics(self, now: datetime) -> Text:
+        """Change success rate, emergency ratio and changes linked to incidents."""
+        line = Text()
+        for days in (30, 90):
+            total, finished, failed, emergency, linked = await self.ops.store.changes.metrics(
+                now - timedelta(days=days), now
+            )
+            success = f"{(finished - failed) / finished:.0%}" if finished else "—"
+            ratio = f"{emergency / total:.0%}" if total else "—"
+            line.append(f"{days}d: success {success} · emergency {ratio} · with incidents {linked}")
+            line.append("   " if days == 30 else "")
+        return line
+
+    def action_quick_filter(self) -> None:
+        self.app.push_screen(Choose("Show", list(FILTERS.items())), self._set_filter)
+
+    def _set_filter(self, name: str | None) -> None:
+        if name in FILTERS:
+            self.quick = name
+            self.reload(top=True)
+
+    def open_row(self, key: str) -> None:
+        self.app.push_screen(ChangeDetailScreen(key))
+
+
+def _conflict_cell(count: int) -> Text:
+    return Text(f"!{count}", style="bold reverse yellow") if count else Text("")

@@ -290,6 +290,25 @@ class Changes:
         async with self._db.conn.execute(sql, (since, limit)) as cursor:
             return [_change(row) for row in await cursor.fetchall()]
 
+    async def metrics(self, since: datetime, until: datetime) -> tuple[int, int, int, int, int]:
+        """For changes planned to start in [since, until): (all, finished, failed or
+        rolled back, emergency, linked to an incident). A closed change counts as failed
+        if it ever was failed or rolled back (its timeline says so)."""
+        sql = (
+            "SELECT count(*),"
+            " coalesce(sum(state IN ('completed', 'failed', 'rolled_back', 'closed')), 0),"
+            " coalesce(sum(state IN ('failed', 'rolled_back') OR EXISTS (SELECT 1 FROM"
+            " change_events e WHERE e.change_id = changes.id AND e.state IN"
+            " ('failed', 'rolled_back'))), 0),"
+            " coalesce(sum(type = 'emergency'), 0),"
+            " coalesce(sum(EXISTS (SELECT 1 FROM change_links l"
+            " WHERE l.change_id = changes.id)), 0)"
+            " FROM changes WHERE planned_start >= ? AND planned_start < ?"
+        )
+        async with self._db.conn.execute(sql, (to_db(since), to_db(until))) as cursor:
+            row = await cursor.fetchone()
+        return tuple(int(v) for v in row) if row else (0, 0, 0, 0, 0)  # type: ignore[return-value]
+
     async def count_by_state(self) -> dict[str, int]:
         async with self._db.conn.execute(
             "SELECT state, count(*) FROM changes GROUP BY state"

@@ -268,3 +268,55 @@ def test_creating_checks_plans_services_window_and_hand_set_risk(change_cli) -> 
     assert code == 1 and "unknown service 'wikki'" in err
     code, err = cli(*base, "--type", "standard", "--end", "2026-11-26T11:00Z", "--risk", "high")
     assert code == 1 and "needs a justification" in err
+
+
+async def test_changes_screen_filters_and_approves_from_the_keyboard(demo_store: Path) -> None:
+    from opsdesk.console.session import Options, open_session
+    from opsdesk.screens.change_detail import ChangeDetailScreen
+    from opsdesk.screens.changes import ChangesScreen
+    from opsdesk.screens.forms import Ask
+    from tests.conftest import FIXED_NOW
+    from tests.test_app import SIZE, make_app, settle, table_text
+
+    session = await open_session(Options(store=str(demo_store)), login="ben")
+    try:
+        ops = ChangeOps(session.store, session.config, session.actor)
+        start = FIXED_NOW + timedelta(days=3)
+        target = await ops.create(
+            "Resize wiki volume", "normal", ["wiki"], start, start + timedelta(hours=1),
+            FIXED_NOW, test_plan="staging", backout_plan="shrink back",
+        )  # fmt: skip
+        await ops.submit(target.key, FIXED_NOW, ack_conflicts=True)
+    finally:
+        await session.close()
+    app = make_app(demo_store, login="ana")  # CAB and lead in the demo team
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ChangesScreen)
+        await pilot.press("f")
+        await settle(app, pilot)
+        await pilot.press("down", "down", "enter")  # waiting for my approval
+        await settle(app, pilot)
+        assert screen.quick == "approve"
+        assert any(row.startswith(target.key + " ") for row in table_text(screen))
+        assert "waiting for my approval" in str(screen.query_one("#summary").render())
+        assert screen.table.move_to_key(target.key)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        detail = app.screen
+        assert isinstance(detail, ChangeDetailScreen)
+        assert "still needed" in str(detail.query_one("#change").render())
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert isinstance(app.screen, Ask)
+        await pilot.press(*"looks safe", "enter")
+        await settle(app, pilot)
+    async with await Store.open(demo_store) as store:
+        approvals = await store.changes.approvals(target.key)
+        assert [(a.actor, a.decision, a.comment) for a in approvals][-1] == (
+            "ana",
+            "approve",
+            "looks safe",
+        )

@@ -1,0 +1,171 @@
+"""One change in full: plan, risk answers, approvals so far and still needed, conflicts
+with their reasons, linked incidents and the timeline; the workflow keys appear only when
+they apply to this change and to you."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.binding import Binding, BindingType
+from textual.widgets import Static
+
+from opsdesk.console.change_ops import ChangeOps, ChangeView
+from opsdesk.console.change_rules import VERBS, describe
+from opsdesk.console.errors import OpsdeskError
+from opsdesk.console.text import clean, one_line
+from opsdesk.screens.dialogs import Confirm
+from opsdesk.screens.forms import Ask
+from opsdesk.screens.screen import LiveDetailScreen
+from opsdesk.store import StoreError
+
+STEP_WORDS = {
+    "submit": "Submit", "start": "Start", "complete": "Complete", "fail": "Mark failed",
+    "rollback": "Roll back", "close": "Close",
+}  # fmt: skip
+
+
+class ChangeDetailScreen(LiveDetailScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="change.back"),
+        Binding("S", "step('submit')", "Submit", id="change.submit"),
+        Binding("a", "decide('approve')", "Approve", id="change.approve"),
+        Binding("X", "decide('reject')", "Reject", id="change.reject"),
+        Binding("w", "step('start')", "Start", id="change.start"),
+        Binding("C", "step('complete')", "Complete", id="change.complete"),
+        Binding("F", "step('fail')", "Fail", id="change.fail"),
+        Binding("B", "step('rollback')", "Roll back", id="change.rollback"),
+        Binding("x", "step('close')", "Close", id="change.close"),
+    ]
+    PARTS = ("change",)
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+        self.view: ChangeView | None = None
+
+    def header_title(self) -> str:
+        return f"Change {self.key}"
+
+    @property
+    def changes(self) -> ChangeOps:
+        return ChangeOps(self.ops.store, self.ops.config, self.ops.actor)
+
+    @work(exclusive=True, group="change", exit_on_error=False)
+    async def load(self) -> None:
+        try:
+            self.view = await self.changes.view(self.key, self.ops.now())
+        except (StoreError, OpsdeskError) as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.query_one("#change", Static).update(render(self.view))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action not in ("step", "decide") or self.view is None:
+            return True
+        if self.ops.store.read_only:
+            return False
+        change, actor = self.view.change, self.ops.actor
+        if action == "decide":
+            approver = actor.has("cab") or actor.has("lead")
+            mine = change.requester == actor.login
+            return approver and not mine and change.state == "submitted"
+        verb = str(parameters[0])
+        return change.state in VERBS[verb][0]
+
+    def action_step(self, verb: str) -> None:
+        if verb == "close" and self.view is not None:
+            change = self.view.change
+            if change.state in ("failed", "rolled_back") or change.type == "emergency":
+                self.app.push_screen(
+                    Ask(f"Post-implementation review of {self.key}", "what happened, lessons"),
+                    lambda text: self._run(lambda ops: ops.transition(
+                        self.key, "close", self.ops.now(), review=text or ""
+                    )) if text else None,
+                )  # fmt: skip
+                return
+        if verb == "submit" and self.view is not None and self.view.conflicts:
+            reasons = "; ".join(c.reason for c in self.view.conflicts)
+            question = f"{self.key} has conflicts: {one_line(reasons, limit=300)}. Submit anyway?"
+            self.app.push_screen(Confirm(question), lambda yes: self._run(
+                lambda ops: ops.submit(self.key, self.ops.now(), ack_conflicts=True)
+            ) if yes else None)  # fmt: skip
+            return
+        self.app.push_screen(
+            Confirm(f"{STEP_WORDS[verb]} {self.key}?"),
+            lambda yes: self._run(
+                lambda ops: ops.transition(self.key, verb, self.ops.now())
+                if verb != "submit" else ops.submit(self.key, self.ops.now())
+            ) if yes else None,
+        )  # fmt: skip
+
+    def action_decide(self, decision: str) -> None:
+        prompt = "Comment (why)" if decision == "reject" else "Comment (optional)"
+        self.app.push_screen(
+            Ask(f"{decision.capitalize()} {self.key}: {prompt}"),
+            lambda text: self._run(
+                lambda ops: ops.decide(self.key, decision, text or "", self.ops.now())
+            ) if text is not None else None,
+        )  # fmt: skip
+
+    @work(group="change-action", exit_on_error=False)
+    async def _run(self, call: Callable[[ChangeOps], Awaitable[Any]]) -> None:
+        try:
+            result = await call(self.changes)
+        except (OpsdeskError, StoreError) as exc:
+            self.notify(one_line(str(exc), limit=400), severity="error", markup=False, timeout=10)
+            return
+        state = getattr(result, "state", "")
+        self.notify(f"{self.key}: {state.replace('_', ' ')}", markup=False)
+
+
+def render(view: ChangeView) -> Text:
+    c = view.change
+    out = Text()
+    out.append(f"{c.key} ", style="bold")
+    out.append(f"{one_line(c.title, limit=200)}\n")
+    out.append(f"{c.type} · risk {c.risk} · {c.state.replace('_', ' ')} · ")
+    out.append(f"{', '.join(c.services)}\n")
+    out.append(f"window {c.planned_start:%Y-%m-%d %H:%M} – {c.planned_end:%Y-%m-%d %H:%M} UTC")
+    out.append(f" · implementer {c.implementer} · requested by {c.requester}\n")
+    if c.risk_answers:
+        answered = ", ".join(f"{q}: {'yes' if a else 'no'}" for q, a in c.risk_answers.items())
+        out.append(f"risk answers: {one_line(answered, limit=300)}\n")
+    if c.risk_justification:
+        out.append(f"risk set by hand: {one_line(c.risk_justification, limit=300)}\n")
+    for label, value in (("plan", c.description), ("test plan", c.test_plan),
+                         ("backout plan", c.backout_plan), ("review", c.review)):  # fmt: skip
+        if value:
+            out.append(f"\n{label}\n", style="bold")
+            out.append(clean(value, limit=4000) + "\n")
+    out.append("\napprovals", style="bold")
+    if c.state in ("draft", "submitted"):
+        out.append(f" still needed: {describe(view.needed)}")
+    if view.needed.review_after:
+        reviewed = any(a.decision == "review" for a in view.approvals)
+        out.append(" (CAB review afterwards: " + ("done)" if reviewed else "pending)"))
+    out.append("\n")
+    for approval in view.approvals:
+        out.append(f"  {approval.at:%m-%d %H:%M} {approval.decision} by {approval.actor}")
+        out.append(f" ({'/'.join(sorted(approval.roles))}) {one_line(approval.comment, 200)}\n")
+    out.append("\nconflicts", style="bold")
+    out.append(f" ({len(view.conflicts)})\n")
+    for conflict in view.conflicts:
+        out.append(f"  {conflict.kind}: ", style="bold yellow")
+        out.append(f"{one_line(conflict.reason, limit=300)}\n")
+    if c.conflicts_ack:
+        out.append(f"  acknowledged on submit: {len(c.conflicts_ack)}\n", style="dim")
+    if view.linked:
+        out.append("\nlinked incidents ", style="bold")
+        out.append(", ".join(view.linked) + "\n")
+    out.append("\ntimeline\n", style="bold")
+    for event in view.events:
+        what = event.state.replace("_", " ") if event.state else event.kind
+        out.append(f"  {event.at:%m-%d %H:%M} {event.actor}: {what}")
+        if event.detail:
+            out.append(f" — {one_line(event.detail, limit=200)}")
+        out.append("\n")
+    return out
