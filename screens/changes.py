@@ -14,6 +14,7 @@ from opsdesk.console.change_ops import ChangeOps
 from opsdesk.console.durations import format_duration
 from opsdesk.screens.base import StoreScreen
 from opsdesk.screens.cells import append_counts, cell
+from opsdesk.screens.change_calendar import ChangeCalendarScreen
 from opsdesk.screens.change_detail import ChangeDetailScreen
 from opsdesk.screens.forms import Choose
 from opsdesk.screens.table import Row
@@ -35,6 +36,7 @@ FILTERS = {
 class ChangesScreen(StoreScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "quick_filter", "Quick filter", id="changes.filter"),
+        Binding("v", "calendar", "Calendar", id="changes.calendar"),
     ]
     TITLE = "Changes"
     FLEX_COLUMN = 4
@@ -120,6 +122,9 @@ class ChangesScreen(StoreScreen):
         if name in FILTERS:
             self.quick = name
             self.reload(top=True)
+
+    def action_calendar(self) -> None:
+        self.app.push_screen(ChangeCalendarScreen())
 
     def open_row(self, key: str) -> None:
         self.app.push_screen(ChangeDetailScreen(key))

@@ -320,3 +320,29 @@ async def test_changes_screen_filters_and_approves_from_the_keyboard(demo_store:
             "approve",
             "looks safe",
         )
+
+
+def test_calendar_marks_changes_freezes_and_changes_inside_freezes() -> None:
+    from opsdesk.screens.change_calendar import calendar_text
+    from opsdesk.store.records import ChangeRequest
+
+    config = parse_text(TEAM.format(me="me"), "team")
+    start = datetime(2026, 11, 28, 10, tzinfo=UTC)  # inside the payments freeze
+    change = ChangeRequest(7, "Deploy", "emergency", "low", ("payments", "wiki"), start,
+                           start + timedelta(hours=1), "me", "me", "scheduled", 1)  # fmt: skip
+    for days in (14, 30):
+        text = calendar_text(config, [change], NOW.date(), days)
+        lines = str(text).splitlines()
+        assert all(len(line) <= 80 for line in lines)
+        payments = next(line for line in lines if line.startswith("payments"))
+        wiki = next(line for line in lines if line.startswith("wiki"))
+        width = 4 if days == 14 else 2
+
+        def cell(line: str, n: int, width: int = width) -> str:
+            return line[11 + n * width : 11 + (n + 1) * width]
+
+        assert cell(payments, 2).strip() == "░" * width  # the 27th: frozen, no change
+        assert cell(payments, 3).strip() == "1" and cell(wiki, 3).strip() == "1"
+        assert cell(wiki, 2).strip() == "·"
+        spans = [s for s in text.spans if "reverse" in str(s.style)]
+        assert len(spans) == 1  # only the payments change sits inside the freeze
