@@ -17,6 +17,9 @@ from opsdesk.console.schema import suggest
 def _bindable_classes() -> list[type[DOMNode]]:
     from opsdesk.console.app import OpsdeskApp
     from opsdesk.screens.base import StoreScreen
+    from opsdesk.screens.change_calendar import ChangeCalendarScreen
+    from opsdesk.screens.change_detail import ChangeDetailScreen
+    from opsdesk.screens.change_form import NewChangeForm
     from opsdesk.screens.dialogs import (
         BannerForm,
         CommandLine,
@@ -30,11 +33,13 @@ def _bindable_classes() -> list[type[DOMNode]]:
     from opsdesk.screens.incident_actions import IncidentActions
     from opsdesk.screens.oncall_timeline import OncallTimelineScreen
     from opsdesk.screens.table import OpsTable
+    from opsdesk.screens.vendor_detail import VendorDetailScreen
 
     screens = list(OpsdeskApp.MODES.values())
     classes: list[type[DOMNode]] = [OpsdeskApp, StoreScreen, IncidentScreen, OpsTable]
     classes += [HelpScreen, CommandLine, Confirm, BannerForm, IncidentActions, HandoffNotesScreen]
     classes += [Ask, Choose, NewIncidentForm, MetricsScreen, OverrideForm, OncallTimelineScreen]
+    classes += [NewChangeForm, ChangeDetailScreen, ChangeCalendarScreen, VendorDetailScreen]
     classes += [s for s in screens if isinstance(s, type)]
     return classes
 

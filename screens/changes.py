@@ -8,16 +8,20 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.binding import Binding, BindingType
 
 from opsdesk.console.change_ops import ChangeOps
 from opsdesk.console.durations import format_duration
+from opsdesk.console.errors import OpsdeskError
 from opsdesk.screens.base import StoreScreen
 from opsdesk.screens.cells import append_counts, cell
 from opsdesk.screens.change_calendar import ChangeCalendarScreen
 from opsdesk.screens.change_detail import ChangeDetailScreen
+from opsdesk.screens.change_form import ChangeInput, NewChangeForm
 from opsdesk.screens.forms import Choose
 from opsdesk.screens.table import Row
+from opsdesk.store import StoreError
 from opsdesk.store.records import ChangeRequest
 
 STATE_LABEL = {"in_progress": "running", "rolled_back": "rolled back"}
@@ -37,6 +41,7 @@ class ChangesScreen(StoreScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "quick_filter", "Quick filter", id="changes.filter"),
         Binding("v", "calendar", "Calendar", id="changes.calendar"),
+        Binding("n", "new_change", "New", id="changes.new"),
     ]
     TITLE = "Changes"
     FLEX_COLUMN = 4
@@ -122,6 +127,29 @@ class ChangesScreen(StoreScreen):
         if name in FILTERS:
             self.quick = name
             self.reload(top=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action == "new_change" and self.ops.store.read_only)
+
+    def action_new_change(self) -> None:
+        config = self.ops.config
+        questions = [(q.id, q.text) for q in config.changes.risk_questions]
+        form = NewChangeForm([s.name for s in config.services], questions)
+        self.app.push_screen(form, lambda given: self._create(given) if given else None)
+
+    @work(group="new-change", exit_on_error=False)
+    async def _create(self, given: ChangeInput) -> None:
+        ops = ChangeOps(self.ops.store, self.ops.config, self.ops.actor)
+        try:
+            change = await ops.create(
+                given.title, given.type, given.services, given.start, given.end,
+                self.ops.now(), answers=given.answers, test_plan=given.test_plan,
+                backout_plan=given.backout_plan,
+            )  # fmt: skip
+        except (OpsdeskError, StoreError) as exc:
+            self.notify(str(exc), severity="error", markup=False, timeout=10)
+            return
+        self.notify(f"{change.key} created as a draft (risk {change.risk})", markup=False)
 
     def action_calendar(self) -> None:
         self.app.push_screen(ChangeCalendarScreen())

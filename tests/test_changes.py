@@ -346,3 +346,62 @@ def test_calendar_marks_changes_freezes_and_changes_inside_freezes() -> None:
         assert cell(wiki, 2).strip() == "·"
         spans = [s for s in text.spans if "reverse" in str(s.style)]
         assert len(spans) == 1  # only the payments change sits inside the freeze
+
+
+async def test_new_change_form_validates_then_creates_a_draft(demo_store: Path) -> None:
+    from opsdesk.screens.change_form import NewChangeForm
+    from opsdesk.screens.changes import ChangesScreen
+    from tests.test_app import SIZE, make_app, settle
+
+    app = make_app(demo_store, login="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ChangesScreen)
+        await pilot.press("n")
+        await settle(app, pilot)
+        form = app.screen
+        assert isinstance(form, NewChangeForm)
+        values = {"title": "Resize disks", "type": "normal", "services": "wiki, payments",
+                  "start": "2026-11-27 10:00", "end": "2026-11-27 09:00"}  # fmt: skip
+        for name, value in values.items():
+            form.query_one(f"#{name}").value = value  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        problem = str(form.query_one("#problem").render())
+        assert problem == "the end must be after the start"
+        form.query_one("#end").value = "2026-11-27 11:00"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert "needs a test plan and a backout plan" in str(form.query_one("#problem").render())
+        form.query_one("#test_plan").value = "staging first"  # type: ignore[attr-defined]
+        form.query_one("#backout_plan").value = "restore snapshot"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ChangesScreen)
+    async with await Store.open(demo_store) as store:
+        [created] = [c for c in await store.changes.find() if c.title == "Resize disks"]
+        assert (created.state, created.services, created.requester) == (
+            "draft", ("wiki", "payments"), "ana",
+        )  # fmt: skip
+
+
+def test_a_freeze_over_the_repeated_autumn_hour_is_exactly_one_real_hour() -> None:
+    """Windows are instants: a freeze from 01:30 EDT to 01:30 EST (New York, 1 November
+    2026) lasts one hour, and a change is inside it or not by the real clock."""
+    config = parse_text(
+        TEAM.format(me="me")
+        + '[[freeze_windows]]\nname = "dst"\nstart = 2026-11-01T01:30:00-04:00\n'
+        "end = 2026-11-01T01:30:00-05:00\n",
+        "team",
+    )
+    inside = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)  # 01:00 EST, the second 01:00
+    after = datetime(2026, 11, 1, 6, 40, tzinfo=UTC)  # 01:40 EST
+
+    def kinds(start: datetime) -> list[str]:
+        change = Planned("CHG-1", "x", "normal", ("wiki",), start, start + timedelta(minutes=10),
+                         "me", "draft")  # fmt: skip
+        return [c.kind for c in conflicts(change, [], config, [], [], {}, NOW)]
+
+    assert kinds(inside) == ["freeze"]
+    assert kinds(after) == []

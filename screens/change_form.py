@@ -1,0 +1,125 @@
+"""The new-change form: validated before it returns (title, type, known services, a
+window that ends after it starts, plans for normal and emergency changes, risk answers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label
+
+TYPES = ("standard", "normal", "emergency")
+
+
+@dataclass(frozen=True)
+class ChangeInput:
+    title: str
+    type: str
+    services: list[str]
+    start: datetime
+    end: datetime
+    test_plan: str
+    backout_plan: str
+    answers: dict[str, bool]
+
+
+def parse_when(text: str) -> datetime | None:
+    """ "2026-11-26 10:00" or ISO 8601; no offset means UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class NewChangeForm(ModalScreen[ChangeInput | None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="change_form.cancel"),
+        Binding("ctrl+s", "save", "Create", id="change_form.save", priority=True),
+    ]
+
+    def __init__(self, services: list[str], questions: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self._services = services
+        self._questions = questions
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text("New change (a draft; submit it from its view)", style="bold"))
+            yield Input(placeholder="title", max_length=300, id="title")
+            yield Input(placeholder="type: standard, normal or emergency", id="type")
+            yield Input(placeholder="services, comma-separated", id="services")
+            with Horizontal(classes="pair"):
+                yield Input(placeholder="start, e.g. 2026-11-26 10:00 (UTC)", id="start")
+                yield Input(placeholder="end (UTC)", id="end")
+            yield Input(placeholder="test plan", max_length=20000, id="test_plan")
+            yield Input(placeholder="backout plan", max_length=20000, id="backout_plan")
+            ids = ", ".join(q for q, _ in self._questions) or "none configured"
+            yield Input(placeholder=f"risk questions answered yes ({ids})", id="answers")
+            yield Label(Text(""), id="problem")
+            with Horizontal(classes="buttons"):
+                yield Button("Create (ctrl+s)", id="create", variant="primary")
+                yield Button("Cancel (Esc)", id="cancel")
+
+    def _value(self, name: str) -> str:
+        return self.query_one(f"#{name}", Input).value.strip()
+
+    def has_unsaved_input(self) -> bool:
+        return any(self._value(n) for n in ("title", "services", "test_plan", "backout_plan"))
+
+    def _read(self) -> ChangeInput | str:
+        """The form's content, or the first problem with it."""
+        title, kind = self._value("title"), self._value("type").lower()
+        if not title:
+            return "a title is needed"
+        if kind not in TYPES:
+            return "type is standard, normal or emergency"
+        services = [s.strip() for s in self._value("services").split(",") if s.strip()]
+        if not services:
+            return "at least one service is needed"
+        unknown = [s for s in services if self._services and s not in self._services]
+        if unknown:
+            return f"unknown service {unknown[0]!r}; known: {', '.join(self._services)}"
+        start, end = parse_when(self._value("start")), parse_when(self._value("end"))
+        if start is None or end is None:
+            return "start and end are times like 2026-11-26 10:00 (UTC unless an offset is given)"
+        if end <= start:
+            return "the end must be after the start"
+        plans = self._value("test_plan"), self._value("backout_plan")
+        if kind != "standard" and not all(plans):
+            return f"a {kind} change needs a test plan and a backout plan"
+        known = {q for q, _ in self._questions}
+        yes = [a.strip() for a in self._value("answers").split(",") if a.strip()]
+        wrong = [a for a in yes if a not in known]
+        if wrong:
+            return f"unknown risk question {wrong[0]!r}; known: {', '.join(sorted(known))}"
+        return ChangeInput(title, kind, services, start, end, plans[0], plans[1],
+                           dict.fromkeys(yes, True))  # fmt: skip
+
+    def action_save(self) -> None:
+        result = self._read()
+        if isinstance(result, str):
+            self.query_one("#problem", Label).update(Text(result, style="bold red"))
+            return
+        self.dismiss(result)
+
+    @on(Input.Submitted)
+    def _next_field(self) -> None:
+        self.focus_next()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "create":
+            self.action_save()
+        else:
+            self.action_cancel()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
