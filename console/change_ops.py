@@ -260,6 +260,49 @@ class ChangeOps:
             self.actor, change.key, change.version, changes, event, f"change.{verb}", now
         )
 
+    async def edit(
+        self,
+        key: str,
+        now: datetime,
+        *,
+        title: str,
+        change_type: str,
+        services: list[str],
+        start: datetime,
+        end: datetime,
+        test_plan: str,
+        backout_plan: str,
+        answers: dict[str, bool],
+        version: int | None = None,
+    ) -> ChangeRequest:
+        """Change a draft (or a rejected change before resubmitting): the same checks as
+        creating one; the risk is computed again from the answers."""
+        change = await self._load(key, version)
+        if change.state not in ("draft", "rejected"):
+            raise Refused(f"{change.key} is {change.state.replace('_', ' ')}; only drafts and "
+                          "rejected changes are edited")  # fmt: skip
+        known = [s.name for s in self.config.services]
+        unknown = [s for s in services if known and s not in known]
+        if unknown or not services:
+            raise Refused(f"unknown service {unknown[0]!r}" if unknown else "a service is needed")
+        if end <= start:
+            raise Refused("the planned end must be after the planned start")
+        if change_type != "standard" and not (test_plan.strip() and backout_plan.strip()):
+            raise Refused(f"a {change_type} change needs a test plan and a backout plan")
+        try:
+            risk = risk_from(self.config, answers)
+        except ChangeRefused as exc:
+            raise Refused(str(exc)) from None
+        fields = {
+            "title": one_line(title).strip(), "type": change_type, "services": services,
+            "planned_start": start, "planned_end": end, "test_plan": clean(test_plan),
+            "backout_plan": clean(backout_plan), "risk_answers": answers, "risk": risk,
+        }  # fmt: skip
+        event = ChangeEvent(now, self.actor.login, "edited", None, f"risk {risk}")
+        return await self.store.changes.apply(
+            self.actor, change.key, change.version, fields, event, "change.edit", now
+        )
+
     async def link(self, key: str, incident: str, now: datetime) -> None:
         await self.store.incidents.get(incident)  # a clear "no such incident" first
         await self.store.changes.link(self.actor, key, parse_key(incident), now)

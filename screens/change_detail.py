@@ -16,6 +16,7 @@ from opsdesk.console.change_ops import ChangeOps, ChangeView
 from opsdesk.console.change_rules import VERBS, describe
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.text import clean, one_line
+from opsdesk.screens.change_form import ChangeInput, NewChangeForm
 from opsdesk.screens.dialogs import Confirm
 from opsdesk.screens.forms import Ask
 from opsdesk.screens.screen import LiveDetailScreen
@@ -38,6 +39,7 @@ class ChangeDetailScreen(LiveDetailScreen):
         Binding("F", "step('fail')", "Fail", id="change.fail"),
         Binding("B", "step('rollback')", "Roll back", id="change.rollback"),
         Binding("x", "step('close')", "Close", id="change.close"),
+        Binding("e", "edit", "Edit", id="change.edit"),
     ]
     PARTS = ("change",)
 
@@ -64,11 +66,13 @@ class ChangeDetailScreen(LiveDetailScreen):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action not in ("step", "decide") or self.view is None:
+        if action not in ("step", "decide", "edit") or self.view is None:
             return True
         if self.ops.store.read_only:
             return False
         change, actor = self.view.change, self.ops.actor
+        if action == "edit":
+            return change.state in ("draft", "rejected")
         if action == "decide":
             approver = actor.has("cab") or actor.has("lead")
             mine = change.requester == actor.login
@@ -101,6 +105,24 @@ class ChangeDetailScreen(LiveDetailScreen):
                 if verb != "submit" else ops.submit(self.key, self.ops.now())
             ) if yes else None,
         )  # fmt: skip
+
+    def action_edit(self) -> None:
+        if self.view is None:
+            return
+        config, change = self.ops.config, self.view.change
+        questions = [(q.id, q.text) for q in config.changes.risk_questions]
+        form = NewChangeForm([s.name for s in config.services], questions, editing=change)
+
+        def save(given: ChangeInput | None) -> None:
+            if given is not None:
+                self._run(lambda ops: ops.edit(
+                    self.key, self.ops.now(), title=given.title, change_type=given.type,
+                    services=given.services, start=given.start, end=given.end,
+                    test_plan=given.test_plan, backout_plan=given.backout_plan,
+                    answers=given.answers, version=change.version,
+                ))  # fmt: skip
+
+        self.app.push_screen(form, save)
 
     def action_decide(self, decision: str) -> None:
         prompt = "Comment (why)" if decision == "reject" else "Comment (optional)"

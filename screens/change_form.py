@@ -15,6 +15,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from opsdesk.store.records import ChangeRequest
+
 TYPES = ("standard", "normal", "emergency")
 
 
@@ -45,14 +47,35 @@ class NewChangeForm(ModalScreen[ChangeInput | None]):
         Binding("ctrl+s", "save", "Create", id="change_form.save", priority=True),
     ]
 
-    def __init__(self, services: list[str], questions: list[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        services: list[str],
+        questions: list[tuple[str, str]],
+        editing: ChangeRequest | None = None,
+    ) -> None:
         super().__init__()
         self._services = services
         self._questions = questions
+        self._editing = editing
+
+    def on_mount(self) -> None:
+        change = self._editing
+        if change is None:
+            return
+        values = {
+            "title": change.title, "type": change.type, "services": ", ".join(change.services),
+            "start": f"{change.planned_start:%Y-%m-%d %H:%M}",
+            "end": f"{change.planned_end:%Y-%m-%d %H:%M}", "test_plan": change.test_plan,
+            "backout_plan": change.backout_plan,
+            "answers": ", ".join(q for q, yes in change.risk_answers.items() if yes),
+        }  # fmt: skip
+        for name, value in values.items():
+            self.query_one(f"#{name}", Input).value = value
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text("New change (a draft; submit it from its view)", style="bold"))
+            heading = f"Edit {self._editing.key}" if self._editing else "New change (a draft)"
+            yield Label(Text(heading, style="bold"))
             yield Input(placeholder="title", max_length=300, id="title")
             yield Input(placeholder="type: standard, normal or emergency", id="type")
             yield Input(placeholder="services, comma-separated", id="services")

@@ -405,3 +405,38 @@ def test_a_freeze_over_the_repeated_autumn_hour_is_exactly_one_real_hour() -> No
 
     assert kinds(inside) == ["freeze"]
     assert kinds(after) == []
+
+
+async def test_a_draft_is_edited_in_the_same_form(demo_store: Path) -> None:
+    from opsdesk.console.session import Options, open_session
+    from opsdesk.screens.change_detail import ChangeDetailScreen
+    from opsdesk.screens.change_form import NewChangeForm
+    from tests.conftest import FIXED_NOW
+    from tests.test_app import SIZE, make_app, settle
+
+    session = await open_session(Options(store=str(demo_store)), login="ana")
+    try:
+        ops = ChangeOps(session.store, session.config, session.actor)
+        start = FIXED_NOW + timedelta(days=2)
+        draft = await ops.create("Tune cache", "standard", ["wiki"], start,
+                                 start + timedelta(hours=1), FIXED_NOW)  # fmt: skip
+    finally:
+        await session.close()
+    app = make_app(demo_store, login="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.push_screen(ChangeDetailScreen(draft.key))
+        await settle(app, pilot)
+        await pilot.press("e")
+        await settle(app, pilot)
+        form = app.screen
+        assert isinstance(form, NewChangeForm)
+        assert form.query_one("#services").value == "wiki"  # type: ignore[attr-defined]
+        form.query_one("#title").value = "Tune cache sizes"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ChangeDetailScreen)
+    async with await Store.open(demo_store) as store:
+        edited = await store.changes.get(draft.key)
+        assert (edited.title, edited.version) == ("Tune cache sizes", 2)
+        assert [e.kind for e in await store.changes.events(draft.key)] == ["created", "edited"]
