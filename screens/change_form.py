@@ -11,7 +11,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
@@ -42,6 +42,12 @@ def parse_when(text: str) -> datetime | None:
 
 
 class NewChangeForm(ModalScreen[ChangeInput | None]):
+    """Nine one-line fields so the whole form (with its problem line and buttons) fits
+    an 80×24 terminal; it scrolls if the terminal is smaller."""
+
+    DEFAULT_CSS = """
+    NewChangeForm Input { margin-bottom: 1; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="change_form.cancel"),
         Binding("ctrl+s", "save", "Create", id="change_form.save", priority=True),
@@ -73,19 +79,22 @@ class NewChangeForm(ModalScreen[ChangeInput | None]):
             self.query_one(f"#{name}", Input).value = value
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog"):
             heading = f"Edit {self._editing.key}" if self._editing else "New change (a draft)"
             yield Label(Text(heading, style="bold"))
-            yield Input(placeholder="title", max_length=300, id="title")
-            yield Input(placeholder="type: standard, normal or emergency", id="type")
-            yield Input(placeholder="services, comma-separated", id="services")
-            with Horizontal(classes="pair"):
-                yield Input(placeholder="start, e.g. 2026-11-26 10:00 (UTC)", id="start")
-                yield Input(placeholder="end (UTC)", id="end")
-            yield Input(placeholder="test plan", max_length=20000, id="test_plan")
-            yield Input(placeholder="backout plan", max_length=20000, id="backout_plan")
+            yield Input(compact=True, placeholder="title", max_length=300, id="title")
+            yield Input(compact=True, placeholder="type: standard, normal or emergency", id="type")
+            yield Input(compact=True, placeholder="services, comma-separated", id="services")
+            yield Input(compact=True, placeholder="start, e.g. 2026-11-26 10:00 (UTC)", id="start")
+            yield Input(compact=True, placeholder="end, e.g. 2026-11-26 11:00 (UTC)", id="end")
+            yield Input(compact=True, placeholder="test plan", max_length=20000, id="test_plan")
+            yield Input(
+                compact=True, placeholder="backout plan", max_length=20000, id="backout_plan"
+            )
             ids = ", ".join(q for q, _ in self._questions) or "none configured"
-            yield Input(placeholder=f"risk questions answered yes ({ids})", id="answers")
+            yield Input(
+                compact=True, placeholder=f"risk questions answered yes ({ids})", id="answers"
+            )
             yield Label(Text(""), id="problem")
             with Horizontal(classes="buttons"):
                 yield Button("Create (ctrl+s)", id="create", variant="primary")
