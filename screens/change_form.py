@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from opsdesk.screens.forms import ValidatedForm
 from opsdesk.store.records import ChangeRequest
 
 TYPES = ("standard", "normal", "emergency")
@@ -41,17 +38,13 @@ def parse_when(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class NewChangeForm(ModalScreen[ChangeInput | None]):
+class NewChangeForm(ValidatedForm[ChangeInput]):
     """Nine one-line fields so the whole form (with its problem line and buttons) fits
     an 80×24 terminal; it scrolls if the terminal is smaller."""
 
     DEFAULT_CSS = """
     NewChangeForm Input { margin-bottom: 1; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="change_form.cancel"),
-        Binding("ctrl+s", "save", "Create", id="change_form.save", priority=True),
-    ]
 
     def __init__(
         self,
@@ -100,13 +93,10 @@ class NewChangeForm(ModalScreen[ChangeInput | None]):
                 yield Button("Create (ctrl+s)", id="create", variant="primary")
                 yield Button("Cancel (Esc)", id="cancel")
 
-    def _value(self, name: str) -> str:
-        return self.query_one(f"#{name}", Input).value.strip()
-
     def has_unsaved_input(self) -> bool:
         return any(self._value(n) for n in ("title", "services", "test_plan", "backout_plan"))
 
-    def _read(self) -> ChangeInput | str:
+    def read(self) -> ChangeInput | str:
         """The form's content, or the first problem with it."""
         title, kind = self._value("title"), self._value("type").lower()
         if not title:
@@ -134,24 +124,3 @@ class NewChangeForm(ModalScreen[ChangeInput | None]):
             return f"unknown risk question {wrong[0]!r}; known: {', '.join(sorted(known))}"
         return ChangeInput(title, kind, services, start, end, plans[0], plans[1],
                            dict.fromkeys(yes, True))  # fmt: skip
-
-    def action_save(self) -> None:
-        result = self._read()
-        if isinstance(result, str):
-            self.query_one("#problem", Label).update(Text(result, style="bold red"))
-            return
-        self.dismiss(result)
-
-    @on(Input.Submitted)
-    def _next_field(self) -> None:
-        self.focus_next()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "create":
-            self.action_save()
-        else:
-            self.action_cancel()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

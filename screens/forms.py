@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on
@@ -18,6 +18,46 @@ from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from opsdesk.console.text import one_line
+
+T = TypeVar("T")
+
+
+class ValidatedForm(ModalScreen[T | None]):
+    """A form that checks itself before it returns: `read()` gives the value or the first
+    problem, which is shown in the #problem label. Enter moves to the next field, ctrl+s
+    (or the first button) saves, Esc (or the other button) cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="form.cancel"),
+        Binding("ctrl+s", "save", "Save", id="form.save", priority=True),
+    ]
+
+    def read(self) -> T | str:
+        raise NotImplementedError
+
+    def _value(self, name: str) -> str:
+        return self.query_one(f"#{name}", Input).value.strip()
+
+    def action_save(self) -> None:
+        result = self.read()
+        if isinstance(result, str):
+            self.query_one("#problem", Label).update(Text(result, style="bold red"))
+            return
+        self.dismiss(result)
+
+    @on(Input.Submitted)
+    def _next_field(self) -> None:
+        self.focus_next()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id in ("create", "save"):
+            self.action_save()
+        else:
+            self.action_cancel()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class Choose(ModalScreen[str | None]):
@@ -95,13 +135,8 @@ class NewIncidentInput:
     description: str
 
 
-class NewIncidentForm(ModalScreen[NewIncidentInput | None]):
+class NewIncidentForm(ValidatedForm[NewIncidentInput]):
     """Title, service, impact, urgency and description, validated before it returns."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="form.cancel"),
-        Binding("ctrl+s", "save", "Create", id="form.save", priority=True),
-    ]
 
     def __init__(self, services: list[str]) -> None:
         super().__init__()
@@ -121,13 +156,10 @@ class NewIncidentForm(ModalScreen[NewIncidentInput | None]):
                 yield Button("Create (ctrl+s)", id="create", variant="primary")
                 yield Button("Cancel (Esc)", id="cancel")
 
-    def _value(self, name: str) -> str:
-        return self.query_one(f"#{name}", Input).value.strip()
-
     def has_unsaved_input(self) -> bool:
         return any(self._value(n) for n in ("title", "service", "description"))
 
-    def _problem(self) -> str | None:
+    def read(self) -> NewIncidentInput | str:
         if not self._value("title"):
             return "a title is needed"
         service = self._value("service")
@@ -135,36 +167,13 @@ class NewIncidentForm(ModalScreen[NewIncidentInput | None]):
             return "a service is needed"
         if self._services and service not in self._services:
             return f"unknown service; known: {', '.join(self._services)}"
-        return None
-
-    def action_save(self) -> None:
-        problem = self._problem()
-        if problem:
-            self.query_one("#problem", Label).update(Text(problem, style="bold red"))
-            return
-        self.dismiss(
-            NewIncidentInput(
-                title=self._value("title"),
-                service=self._value("service"),
-                impact=int(self._value("impact") or 3),
-                urgency=int(self._value("urgency") or 3),
-                description=self._value("description"),
-            )
+        return NewIncidentInput(
+            title=self._value("title"),
+            service=service,
+            impact=int(self._value("impact") or 3),
+            urgency=int(self._value("urgency") or 3),
+            description=self._value("description"),
         )
-
-    @on(Input.Submitted)
-    def _next_field(self) -> None:
-        self.focus_next()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "create":
-            self.action_save()
-        else:
-            self.action_cancel()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 @dataclass(frozen=True)
@@ -176,13 +185,8 @@ class OverrideInput:
     reason: str
 
 
-class OverrideForm(ModalScreen[OverrideInput | None]):
+class OverrideForm(ValidatedForm[OverrideInput]):
     """Cover a schedule: schedule, person, from, to (UTC, "2026-11-26 09:00"), reason."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="form.cancel"),
-        Binding("ctrl+s", "save", "Save", id="form.save", priority=True),
-    ]
 
     def __init__(self, schedules: list[str], logins: list[str], me: str, now: datetime) -> None:
         super().__init__()
@@ -212,13 +216,10 @@ class OverrideForm(ModalScreen[OverrideInput | None]):
             yield Label(Text(""), id="problem")
             yield Label(Text("ctrl+s saves · Esc cancels · Tab next field", style="dim"))
 
-    def _value(self, name: str) -> str:
-        return self.query_one(f"#{name}", Input).value.strip()
-
     def has_unsaved_input(self) -> bool:
         return bool(self._value("reason"))
 
-    def _parse(self) -> OverrideInput | str:
+    def read(self) -> OverrideInput | str:
         schedule, login = self._value("schedule"), self._value("login")
         if schedule not in self._schedules:
             return f"unknown schedule; known: {', '.join(self._schedules)}"
@@ -232,17 +233,3 @@ class OverrideForm(ModalScreen[OverrideInput | None]):
         if end <= start:
             return "the override must end after it starts"
         return OverrideInput(schedule, login, start, end, self._value("reason"))
-
-    def action_save(self) -> None:
-        parsed = self._parse()
-        if isinstance(parsed, str):
-            self.query_one("#problem", Label).update(Text(parsed, style="bold red"))
-            return
-        self.dismiss(parsed)
-
-    @on(Input.Submitted)
-    def _next_field(self) -> None:
-        self.focus_next()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
