@@ -28,7 +28,7 @@ def _bindable_classes() -> list[type[DOMNode]]:
         HelpScreen,
         MetricsScreen,
     )
-    from opsdesk.screens.forms import Ask, Choose, NewIncidentForm, OverrideForm
+    from opsdesk.screens.forms import Ask, Choose, NewIncidentForm, OverrideForm, ValidatedForm
     from opsdesk.screens.incident import IncidentScreen
     from opsdesk.screens.incident_actions import IncidentActions
     from opsdesk.screens.oncall_timeline import OncallTimelineScreen
@@ -40,6 +40,7 @@ def _bindable_classes() -> list[type[DOMNode]]:
     classes += [HelpScreen, CommandLine, Confirm, BannerForm, IncidentActions, HandoffNotesScreen]
     classes += [Ask, Choose, NewIncidentForm, MetricsScreen, OverrideForm, OncallTimelineScreen]
     classes += [NewChangeForm, ChangeDetailScreen, ChangeCalendarScreen, VendorDetailScreen]
+    classes += [ValidatedForm]
     classes += [s for s in screens if isinstance(s, type)]
     return classes
 
