@@ -9,12 +9,10 @@ from datetime import datetime, timedelta
 from opsdesk.console.change_rules import (
     REVIEW_NEEDED,
     RISKS,
-    Approval,
     ChangeRefused,
     Conflict,
     Needed,
     OpenIncident,
-    Planned,
     check_verb,
     conflicts,
     describe,
@@ -30,7 +28,13 @@ from opsdesk.console.text import clean, one_line
 from opsdesk.plugins.api import worst
 from opsdesk.store import Actor, Store
 from opsdesk.store.incidents import parse_key
-from opsdesk.store.records import ChangeEvent, ChangeRequest, IncidentFilter, NewChange
+from opsdesk.store.records import (
+    ChangeApproval,
+    ChangeEvent,
+    ChangeRequest,
+    IncidentFilter,
+    NewChange,
+)
 
 OPEN = ("new", "acknowledged", "in_progress", "on_hold")
 
@@ -42,18 +46,11 @@ class Refused(OpsdeskError):
 @dataclass(frozen=True)
 class ChangeView:
     change: ChangeRequest
-    approvals: list[Approval]
+    approvals: list[ChangeApproval]
     needed: Needed
     conflicts: list[Conflict]
     linked: list[str]
     events: list[ChangeEvent]
-
-
-def planned(change: ChangeRequest) -> Planned:
-    return Planned(
-        change.key, change.title, change.type, change.services, change.planned_start,
-        change.planned_end, change.implementer, change.state,
-    )  # fmt: skip
 
 
 class ChangeOps:
@@ -113,10 +110,7 @@ class ChangeOps:
     async def view(self, key: str, now: datetime) -> ChangeView:
         store = self.store.changes
         change = await store.get(key)
-        approvals = [
-            Approval(a.actor, a.roles, a.decision, a.comment, a.at)
-            for a in await store.approvals(change.key)
-        ]
+        approvals = await store.approvals(change.key)
         needed = still_needed(rule_for(self.config, change.type, change.risk), approvals)
         live = change.state in ("draft", "submitted", "approved", "scheduled", "in_progress")
         return ChangeView(
@@ -138,7 +132,7 @@ class ChangeOps:
         store = self.store
         start = min(c.planned_start for c in changes)
         end = max(c.planned_end for c in changes)
-        others = [planned(c) for c in await store.changes.overlapping(start, end)]
+        others = await store.changes.overlapping(start, end)
         incidents = [
             OpenIncident(i.key, i.priority, i.service, i.title)
             for i in await store.incidents.find(
@@ -165,7 +159,7 @@ class ChangeOps:
                 if shift.login == change.implementer
             ]
             found[change.key] = conflicts(
-                planned(change), others, self.config, incidents, on_call, vendor_levels, now
+                change, others, self.config, incidents, on_call, vendor_levels, now
             )
         return found
 
@@ -218,12 +212,9 @@ class ChangeOps:
         if decision == "reject":
             new_state: str | None = "rejected"
         else:
-            approvals = [
-                Approval(a.actor, a.roles, a.decision, a.comment, a.at)
-                for a in await self.store.changes.approvals(change.key)
-            ]
+            approvals = await self.store.changes.approvals(change.key)
             roles = frozenset(r for r in ("cab", "lead") if self.actor.has(r))  # type: ignore[arg-type]
-            mine = Approval(self.actor.login, roles, "approve", comment, now)
+            mine = ChangeApproval(self.actor.login, roles, "approve", comment, now)
             if any(a.actor == self.actor.login and a.decision == "approve" for a in approvals):
                 raise Refused(f"you already approved {change.key}")
             new_state = "scheduled" if still_needed(rule, [*approvals, mine]).none else None

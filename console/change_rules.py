@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from opsdesk.console.config_model import ApprovalRule, Config
+from opsdesk.store.records import ChangeApproval, ChangeRequest
 
 STATES = (
     "draft", "submitted", "approved", "rejected", "scheduled", "in_progress",
@@ -65,15 +66,6 @@ def rule_for(config: Config, change_type: str, risk: str) -> ApprovalRule:
 
 
 @dataclass(frozen=True)
-class Approval:
-    actor: str
-    roles: frozenset[str]
-    decision: str  # "approve", "reject" or "review"
-    comment: str
-    at: datetime
-
-
-@dataclass(frozen=True)
 class Needed:
     cab: int
     lead: int
@@ -84,7 +76,7 @@ class Needed:
         return self.cab == 0 and self.lead == 0
 
 
-def still_needed(rule: ApprovalRule, approvals: Iterable[Approval]) -> Needed:
+def still_needed(rule: ApprovalRule, approvals: Iterable[ChangeApproval]) -> Needed:
     """Approvals still missing before the change may proceed. One person counts once,
     for the role the rule still needs (a lead who is also CAB fills a lead seat first)."""
     cab, lead = rule.cab, rule.lead
@@ -105,26 +97,6 @@ def describe(needed: Needed) -> str:
     if needed.lead:
         parts.append(f"{needed.lead} lead")
     return " and ".join(parts) or "none"
-
-
-@dataclass(frozen=True)
-class Window:
-    """Something that occupies time on services: another change, a freeze, a shift."""
-
-    start: datetime
-    end: datetime
-
-
-@dataclass(frozen=True)
-class Planned:
-    key: str
-    title: str
-    type: str
-    services: tuple[str, ...]
-    start: datetime
-    end: datetime
-    implementer: str | None
-    state: str
 
 
 @dataclass(frozen=True)
@@ -149,8 +121,8 @@ def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datet
 
 
 def conflicts(
-    change: Planned,
-    others: Sequence[Planned],
+    change: ChangeRequest,
+    others: Sequence[ChangeRequest],
     config: Config,
     incidents: Sequence[OpenIncident],
     on_call: Sequence[tuple[str, str, datetime, datetime]],
@@ -163,28 +135,26 @@ def conflicts(
     `vendor_levels` the current level per vendor name."""
     found: list[Conflict] = []
     services = set(change.services)
+    begin, end = change.planned_start, change.planned_end
     for other in others:
         if other.key == change.key or other.state not in ACTIVE:
             continue
+        if not overlaps(begin, end, other.planned_start, other.planned_end):
+            continue
+        when = _span(other.planned_start, other.planned_end)
         shared = services & set(other.services)
-        if shared and overlaps(change.start, change.end, other.start, other.end):
+        if shared:
+            on = ", ".join(sorted(shared))
             found.append(Conflict(
-                "change",
-                f"{other.key} ({other.title[:60]}) is planned {_span(other.start, other.end)} "
-                f"on {', '.join(sorted(shared))}",
+                "change", f"{other.key} ({other.title[:60]}) is planned {when} on {on}"
             ))  # fmt: skip
-        elif (
-            change.implementer
-            and other.implementer == change.implementer
-            and overlaps(change.start, change.end, other.start, other.end)
-        ):
+        elif change.implementer and other.implementer == change.implementer:
             found.append(Conflict(
-                "implementer_busy",
-                f"{change.implementer} also implements {other.key} {_span(other.start, other.end)}",
+                "implementer_busy", f"{change.implementer} also implements {other.key} {when}"
             ))  # fmt: skip
     for window in config.freeze_windows:
         touched = services if window.services is None else services & set(window.services)
-        if touched and overlaps(change.start, change.end, window.start, window.end):
+        if touched and overlaps(begin, end, window.start, window.end):
             note = " (an emergency change may go ahead)" if change.type == "emergency" else ""
             found.append(Conflict(
                 "freeze",
@@ -198,9 +168,9 @@ def conflicts(
                 f"{incident.key} ({incident.priority}, {incident.title[:60]}) is open on "
                 f"{incident.service}",
             ))  # fmt: skip
-    for schedule, login, start, end in on_call:
-        if login == change.implementer and overlaps(change.start, change.end, start, end):
-            during = _span(max(start, change.start), min(end, change.end))
+    for schedule, login, start, stop in on_call:
+        if login == change.implementer and overlaps(begin, end, start, stop):
+            during = _span(max(start, begin), min(stop, end))
             found.append(Conflict("on_call", f"{login} is on call for {schedule} {during}"))
     for service in sorted(services):
         known = config.service(service)

@@ -15,9 +15,7 @@ import time_machine
 
 from opsdesk.console.change_ops import ChangeOps
 from opsdesk.console.change_rules import (
-    Approval,
     ChangeRefused,
-    Planned,
     check_verb,
     conflicts,
     risk_from,
@@ -28,6 +26,7 @@ from opsdesk.console.cli import run
 from opsdesk.console.config import parse_text
 from opsdesk.console.identity import actor_for
 from opsdesk.store import PermissionDenied, Store
+from opsdesk.store.records import ChangeApproval, ChangeRequest
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -124,6 +123,20 @@ def change_cli(tmp_path: Path, me: str, capsys: pytest.CaptureFixture[str]):  # 
     return call
 
 
+def planned(
+    number: int,
+    title: str,
+    kind: str,
+    services: tuple[str, ...],
+    start: datetime,
+    length: timedelta,
+    implementer: str,
+    state: str,
+) -> ChangeRequest:
+    return ChangeRequest(number, title, kind, "low", services, start, start + length,
+                         implementer, implementer, state, 1)  # fmt: skip
+
+
 def new_change(cli, *extra: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     code, created = cli(
         "change", "new", "--title", "Upgrade db", "--type", "normal", "--service", "wiki",
@@ -152,8 +165,8 @@ def test_risk_and_approval_rules() -> None:
     with pytest.raises(ChangeRefused, match="unknown risk question"):
         risk_from(config, {"customerfacing": True})
     high = rule_for(config, "normal", "high")
-    cab = Approval("carla", frozenset({"cab"}), "approve", "", NOW)
-    lead = Approval("leo", frozenset({"lead"}), "approve", "", NOW)
+    cab = ChangeApproval("carla", frozenset({"cab"}), "approve", "", NOW)
+    lead = ChangeApproval("leo", frozenset({"lead"}), "approve", "", NOW)
     assert (still_needed(high, [cab]).cab, still_needed(high, [cab]).lead) == (0, 1)
     assert still_needed(high, [cab, lead]).none
     assert still_needed(rule_for(config, "standard", "low"), []).none
@@ -163,12 +176,11 @@ def test_risk_and_approval_rules() -> None:
 def test_each_conflict_kind_has_a_reason() -> None:
     config = parse_text(TEAM.format(me="me"), "team")
     start = datetime(2026, 11, 28, 10, tzinfo=UTC)  # a Saturday, inside the freeze
-    change = Planned("CHG-1", "Deploy", "emergency", ("payments",), start,
-                     start + timedelta(hours=2), "me", "draft")  # fmt: skip
-    other = Planned("CHG-2", "Other deploy", "normal", ("payments",), start + timedelta(hours=1),
-                    start + timedelta(hours=3), "sam", "scheduled")  # fmt: skip
-    busy = Planned("CHG-3", "Wiki", "normal", ("wiki",), start, start + timedelta(hours=1), "me",
-                   "scheduled")  # fmt: skip
+    change = planned(1, "Deploy", "emergency", ("payments",), start, timedelta(hours=2), "me",
+                     "draft")  # fmt: skip
+    other = planned(2, "Other deploy", "normal", ("payments",), start + timedelta(hours=1),
+                    timedelta(hours=2), "sam", "scheduled")  # fmt: skip
+    busy = planned(3, "Wiki", "normal", ("wiki",), start, timedelta(hours=1), "me", "scheduled")
     from opsdesk.console.change_rules import OpenIncident
 
     found = conflicts(
@@ -324,12 +336,11 @@ async def test_changes_screen_filters_and_approves_from_the_keyboard(demo_store:
 
 def test_calendar_marks_changes_freezes_and_changes_inside_freezes() -> None:
     from opsdesk.screens.change_calendar import calendar_text
-    from opsdesk.store.records import ChangeRequest
 
     config = parse_text(TEAM.format(me="me"), "team")
     start = datetime(2026, 11, 28, 10, tzinfo=UTC)  # inside the payments freeze
-    change = ChangeRequest(7, "Deploy", "emergency", "low", ("payments", "wiki"), start,
-                           start + timedelta(hours=1), "me", "me", "scheduled", 1)  # fmt: skip
+    change = planned(7, "Deploy", "emergency", ("payments", "wiki"), start, timedelta(hours=1),
+                     "me", "scheduled")  # fmt: skip
     for days in (14, 30):
         text = calendar_text(config, [change], NOW.date(), days)
         lines = str(text).splitlines()
@@ -399,8 +410,7 @@ def test_a_freeze_over_the_repeated_autumn_hour_is_exactly_one_real_hour() -> No
     after = datetime(2026, 11, 1, 6, 40, tzinfo=UTC)  # 01:40 EST
 
     def kinds(start: datetime) -> list[str]:
-        change = Planned("CHG-1", "x", "normal", ("wiki",), start, start + timedelta(minutes=10),
-                         "me", "draft")  # fmt: skip
+        change = planned(1, "x", "normal", ("wiki",), start, timedelta(minutes=10), "me", "draft")
         return [c.kind for c in conflicts(change, [], config, [], [], {}, NOW)]
 
     assert kinds(inside) == ["freeze"]
