@@ -121,7 +121,8 @@ class Changes:
         change_id = parse_change_key(key)
         async with self._db.write(actor, "engineer", action.replace(".", " "), now) as tx:
             before = await self._checked(tx, change_id, expected_version)
-            await self._update(tx, change_id, expected_version, changes, actor, now)
+            values = {column: _db_value(column, value) for column, value in changes.items()}
+            await tx.update_versioned("changes", change_id, expected_version, values)
             after = await self._fetch(tx.conn, change_id)
             await self._event(tx, change_id, event)
             await tx.audit(action, "change", after.key, _json(before), _json(after))
@@ -154,8 +155,8 @@ class Changes:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (change_id, actor.login, json.dumps(roles), decision, comment, to_db(now)),
             )
-            changes = {"state": new_state} if new_state else {}
-            await self._update(tx, change_id, expected_version, changes, actor, now)
+            values = {"state": new_state} if new_state else {}
+            await tx.update_versioned("changes", change_id, expected_version, values)
             after = await self._fetch(tx.conn, change_id)
             detail = f"{'/'.join(roles)}: {comment}" if comment else "/".join(roles)
             await self._event(
@@ -191,25 +192,6 @@ class Changes:
                 f"it is now {before.version}); look at it again and retry"
             )
         return before
-
-    async def _update(
-        self,
-        tx: Transaction,
-        change_id: int,
-        version: int,
-        changes: dict[str, Any],
-        actor: Actor,
-        now: datetime,
-    ) -> None:
-        assignments = "".join(f"{column} = ?, " for column in changes)
-        await tx.execute(
-            f"UPDATE changes SET {assignments}version = version + 1, updated_at = ?,"
-            " updated_by = ? WHERE id = ? AND version = ?",
-            (
-                *(_db_value(k, v) for k, v in changes.items()),
-                to_db(now), actor.login, change_id, version,
-            ),
-        )  # fmt: skip
 
     async def _event(self, tx: Transaction, change_id: int, event: ChangeEvent) -> None:
         await tx.execute(

@@ -63,6 +63,19 @@ class Transaction:
     ) -> aiosqlite.Cursor:
         return await self.conn.execute(sql, params)
 
+    async def update_versioned(
+        self, table: str, row_id: int, version: int, values: dict[str, Any]
+    ) -> None:
+        """Set `values` on row `row_id` of `table` if it is still at `version`, moving the
+        version on and stamping who and when (tables with id, version, updated_at and
+        updated_by). Callers check the version first, to say who changed it."""
+        assignments = "".join(f"{column} = ?, " for column in values)
+        await self.conn.execute(
+            f"UPDATE {table} SET {assignments}version = version + 1, updated_at = ?,"
+            " updated_by = ? WHERE id = ? AND version = ?",
+            (*values.values(), to_db(self.now), self.actor.login, row_id, version),
+        )
+
     async def audit(
         self,
         action: str,

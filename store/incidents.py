@@ -189,15 +189,8 @@ class Incidents:
                     f"{to_db(before.updated_at)} (you had version {expected_version}, it is now "
                     f"{before.version}); look at it again and retry"
                 )
-            assignments = ", ".join(f"{column} = ?" for column in changes)
-            await tx.execute(
-                f"UPDATE incidents SET {assignments}, version = version + 1, updated_at = ?,"
-                " updated_by = ? WHERE id = ? AND version = ?",
-                (
-                    *(_db_value(v) for v in changes.values()),
-                    to_db(now), actor.login, incident_id, expected_version,
-                ),
-            )  # fmt: skip
+            values = {column: _db_value(value) for column, value in changes.items()}
+            await tx.update_versioned("incidents", incident_id, expected_version, values)
             after = await self._fetch(tx.conn, incident_id)
             await self._event(tx, incident_id, event)
             old, new = incident_json(before), incident_json(after)
