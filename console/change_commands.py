@@ -90,14 +90,7 @@ async def list_(args: argparse.Namespace) -> int:
             requester=me if args.mine else None,
             limit=args.limit,
         )
-        if args.to_approve:
-            mine = []
-            for change in (c for c in found if c.state == "submitted" and c.requester != me):
-                view = await ops.view(change.key, now())
-                if not view.needed.none and not any(a.actor == me for a in view.approvals):
-                    mine.append(change)
-            found = mine
-        return found
+        return await ops.awaiting_me(found) if args.to_approve else found
 
     found = await _with_ops(args, find)
     if args.json:

@@ -23,9 +23,9 @@ from opsdesk.console.change_rules import (
 from opsdesk.console.config_model import Config
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.oncall import final_rota
+from opsdesk.console.plugin_config import vendor_levels
 from opsdesk.console.schema import suggest
 from opsdesk.console.text import clean, one_line
-from opsdesk.plugins.api import worst
 from opsdesk.store import Actor, Store
 from opsdesk.store.incidents import parse_key
 from opsdesk.store.records import (
@@ -118,6 +118,19 @@ class ChangeOps:
             await store.linked_incidents(change.key), await store.events(change.key),
         )  # fmt: skip
 
+    async def awaiting_me(self, changes: list[ChangeRequest]) -> list[ChangeRequest]:
+        """Those of `changes` that wait for this person: submitted by someone else, still
+        short of approvals, and not yet decided on by them."""
+        me, waiting = self.actor.login, []
+        for change in changes:
+            if change.state != "submitted" or change.requester == me:
+                continue
+            approvals = await self.store.changes.approvals(change.key)
+            needed = still_needed(rule_for(self.config, change.type, change.risk), approvals)
+            if not needed.none and not any(a.actor == me for a in approvals):
+                waiting.append(change)
+        return waiting
+
     async def conflicts_of(self, change: ChangeRequest, now: datetime) -> list[Conflict]:
         found = await self.conflict_map([change], now)
         return found[change.key]
@@ -141,13 +154,7 @@ class ChangeOps:
         ]
         overrides = await store.overrides.not_ended(start - timedelta(days=60))
         states = {s.source: s.level for s in await store.statuses.all()}
-        vendor_levels = {
-            vendor.name: worst(
-                [states[s.name] for s in self.config.sources if s.vendor == vendor.name
-                 and s.name in states]
-            )
-            for vendor in self.config.vendors
-        }  # fmt: skip
+        levels = vendor_levels(self.config, states)
         found = {}
         for change in changes:
             on_call = [
@@ -159,7 +166,7 @@ class ChangeOps:
                 if shift.login == change.implementer
             ]
             found[change.key] = conflicts(
-                change, others, self.config, incidents, on_call, vendor_levels, now
+                change, others, self.config, incidents, on_call, levels, now
             )
         return found
 

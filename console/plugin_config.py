@@ -11,6 +11,7 @@ from typing import Any
 
 from opsdesk.console.config_model import Config, StatusSource
 from opsdesk.console.schema import SchemaError, build, suggest
+from opsdesk.plugins.api import worst
 from opsdesk.plugins.registry import PluginInfo, discover
 
 
@@ -45,3 +46,13 @@ def plugin_option_errors(config: Config) -> Iterator[SchemaError]:
             source_options(info, source, index)
         except SchemaError as exc:
             yield exc
+
+
+def vendor_levels(config: Config, source_levels: dict[str, str]) -> dict[str, str]:
+    """Each vendor's level: the worst of its sources' last known levels (vendors with no
+    known source are left out; callers say what that means to them)."""
+    levels: dict[str, list[str]] = {}
+    for source in config.sources:
+        if source.vendor is not None and source.name in source_levels:
+            levels.setdefault(source.vendor, []).append(source_levels[source.name])
+    return {vendor: worst(found) for vendor, found in levels.items()}  # type: ignore[arg-type]

@@ -12,12 +12,11 @@ from opsdesk.console import config as config_loader
 from opsdesk.console.commands import now, options_from
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.output import emit_json, emit_line, emit_table
-from opsdesk.console.plugin_config import plugins_for
+from opsdesk.console.plugin_config import plugins_for, vendor_levels
 from opsdesk.console.plugin_scaffold import scaffold
 from opsdesk.console.poller import Poller
 from opsdesk.console.schema import suggest
 from opsdesk.console.session import open_session
-from opsdesk.plugins.api import worst
 
 
 async def poll_command(args: argparse.Namespace) -> int:
@@ -50,16 +49,16 @@ async def vendors_list(args: argparse.Namespace) -> int:
     finally:
         await session.close()
     config, out = session.config, []
+    levels = vendor_levels(config, {name: state.level for name, state in states.items()})
     for vendor in config.vendors:
         sources = [s for s in config.sources if s.vendor == vendor.name]
-        levels = [states[s.name].level for s in sources if s.name in states]
         contract = vendor.contract
         out.append(
             {
                 "vendor": vendor.name,
                 "services": [s.name for s in config.services if vendor.name in s.vendors],
                 "sources": [s.name for s in sources],
-                "level": _worst(levels) if levels else "unknown",
+                "level": levels.get(vendor.name, "unknown"),
                 "renewal": contract.renewal if contract else None,
                 "notice_days": contract.notice.days if contract else None,
                 "cost": contract.cost if contract else None,
@@ -141,10 +140,6 @@ async def plugins_new(args: argparse.Namespace) -> int:
     target = scaffold(args.name, Path(args.dir))
     emit_line(f"{target}: plugin package written; cd there, pip install -e ., python -m pytest")
     return 0
-
-
-def _worst(levels: list[str]) -> str:
-    return worst(levels)  # type: ignore[arg-type]
 
 
 def add_parsers(

@@ -97,14 +97,7 @@ class ChangesScreen(StoreScreen):
                 if c.state not in ("rejected", "closed")
             ]  # fmt: skip
         if self.quick == "approve":
-            waiting = []
-            for change in await changes.find(states=("submitted",)):
-                if change.requester == me:
-                    continue
-                approvals = await changes.approvals(change.key)
-                if not any(a.actor == me for a in approvals):
-                    waiting.append(change)
-            return waiting
+            return await ops.awaiting_me(await changes.find(states=("submitted",)))
         return await changes.around(now)
 
     async def _metrics(self, now: datetime) -> Text:
