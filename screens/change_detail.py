@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from opsdesk.console.change_ops import ChangeOps, ChangeView
-from opsdesk.console.change_rules import VERBS, describe
+from opsdesk.console.change_rules import REVIEW_NEEDED, VERBS, describe
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.text import clean, one_line
 from opsdesk.screens.change_form import ChangeInput, NewChangeForm
@@ -23,7 +23,7 @@ from opsdesk.screens.screen import LiveDetailScreen
 from opsdesk.store import StoreError
 
 STEP_WORDS = {
-    "submit": "Submit", "start": "Start", "complete": "Complete", "fail": "Mark failed",
+    "start": "Start", "complete": "Complete", "fail": "Mark failed",
     "rollback": "Roll back", "close": "Close",
 }  # fmt: skip
 
@@ -81,30 +81,44 @@ class ChangeDetailScreen(LiveDetailScreen):
         return change.state in VERBS[verb][0]
 
     def action_step(self, verb: str) -> None:
-        if verb == "close" and self.view is not None:
-            change = self.view.change
-            if change.state in ("failed", "rolled_back") or change.type == "emergency":
-                self.app.push_screen(
-                    Ask(f"Post-implementation review of {self.key}", "what happened, lessons"),
-                    lambda text: self._run(lambda ops: ops.transition(
-                        self.key, "close", self.ops.now(), review=text or ""
-                    )) if text else None,
-                )  # fmt: skip
-                return
-        if verb == "submit" and self.view is not None and self.view.conflicts:
-            reasons = "; ".join(c.reason for c in self.view.conflicts)
-            question = f"{self.key} has conflicts: {one_line(reasons, limit=300)}. Submit anyway?"
-            self.app.push_screen(Confirm(question), lambda yes: self._run(
-                lambda ops: ops.submit(self.key, self.ops.now(), ack_conflicts=True)
-            ) if yes else None)  # fmt: skip
+        """Confirm a step first; closing a change that needs a review asks for it, and
+        submitting a change with conflicts shows them and records the acknowledgement."""
+        change, now = self.view.change if self.view else None, self.ops.now
+        if (
+            verb == "close"
+            and change
+            and (change.state in REVIEW_NEEDED or change.type == "emergency")
+        ):
+
+            def close(text: str | None) -> None:
+                if text:
+                    self._run(lambda ops: ops.transition(self.key, "close", now(), review=text))
+
+            prompt = Ask(f"Post-implementation review of {self.key}", "what happened, lessons")
+            self.app.push_screen(prompt, close)
             return
-        self.app.push_screen(
-            Confirm(f"{STEP_WORDS[verb]} {self.key}?"),
-            lambda yes: self._run(
-                lambda ops: ops.transition(self.key, verb, self.ops.now())
-                if verb != "submit" else ops.submit(self.key, self.ops.now())
-            ) if yes else None,
-        )  # fmt: skip
+        if verb == "submit":
+            conflicts = self.view.conflicts if self.view else []
+            reasons = one_line("; ".join(c.reason for c in conflicts), limit=300)
+            question = (
+                f"{self.key} has conflicts: {reasons}. Submit anyway?"
+                if conflicts
+                else f"Submit {self.key}?"
+            )
+
+            def submit(yes: bool | None) -> None:
+                if yes:
+                    acked = bool(conflicts)
+                    self._run(lambda ops: ops.submit(self.key, now(), ack_conflicts=acked))
+
+            self.app.push_screen(Confirm(question), submit)
+            return
+
+        def step(yes: bool | None) -> None:
+            if yes:
+                self._run(lambda ops: ops.transition(self.key, verb, now()))
+
+        self.app.push_screen(Confirm(f"{STEP_WORDS[verb]} {self.key}?"), step)
 
     def action_edit(self) -> None:
         if self.view is None:
@@ -126,12 +140,12 @@ class ChangeDetailScreen(LiveDetailScreen):
 
     def action_decide(self, decision: str) -> None:
         prompt = "Comment (why)" if decision == "reject" else "Comment (optional)"
-        self.app.push_screen(
-            Ask(f"{decision.capitalize()} {self.key}: {prompt}"),
-            lambda text: self._run(
-                lambda ops: ops.decide(self.key, decision, text or "", self.ops.now())
-            ) if text is not None else None,
-        )  # fmt: skip
+
+        def decide(text: str | None) -> None:
+            if text is not None:
+                self._run(lambda ops: ops.decide(self.key, decision, text, self.ops.now()))
+
+        self.app.push_screen(Ask(f"{decision.capitalize()} {self.key}: {prompt}"), decide)
 
     @work(group="change-action", exit_on_error=False)
     async def _run(self, call: Callable[[ChangeOps], Awaitable[Any]]) -> None:

@@ -446,7 +446,12 @@ async def test_a_draft_is_edited_in_the_same_form(demo_store: Path) -> None:
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert isinstance(app.screen, ChangeDetailScreen)
+        await pilot.press("S")  # submit: a standard change is pre-approved
+        await settle(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
     async with await Store.open(demo_store) as store:
         edited = await store.changes.get(draft.key)
-        assert (edited.title, edited.version) == ("Tune cache sizes", 2)
-        assert [e.kind for e in await store.changes.events(draft.key)] == ["created", "edited"]
+        assert (edited.title, edited.version, edited.state) == ("Tune cache sizes", 3, "scheduled")
+        kinds = [e.kind for e in await store.changes.events(draft.key)]
+        assert kinds == ["created", "edited", "state"]
