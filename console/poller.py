@@ -68,6 +68,7 @@ class Poller:
         self.owner = owner or f"{actor.login}@{os.uname().nodename}:{os.getpid()}"
         self._limit = asyncio.Semaphore(concurrency)
         self._clients: dict[str, httpx.AsyncClient] = {}
+        self._options: dict[str, Any] = {}
 
     async def close(self) -> None:
         for client in self._clients.values():
@@ -175,11 +176,13 @@ class Poller:
                 raise AdapterError(f"the environment variable {source.token_env} is not set")
             is_auth = source.token_header.lower() == "authorization"
             headers[source.token_header] = f"Bearer {token}" if is_auth else token
-        index = self.config.sources.index(source)
+        if source.name not in self._options:  # built once; config load already checked them
+            index = next(i for i, s in enumerate(self.config.sources) if s is source)
+            self._options[source.name] = source_options(info, source, index)
         target = Source(
             name=source.name,
             url=source.url,
-            options=source_options(info, source, index),
+            options=self._options[source.name],
             timeout=source.timeout.total_seconds(),
             headers=headers,
             validators=dict(validators),
