@@ -74,22 +74,9 @@ class ChangeOps:
         description: str = "",
         implementer: str | None = None,
     ) -> ChangeRequest:
-        known = [s.name for s in self.config.services]
-        for service in services:
-            if known and service not in known:
-                raise Refused(f"unknown service {service!r}{suggest(service, known)}")
-        if not services:
-            raise Refused("a change needs at least one affected service")
-        if end <= start:
-            raise Refused("the planned end must be after the planned start")
-        if change_type in ("normal", "emergency") and not (
-            test_plan.strip() and backout_plan.strip()
-        ):
-            raise Refused(f"a {change_type} change needs a test plan and a backout plan")
-        try:
-            computed = risk_from(self.config, answers or {})
-        except ChangeRefused as exc:
-            raise Refused(str(exc)) from None
+        computed = self._checked_plan(
+            change_type, services, start, end, test_plan, backout_plan, answers or {}
+        )
         if risk is not None:
             if risk not in RISKS:
                 raise Refused(f"risk is one of {', '.join(RISKS)}, got {risk!r}")
@@ -279,18 +266,9 @@ class ChangeOps:
         if change.state not in ("draft", "rejected"):
             raise Refused(f"{change.key} is {change.state.replace('_', ' ')}; only drafts and "
                           "rejected changes are edited")  # fmt: skip
-        known = [s.name for s in self.config.services]
-        unknown = [s for s in services if known and s not in known]
-        if unknown or not services:
-            raise Refused(f"unknown service {unknown[0]!r}" if unknown else "a service is needed")
-        if end <= start:
-            raise Refused("the planned end must be after the planned start")
-        if change_type != "standard" and not (test_plan.strip() and backout_plan.strip()):
-            raise Refused(f"a {change_type} change needs a test plan and a backout plan")
-        try:
-            risk = risk_from(self.config, answers)
-        except ChangeRefused as exc:
-            raise Refused(str(exc)) from None
+        risk = self._checked_plan(
+            change_type, services, start, end, test_plan, backout_plan, answers
+        )
         fields = {
             "title": one_line(title).strip(), "type": change_type, "services": services,
             "planned_start": start, "planned_end": end, "test_plan": clean(test_plan),
@@ -304,6 +282,34 @@ class ChangeOps:
     async def link(self, key: str, incident: str, now: datetime) -> None:
         await self.store.incidents.get(incident)  # a clear "no such incident" first
         await self.store.changes.link(self.actor, key, parse_key(incident), now)
+
+    def _checked_plan(
+        self,
+        change_type: str,
+        services: list[str],
+        start: datetime,
+        end: datetime,
+        test_plan: str,
+        backout_plan: str,
+        answers: dict[str, bool],
+    ) -> str:
+        """What creating and editing both check; returns the questionnaire's risk."""
+        known = [s.name for s in self.config.services]
+        for service in services:
+            if known and service not in known:
+                raise Refused(f"unknown service {service!r}{suggest(service, known)}")
+        if not services:
+            raise Refused("a change needs at least one affected service")
+        if end <= start:
+            raise Refused("the planned end must be after the planned start")
+        if change_type in ("normal", "emergency") and not (
+            test_plan.strip() and backout_plan.strip()
+        ):
+            raise Refused(f"a {change_type} change needs a test plan and a backout plan")
+        try:
+            return risk_from(self.config, answers)
+        except ChangeRefused as exc:
+            raise Refused(str(exc)) from None
 
     async def _load(self, key: str, version: int | None) -> ChangeRequest:
         change = await self.store.changes.get(key)
