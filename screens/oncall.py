@@ -12,7 +12,13 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 
 from opsdesk.console.durations import format_duration
-from opsdesk.console.oncall import escalation, final_rota, handoff_recipient, on_call_at
+from opsdesk.console.oncall import (
+    OnCallNow,
+    escalation,
+    final_rota,
+    handoff_recipient,
+    on_call_at,
+)
 from opsdesk.console.text import clean
 from opsdesk.screens.base import StoreScreen
 from opsdesk.screens.cells import cell, until
@@ -60,11 +66,12 @@ class OncallScreen(StoreScreen):
         summary.append(f"\nTimes in your zone ({zone_label(mine, now)}); ", style="dim")
         summary.append("each schedule's own zone on the line below it.", style="dim")
         self.set_summary(summary)
-        rows = [*self._my_shifts(overrides, now, mine)]
+        on_now = {s.name: on_call_at(s, overrides, now) for s in config.schedules}
+        rows = [*self._my_shifts(overrides, on_now, now, mine)]
         changes = [o.starts_at for o in overrides if o.starts_at > now]
         changes += [o.ends_at for o in overrides]
         for schedule in config.schedules:
-            now_on = on_call_at(schedule, overrides, now)
+            now_on = on_now[schedule.name]
             changes.append(now_on.until)
             who = now_on.login or "— nobody (gap) —"
             style = "bold reverse green" if now_on.login == me else "bold"
@@ -153,14 +160,21 @@ class OncallScreen(StoreScreen):
         delay = min(max((moment - now).total_seconds(), 1.0), MAX_SLEEP.total_seconds())
         self._handoff_timer = self.set_timer(delay, self.reload, name="next-handoff")
 
-    def _my_shifts(self, overrides: list[Override], now: datetime, zone: tzinfo) -> list[Row]:
+    def _my_shifts(
+        self,
+        overrides: list[Override],
+        on_now: dict[str, OnCallNow],
+        now: datetime,
+        zone: tzinfo,
+    ) -> list[Row]:
         """The viewer's current or next shift on each schedule in the next two weeks,
         first and highlighted, so "am I on call, and when next?" needs no reading."""
         me, rows = self.ops.actor.login, []
         for schedule in self.ops.config.schedules:
-            on_now = on_call_at(schedule, overrides, now)
-            if on_now.login == me:
-                start, end, source, current = on_now.since, on_now.until, on_now.source, True
+            current_shift = on_now[schedule.name]
+            if current_shift.login == me:
+                start, end = current_shift.since, current_shift.until
+                source, current = current_shift.source, True
             else:
                 rota = final_rota(schedule, overrides, now, now + MY_HORIZON)
                 shift = next((s for s in rota if s.login == me), None)
