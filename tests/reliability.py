@@ -1,0 +1,319 @@
+"""The reliability runs the suite asserts on, and their figures.
+
+`python -m tests.reliability` runs them at full size and prints one JSON object (the
+figures in README's "Reliability" section come from it); tests/test_reliability_*.py run
+the same functions and assert that nothing was lost and nothing failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from opsdesk.console.identity import current_login
+from tests import workload
+from tests.audit_replay import Findings, check_store, read_logs
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_LOGINS = ("ana", "ben", "dana")
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TZ="UTC")
+    env.pop("OPSDESK_CONFIG", None)
+    return env
+
+
+def prepare(folder: Path) -> tuple[Path, Path]:
+    """A store seeded with incidents and submitted changes, and the team's config."""
+    folder.mkdir(parents=True, exist_ok=True)
+    store, config = folder / "ops.db", folder / "team.toml"
+    config.write_text(workload.config_text(current_login()), encoding="utf-8")
+    asyncio.run(workload.seed(store, config, current_login(), datetime.now(UTC)))
+    return store, config
+
+
+def worker_argv(kind: str, name: str, store: Path, config: Path, log: Path, count: int,
+                seed: int, login: str | None = None) -> list[str]:  # fmt: skip
+    argv = [sys.executable, "-m", "tests.workload", kind, name, str(store), str(config)]
+    argv += [str(log), str(count), str(seed)]
+    return argv + ([login] if login else [])
+
+
+@dataclass
+class ConcurrentRun:
+    processes: int
+    operations_each: int
+    seconds: float
+    findings: Findings
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "processes": self.processes,
+            "operations": self.findings.operations,
+            "done": self.findings.done,
+            "refused": dict(self.findings.refused),
+            "audit_rows": self.findings.audit_rows,
+            "seconds": round(self.seconds, 1),
+            "failures": len(self.findings.problems),
+        }
+
+
+def run_concurrent(folder: Path, *, processes: int = 8, operations: int = 500,
+                   app_workers: int = 3, seed: int = 1) -> ConcurrentRun:  # fmt: skip
+    """`processes` workers at once on one store (`app_workers` of them headless consoles,
+    the rest CLI callers), `operations` each; then check the store against their logs."""
+    store, config = prepare(folder)
+    logs, workers = [], []
+    started = time.monotonic()
+    for n in range(processes):
+        app = n < app_workers
+        name = f"app{n + 1}" if app else f"cli{n + 1}"
+        log = folder / f"{name}.jsonl"
+        logs.append(log)
+        argv = worker_argv("app" if app else "cli", name, store, config, log, operations,
+                           seed * 100 + n, APP_LOGINS[n % len(APP_LOGINS)] if app else None)  # fmt: skip
+        workers.append(
+            subprocess.Popen(argv, cwd=ROOT, env=_env(), stderr=subprocess.PIPE, text=True)
+        )
+    errors = [w.communicate(timeout=1800)[1] for w in workers]
+    seconds = time.monotonic() - started
+    findings = check_store(store, read_logs(logs))
+    for worker, error in zip(workers, errors, strict=True):
+        if worker.returncode != 0:
+            findings.problem(f"worker exited {worker.returncode}: {error.strip()[-500:]}")
+        elif "locked" in error.lower():
+            findings.problem(f"worker stderr: {error.strip()[-500:]}")
+    expected = processes * operations
+    if findings.operations != expected:
+        findings.problem(f"{findings.operations} operations logged, {expected} expected")
+    return ConcurrentRun(processes, operations, seconds, findings)
+
+
+@dataclass
+class CrashRun:
+    kills: int
+    integrity_failures: list[str]
+    findings: Findings
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "kills": self.kills,
+            "operations_reported_done": self.findings.done,
+            "audit_rows": self.findings.audit_rows,
+            "failures": len(self.findings.problems) + len(self.integrity_failures),
+        }
+
+
+def integrity(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _wait_for_first_line(log: Path, worker: subprocess.Popen[str], limit: float = 30.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and worker.poll() is None:
+        if log.exists() and log.stat().st_size > 0:
+            return
+        time.sleep(0.01)
+    raise RuntimeError(f"worker wrote nothing in {limit:.0f} s: {worker.returncode}")
+
+
+def run_crashes(folder: Path, *, kills: int = 100, app_every: int = 10, seed: int = 1) -> CrashRun:
+    """Start a writer, let it work, SIGKILL it at a random moment, check the file; again.
+    Every `app_every`-th writer is a headless console instead of a CLI caller. At the end
+    the store is checked against everything any writer had reported done."""
+    store, config = prepare(folder)
+    rng = random.Random(seed)
+    logs, broken = [], []
+    for n in range(kills):
+        app = app_every and n % app_every == app_every - 1
+        name = f"crash{n + 1}"
+        log = folder / f"{name}.jsonl"
+        logs.append(log)
+        argv = worker_argv("app" if app else "cli", name, store, config, log, 100_000, n,
+                           APP_LOGINS[n % len(APP_LOGINS)] if app else None)  # fmt: skip
+        worker = subprocess.Popen(argv, cwd=ROOT, env=_env(), stderr=subprocess.PIPE, text=True)
+        try:
+            _wait_for_first_line(log, worker)
+            time.sleep(rng.uniform(0, 0.4))
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.communicate()
+        if worker.returncode != -signal.SIGKILL:
+            broken.append(f"{name} ended by itself ({worker.returncode}) before the kill")
+        result = integrity(store)
+        if result != "ok":
+            broken.append(f"after kill {n + 1}: integrity_check: {result}")
+    findings = check_store(store, read_logs(logs))
+    return CrashRun(kills, broken, findings)
+
+
+@dataclass
+class MigrationCrashRun:
+    kills: int
+    left_old: int
+    left_migrated: int
+    seconds_to_migrate: float
+    problems: list[str]
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "kills": self.kills,
+            "store_left_at_old_schema": self.left_old,
+            "store_left_migrated": self.left_migrated,
+            "migration_seconds": round(self.seconds_to_migrate, 2),
+            "failures": len(self.problems),
+        }
+
+
+OLD_SCHEMA = 4
+
+
+def old_store(path: Path, incidents: int) -> None:
+    """A schema-4 store (before the search index) holding `incidents` incidents, so that
+    migrating it takes long enough to be killed in the middle."""
+    from opsdesk.store import Store
+    from opsdesk.store import db as db_module
+
+    saved = db_module.migrations, db_module.LATEST_SCHEMA
+    first = db_module.migrations()[:OLD_SCHEMA]
+    db_module.migrations, db_module.LATEST_SCHEMA = (lambda: first), OLD_SCHEMA  # type: ignore[assignment]
+    try:
+        asyncio.run(_close(Store.open(path)))
+    finally:
+        db_module.migrations, db_module.LATEST_SCHEMA = saved  # type: ignore[assignment]
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.executemany(
+            "INSERT INTO incidents (title, description, service, impact, urgency, priority,"
+            " state, reporter, created_at, updated_at, updated_by) VALUES (?, ?, 'payments',"
+            " 2, 2, 'P3', 'new', 'eve', '2026-11-01T10:00:00Z', '2026-11-01T10:00:00Z', 'eve')",
+            ((f"old incident {n}", f"disk {n} full on host-{n % 97}") for n in range(incidents)),
+        )
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+
+
+async def _close(opening: Any) -> None:
+    await (await opening).close()
+
+
+def _schema_and_count(path: Path) -> tuple[int, int]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        return int(version), int(conn.execute("SELECT count(*) FROM incidents").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _open_with_cli(store: Path, config: Path) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", "opsdesk.console", "--config", str(config), "--store",
+            str(store), "incident", "list", "--limit", "1"]  # fmt: skip
+    return subprocess.Popen(argv, cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def run_migration_crashes(folder: Path, *, kills: int = 20, incidents: int = 100_000,
+                          seed: int = 1) -> MigrationCrashRun:  # fmt: skip
+    """Kill `opsdesk` while it migrates a schema-4 store at random moments (before, during
+    and after the backup copy and the migration transaction). Each time the store must be
+    intact, at schema 4 or the newest (never between), with every incident, and open
+    normally afterwards. Then restore a backup with the documented command."""
+    from opsdesk.store.db import LATEST_SCHEMA
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "team.toml"
+    config.write_text(workload.config_text(current_login()), encoding="utf-8")
+    template = folder / "template.db"
+    old_store(template, incidents)
+    rng, problems = random.Random(seed), []
+    counts = {OLD_SCHEMA: 0, LATEST_SCHEMA: 0}
+
+    def fresh(name: str) -> Path:
+        (folder / name).mkdir()
+        store = folder / name / "opsdesk.db"
+        shutil.copy(template, store)
+        return store
+
+    started = time.monotonic()
+    whole = _open_with_cli(fresh("whole"), config)
+    _, err = whole.communicate(timeout=600)
+    seconds = time.monotonic() - started
+    if whole.returncode != 0:
+        problems.append(f"migrating without a kill failed: {err.strip()}")
+    for n in range(kills):
+        store = fresh(f"kill{n + 1}")
+        worker = _open_with_cli(store, config)
+        time.sleep(rng.uniform(0, seconds))
+        worker.send_signal(signal.SIGKILL)
+        worker.communicate()
+        if integrity(store) != "ok":
+            problems.append(f"kill {n + 1}: integrity_check: {integrity(store)}")
+            continue
+        version, count = _schema_and_count(store)
+        if version not in counts or count != incidents:
+            problems.append(f"kill {n + 1}: left at schema {version} with {count} incidents")
+            continue
+        counts[version] += 1
+        again = _open_with_cli(store, config)
+        _, err = again.communicate(timeout=600)
+        if again.returncode != 0 or _schema_and_count(store) != (LATEST_SCHEMA, incidents):
+            problems.append(f"kill {n + 1}: did not open afterwards: {err.strip()}")
+    problems += restore_backup(folder / "whole", incidents)
+    return MigrationCrashRun(kills, counts[OLD_SCHEMA], counts[LATEST_SCHEMA], seconds, problems)
+
+
+def restore_backup(folder: Path, incidents: int) -> list[str]:
+    """docs/operations.md: `mv opsdesk.db.schemaN-TIMESTAMP.bak opsdesk.db && rm -f
+    opsdesk.db-wal opsdesk.db-shm` gives back the store as it was before migrating."""
+    backups = sorted(folder.glob(f"opsdesk.db.schema{OLD_SCHEMA}-*.bak"))
+    if len(backups) != 1:
+        return [f"expected one backup beside the migrated store, found {backups}"]
+    command = f"mv {backups[0].name} opsdesk.db && rm -f opsdesk.db-wal opsdesk.db-shm"
+    subprocess.run(command, shell=True, cwd=folder, check=True)
+    store = folder / "opsdesk.db"
+    if integrity(store) != "ok" or _schema_and_count(store) != (OLD_SCHEMA, incidents):
+        return [f"the restored backup is not the old store: {_schema_and_count(store)}"]
+    return []
+
+
+def main() -> int:
+    parser_args = sys.argv[1:]
+    size = "quick" if "--quick" in parser_args else "full"
+    with tempfile.TemporaryDirectory(prefix="opsdesk-reliability-") as tmp:
+        folder = Path(tmp)
+        ops = 100 if size == "quick" else 500
+        concurrent = run_concurrent(folder / "concurrent", operations=ops)
+        crashes = run_crashes(folder / "crashes", kills=20 if size == "quick" else 100)
+        migration = run_migration_crashes(folder / "migration", kills=5 if size == "quick" else 20)
+        report = {
+            "concurrent": concurrent.figures(),
+            "crashes": crashes.figures(),
+            "migration_crashes": migration.figures(),
+        }
+    print(json.dumps(report))
+    return 0 if all(part.get("failures") == 0 for part in report.values()) else 1
+
+
+if __name__ == "__main__":
+    random.seed()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.exit(main())
