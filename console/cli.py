@@ -25,7 +25,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: `opsdesk: <what is wrong> (see --help)`, exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        warn(f"{self.prog.removeprefix('opsdesk ')}: {message} (see {self.prog} --help)")
+        command = self.prog.removeprefix("opsdesk").strip()
+        warn(f"{command + ': ' if command else ''}{message} (see {self.prog} --help)")
         raise SystemExit(2)
 
 

@@ -145,7 +145,8 @@ class ChangeDetailScreen(LiveDetailScreen):
             if text is not None:
                 self._run(lambda ops: ops.decide(self.key, decision, text, self.ops.now()))
 
-        self.app.push_screen(Ask(f"{decision.capitalize()} {self.key}: {prompt}"), decide)
+        ask = Ask(f"{decision.capitalize()} {self.key}: {prompt}", required=decision == "reject")
+        self.app.push_screen(ask, decide)
 
     @work(group="change-action", exit_on_error=False)
     async def _run(self, call: Callable[[ChangeOps], Awaitable[Any]]) -> None:

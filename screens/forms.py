@@ -99,9 +99,12 @@ class Ask(ModalScreen[str | None]):
         Binding("escape", "cancel", "Cancel", id="form.cancel")
     ]
 
-    def __init__(self, title: str, placeholder: str = "", max_length: int = 2000) -> None:
+    def __init__(
+        self, title: str, placeholder: str = "", max_length: int = 2000, *, required: bool = True
+    ) -> None:
         super().__init__()
         self._title = title
+        self._required = required
         self._placeholder = placeholder
         self._max_length = max_length
 
@@ -117,7 +120,7 @@ class Ask(ModalScreen[str | None]):
 
     @on(Input.Submitted)
     def _submit(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
+        if self._required and not event.value.strip():
             self.query_one("#problem", Label).update(Text("this cannot be empty", style="bold red"))
             return
         self.dismiss(event.value.strip())
