@@ -223,7 +223,7 @@ async def get_body(
     except httpx.TimeoutException:
         raise AdapterError(f"no answer within {source.timeout:g} s") from None
     except httpx.HTTPError as exc:
-        raise AdapterError(f"cannot reach it: {type(exc).__name__}: {exc}"[:300]) from None
+        raise AdapterError(f"cannot reach it: {transport_problem(exc)}"[:300]) from None
     if not any_status and not 200 <= response.status_code < 300:
         raise AdapterError(f"HTTP {response.status_code} {response.reason_phrase}"[:120])
     for name in ("etag", "last-modified"):
@@ -231,6 +231,18 @@ async def get_body(
             source.validators[name] = response.headers[name]
     body = b"".join(chunks)
     return Fetched(response.status_code, response.headers, body, time.perf_counter() - began)
+
+
+def transport_problem(exc: httpx.HTTPError) -> str:
+    """What went wrong on the wire, in words: httpx's messages are sometimes empty (a
+    connection reset) and TLS failures hide behind ConnectError."""
+    detail = str(exc).strip()
+    if "SSL" in detail or "CERTIFICATE" in detail:
+        return f"TLS failed: {detail}"
+    if not detail or isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError):
+        closed = "the server closed the connection"
+        return f"{closed} ({detail})" if detail else f"{closed} without answering"
+    return f"{type(exc).__name__}: {detail}"
 
 
 async def get_json(client: httpx.AsyncClient, source: Source, url: str, params: Any = None) -> Any:

@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -295,6 +296,91 @@ def restore_backup(folder: Path, incidents: int) -> list[str]:
     return []
 
 
+TIMEOUT_S = 1.0
+HOSTILE = {
+    "silent": ("/silent", "no answer within 1 s"),
+    "gigabytes": ("/gigabytes", "response larger than 5,242,880 bytes"),
+    "drop": ("/drop", "cannot reach it: the server closed the connection"),
+    "drop-mid-body": ("/drop-mid-body", "cannot reach it: the server closed the connection"),
+    "not-tls": ("/not-tls", "cannot reach it: TLS failed"),
+    "drip": ("/drip", "no report within 2 s"),
+    "redirect-loop": ("/redirect-loop", "too many redirects"),
+}
+
+
+@dataclass
+class HostileRun:
+    seconds: float
+    peak_mb: float
+    polled: dict[str, dict[str, Any]]
+    stored: dict[str, dict[str, Any]]
+    stderr: str
+
+    def figures(self) -> dict[str, Any]:
+        failures = sum(
+            expected not in (self.polled.get(name, {}).get("error") or "")
+            for name, (_, expected) in HOSTILE.items()
+        ) + (self.polled.get("good", {}).get("level") != "operational")
+        return {
+            "endpoints": len(HOSTILE) + 1,
+            "poll_seconds": round(self.seconds, 2),
+            "peak_rss_mb": round(self.peak_mb, 1),
+            "failures": failures + ("Traceback" in self.stderr),
+        }
+
+
+def hostile_config(base: str) -> str:
+    sources = []
+    for name, (path, _) in {**HOSTILE, "good": ("/ok", "")}.items():
+        url = base + path
+        if name == "not-tls":
+            url = url.replace("http://", "https://")
+        sources.append(
+            f'[[sources]]\nname = "{name}"\nplugin = "statuspage"\nurl = "{url}?x=.json"\n'
+            f'vendor = "V"\ntimeout = "{TIMEOUT_S:g}s"\nretries = 0\n'
+        )
+    return '[[vendors]]\nname = "V"\n' + "\n".join(sources)
+
+
+def run_hostile_endpoints(folder: Path) -> HostileRun:
+    """`opsdesk poll --once` over seven misbehaving endpoints and a good one at once (its
+    own process, so its peak memory is its own), then `vendors status` for what is stored."""
+    from tests.hostile_server import hostile_server
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with hostile_server() as server:
+        team = folder / "team.toml"
+        team.write_text(hostile_config(server.base), encoding="utf-8")
+        base = [sys.executable, "-m", "opsdesk.console", "--config", str(team),
+                "--store", str(folder / "s.db")]  # fmt: skip
+        started = time.monotonic()
+        out, err, peak_mb = run_measured([*base, "poll", "--once", "--json"])
+        seconds = time.monotonic() - started
+        status = subprocess.run([*base, "vendors", "status", "--json"], cwd=ROOT, env=_env(),
+                                capture_output=True, text=True, check=True)  # fmt: skip
+    polled = {r["source"]: r for r in json.loads(out)}
+    stored = {s["source"]: s for s in json.loads(status.stdout)}
+    return HostileRun(seconds, peak_mb, polled, stored, err)
+
+
+def run_measured(argv: list[str]) -> tuple[str, str, float]:
+    """Run `argv` to the end: (stdout, stderr, its own peak RSS in MB, from wait4)."""
+    child = subprocess.Popen(argv, cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    streams: dict[str, str] = {}
+    readers = [
+        threading.Thread(target=lambda n=n, f=f: streams.__setitem__(n, f.read()))
+        for n, f in (("out", child.stdout), ("err", child.stderr))
+    ]
+    for reader in readers:
+        reader.start()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join()
+    return streams["out"], streams["err"], usage.ru_maxrss / 1024
+
+
 def main() -> int:
     parser_args = sys.argv[1:]
     size = "quick" if "--quick" in parser_args else "full"
@@ -304,7 +390,9 @@ def main() -> int:
         concurrent = run_concurrent(folder / "concurrent", operations=ops)
         crashes = run_crashes(folder / "crashes", kills=20 if size == "quick" else 100)
         migration = run_migration_crashes(folder / "migration", kills=5 if size == "quick" else 20)
+        hostile = run_hostile_endpoints(folder / "hostile")
         report = {
+            "hostile_endpoints": hostile.figures(),
             "concurrent": concurrent.figures(),
             "crashes": crashes.figures(),
             "migration_crashes": migration.figures(),
