@@ -34,6 +34,7 @@ from opsdesk.console.plugin_config import plugins_for, source_options
 from opsdesk.console.text import one_line
 from opsdesk.plugins.api import AdapterError, Alert, NotModified, Source, StatusReport
 from opsdesk.store import Actor, Store, StoreError
+from opsdesk.store.incidents import TEXT_LIMIT
 from opsdesk.store.statuses import Outcome, SourceState
 
 CONCURRENCY = 48  # requests in flight at once (more made a local server slower, not faster)
@@ -244,7 +245,7 @@ class Poller:
             description = "\n".join(f"{k}={v}" for k, v in sorted(alert.labels.items()))
             await ops.create(
                 f"{alert.name}: {title}"[:300], service, now, impact=impact, urgency=urgency,
-                description=f"Firing since {alert.started}.\n{description}",
+                description=f"Firing since {alert.started}.\n{description}"[:TEXT_LIMIT],
                 source=origin, dedup_key=fingerprint,
             )  # fmt: skip
         stopped = [

@@ -249,5 +249,9 @@ async def get_json(client: httpx.AsyncClient, source: Source, url: str, params: 
     fetched = await get_body(client, source, url, params)
     try:
         return json.loads(fetched.body)
-    except (ValueError, UnicodeDecodeError):
+    except UnicodeDecodeError as exc:
+        raise AdapterError(
+            f"the answer is not UTF-8 (byte 0x{fetched.body[exc.start]:02x} at {exc.start:,})"
+        ) from None
+    except ValueError:
         raise AdapterError("the answer is not JSON") from None
