@@ -115,6 +115,7 @@ class OpsdeskApp(App[int]):
         self._session: Session | None = None
         self._last_clock = ""
         self._newest_seen_id = 0
+        self._said_read_only = False
 
     # What screens use -------------------------------------------------------------
 
@@ -225,6 +226,22 @@ class OpsdeskApp(App[int]):
 
     def _poll_feed(self) -> None:
         self.run_worker(self._feed.check(), group="feed", exit_on_error=False)
+        if self.store.read_only and not self._said_read_only:
+            self._say_read_only()
+
+    def _say_read_only(self) -> None:
+        """The store is read-only without anyone asking (its file or folder is not
+        writable, or a write found it so): say why once, and stop offering changes."""
+        self._said_read_only = True
+        reason = self.session.store.read_only_reason
+        if reason:
+            self.notify(f"read-only: {reason}; nothing can be changed", title="Read-only",
+                        severity="warning", markup=False, timeout=15)  # fmt: skip
+        for screen in self.screen_stack:
+            update = getattr(screen, "update_header", None)
+            if update is not None:
+                update()
+        self.screen.refresh_bindings()
 
     def _store_changed(self) -> None:
         self.data_generation += 1
@@ -257,9 +274,13 @@ class OpsdeskApp(App[int]):
     async def poll_sources(self) -> None:
         """Poll the status sources that are due and that no other console has claimed.
         Runs beside the screens; they see the results through the change feed."""
-        if self._poller is None or any(
-            w.group == "status-poll" and w.is_running and w is not get_current_worker()
-            for w in self.workers
+        if (
+            self._poller is None
+            or self.store.read_only
+            or any(
+                w.group == "status-poll" and w.is_running and w is not get_current_worker()
+                for w in self.workers
+            )
         ):
             return  # the previous round is still waiting on slow sources
         try:
@@ -271,6 +292,8 @@ class OpsdeskApp(App[int]):
     async def escalate_due(self) -> None:
         """Move unacknowledged incidents on to their next escalation level when it is due.
         Every open console does this; the version check lets exactly one of them write."""
+        if self.store.read_only:
+            return
         try:
             escalated = await self.incidents.escalate_due(self.now())
         except (StoreError, OpsdeskError) as exc:

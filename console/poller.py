@@ -175,6 +175,11 @@ class Poller:
             token = os.environ.get(source.token_env, "")
             if not token:
                 raise AdapterError(f"the environment variable {source.token_env} is not set")
+            if not token.isprintable() or token != token.strip():
+                raise AdapterError(
+                    f"the environment variable {source.token_env} holds control characters "
+                    "or spaces around the token; a header cannot carry them"
+                )
             is_auth = source.token_header.lower() == "authorization"
             headers[source.token_header] = f"Bearer {token}" if is_auth else token
         if source.name not in self._options:  # built once; config load already checked them

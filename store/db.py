@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,13 +30,14 @@ from opsdesk.store.errors import (
     StoreError,
     StoreOpenError,
 )
-from opsdesk.store.files import create_store_file, prepare_store_path
+from opsdesk.store.files import create_store_file, prepare_store_path, unwritable_reason
 from opsdesk.store.records import Actor, Role
 from opsdesk.store.timefmt import to_db
 
 APPLICATION_ID = 0x6F707364  # "opsd": marks a SQLite file as an opsdesk store
 BUSY_TIMEOUT_MS = 5000
 WRITE_WAIT_SECONDS = 30.0
+FULL_BELOW = 256 * 1024  # bytes free under which a failing write means a full disk
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -102,10 +105,15 @@ class Transaction:
 class Database:
     """One aiosqlite connection to one store file, shared by the repositories."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path, read_only: bool) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, path: Path, read_only: bool, reason: str | None = None
+    ) -> None:
         self.conn = conn
         self.path = path
         self.read_only = read_only
+        # Why writes are off when nobody asked for read-only: the file or folder is not
+        # writable, or a write found the store read-only (a filesystem remounted ro).
+        self.read_only_reason = reason
         self._write_lock = asyncio.Lock()
         self._own_commits = 0
         self._reader: aiosqlite.Connection | None = None
@@ -116,11 +124,29 @@ class Database:
         cls, path: Path, *, group: str | None = None, read_only: bool = False, create: bool = True
     ) -> Database:
         path = prepare_store_path(path, group=group, read_only=read_only, create=create)
+        reason = None if read_only else unwritable_reason(path)
         try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
+            return await cls._connect(path, read_only or reason is not None, reason)
+        except StoreOpenError:
+            full = disk_full(path)
+            if full is None or read_only:
+                raise
+            # SQLite could not even create its -shm file: read what is there, say why.
+            return await cls._connect(path, True, full, immutable=True)
+
+    @classmethod
+    async def _connect(
+        cls, path: Path, read_only: bool, reason: str | None, *, immutable: bool = False
+    ) -> Database:
+        try:
+            if read_only:
+                uri = read_only_uri(path, immutable=immutable)
+                conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+            else:
+                conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreOpenError(f"{path}: cannot open the store: {exc}") from None
-        db = cls(conn, path, read_only)
+        db = cls(conn, path, read_only, reason)
         try:
             await db._configure()
             await db._migrate()
@@ -142,9 +168,10 @@ class Database:
         them on the one connection."""
         async with self._reader_lock:
             if self._reader is None:
-                uri = f"{self.path.resolve().as_uri()}?mode=ro"
                 try:
-                    conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+                    conn = await aiosqlite.connect(
+                        read_only_uri(self.path), uri=True, isolation_level=None
+                    )
                     await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                     await conn.execute("PRAGMA query_only = ON")
                 except sqlite3.Error as exc:
@@ -163,6 +190,8 @@ class Database:
         except sqlite3.DatabaseError as exc:
             if _is_busy(exc):
                 raise _translate(exc, self.path) from None
+            if disk_full(self.path):
+                raise StoreOpenError(f"{self.path}: the disk is full; cannot open it") from None
             raise StoreOpenError(f"{self.path}: not an opsdesk store ({exc})") from None
 
     async def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
@@ -241,9 +270,16 @@ class Database:
         """Changes when any process commits (data_version) or this connection does."""
         return int(await self.scalar("PRAGMA data_version")), self._own_commits
 
+    def read_only_error(self) -> ReadOnlyStore:
+        if self.read_only_reason:
+            return ReadOnlyStore(
+                f"{self.path}: read-only ({self.read_only_reason}); nothing was changed"
+            )
+        return ReadOnlyStore("this console is read-only; nothing can be changed")
+
     def require(self, actor: Actor, role: Role, action: str) -> None:
         if self.read_only:
-            raise ReadOnlyStore("this console is read-only; nothing can be changed")
+            raise self.read_only_error()
         if not actor.has(role):
             raise PermissionDenied(
                 f"{action} needs the {role} role; {actor.login} does not have it"
@@ -264,12 +300,25 @@ class Database:
         row (a poll every minute per source would bury the audit log), still refused on
         a read-only store."""
         if self.read_only:
-            raise ReadOnlyStore("this console is read-only; nothing can be changed")
+            raise self.read_only_error()
         async with self._transaction():
             yield self.conn
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
+        try:
+            async with self._locked_transaction():
+                yield
+        except ReadOnlyStore:
+            # The file or its filesystem became read-only under us: say so from now on
+            # (the console shows READ-ONLY and stops offering changes) instead of failing
+            # the same way on every key.
+            self.read_only = True
+            self.read_only_reason = self.read_only_reason or "the store became read-only"
+            raise
+
+    @asynccontextmanager
+    async def _locked_transaction(self) -> AsyncIterator[None]:
         async with self._write_lock:
             await self._begin()
             try:
@@ -361,10 +410,35 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return "locked" in text or "busy" in text
 
 
+def read_only_uri(path: Path, *, immutable: bool = False) -> str:
+    """Open without writing anything. When the folder is not writable and no -wal file
+    exists (read-only media), SQLite cannot create the -shm it needs for WAL, so the file
+    is opened immutable: nobody can be writing it there anyway. Likewise on a full disk,
+    where no process can write it either."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    wal = path.with_name(path.name + "-wal")
+    if immutable or (not os.access(path.parent, os.W_OK) and not wal.exists()):
+        uri += "&immutable=1"
+    return uri
+
+
+def disk_full(path: Path) -> str | None:
+    """ "the disk holding it is full" when its filesystem has (almost) no space left."""
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return None
+    return f"the disk holding it is full: {free // 1024} KB free" if free < FULL_BELOW else None
+
+
 def _translate(exc: sqlite3.Error, path: Path) -> StoreError:
     text = str(exc).lower()
-    if "readonly" in text or "read-only" in text:
+    if (
+        "readonly" in text
+        or "read-only" in text
+        or ("i/o error" in text and unwritable_reason(path) is not None)
+    ):
         return ReadOnlyStore(f"{path}: the store file is read-only; nothing was changed")
-    if "disk is full" in text or "database or disk is full" in text:
+    if "disk is full" in text or ("i/o error" in text and disk_full(path)):
         return StoreError(f"{path}: the disk is full; nothing was changed")
     return StoreError(f"{path}: {exc}")

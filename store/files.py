@@ -25,9 +25,18 @@ def prepare_store_path(path: Path, *, group: str | None, read_only: bool, create
         if not create:
             raise StoreOpenError(f"{path}: no store here")
         create_store_file(path, group)
-    elif not read_only:
-        check_folder(path)
     return path
+
+
+def unwritable_reason(path: Path) -> str | None:
+    """Why this process cannot write the existing store at `path`, or None if it can.
+    Such a store is opened read-only (a wall display, a read-only mount) rather than
+    refused, and every write is refused with this reason."""
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return f"its folder {path.parent} is not writable"
+    if not os.access(path, os.W_OK):
+        return "the store file is not writable by you"
+    return None
 
 
 def create_store_file(path: Path, group: str | None, *, like: Path | None = None) -> None:

@@ -62,6 +62,11 @@ class Store:
     def read_only(self) -> bool:
         return self._db.read_only
 
+    @property
+    def read_only_reason(self) -> str | None:
+        """Why writes are off when nobody asked for --read-only (None otherwise)."""
+        return self._db.read_only_reason
+
     @staticmethod
     def peek_schema(path: str | Path) -> int | None:
         """The schema version of a store file without opening (or migrating) it; None if

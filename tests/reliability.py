@@ -27,6 +27,7 @@ from typing import Any
 from opsdesk.console.identity import current_login
 from tests import workload
 from tests.audit_replay import Findings, check_store, read_logs
+from tests.hostile_text import HOSTILE as HOSTILE_TEXT
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_LOGINS = ("ana", "ben", "dana")
@@ -381,27 +382,55 @@ def run_measured(argv: list[str]) -> tuple[str, str, float]:
     return streams["out"], streams["err"], usage.ru_maxrss / 1024
 
 
+SUITES = {  # the rest of the reliability suite, whose figures are test counts
+    "untrusted_text": "tests/test_untrusted_text.py",
+    "permissions": "tests/test_permissions.py",
+    "secrets": "tests/test_secrets.py",
+    "full_disk_and_read_only": "tests/test_disk_and_read_only.py",
+    "config_fuzz": "tests/test_config_fuzz.py",
+    "adapter_fuzz": "tests/test_adapter_fuzz.py",
+}
+
+
+def run_suites(folder: Path) -> dict[str, dict[str, int]]:
+    """Run the other reliability tests and count what they tried and what failed."""
+    from xml.etree import ElementTree
+
+    found = {}
+    for name, path in SUITES.items():
+        report = folder / f"{name}.xml"
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", path,
+                        f"--junitxml={report}"], cwd=ROOT, env=_env(), capture_output=True)  # fmt: skip
+        suite = ElementTree.parse(report).getroot().find("testsuite")
+        assert suite is not None
+        found[name] = {
+            "tests": int(suite.get("tests", 0)),
+            "skipped": int(suite.get("skipped", 0)),
+            "failures": int(suite.get("failures", 0)) + int(suite.get("errors", 0)),
+        }
+    return found
+
+
 def main() -> int:
-    parser_args = sys.argv[1:]
-    size = "quick" if "--quick" in parser_args else "full"
+    quick = "--quick" in sys.argv[1:]
     with tempfile.TemporaryDirectory(prefix="opsdesk-reliability-") as tmp:
         folder = Path(tmp)
-        ops = 100 if size == "quick" else 500
-        concurrent = run_concurrent(folder / "concurrent", operations=ops)
-        crashes = run_crashes(folder / "crashes", kills=20 if size == "quick" else 100)
-        migration = run_migration_crashes(folder / "migration", kills=5 if size == "quick" else 20)
+        concurrent = run_concurrent(folder / "concurrent", operations=100 if quick else 500)
+        crashes = run_crashes(folder / "crashes", kills=20 if quick else 100)
+        migration = run_migration_crashes(folder / "migration", kills=5 if quick else 20)
         hostile = run_hostile_endpoints(folder / "hostile")
-        report = {
-            "hostile_endpoints": hostile.figures(),
+        report: dict[str, Any] = {
             "concurrent": concurrent.figures(),
             "crashes": crashes.figures(),
             "migration_crashes": migration.figures(),
+            "hostile_endpoints": hostile.figures(),
+            "hostile_strings": len(HOSTILE_TEXT),
+            **run_suites(folder),
         }
     print(json.dumps(report))
-    return 0 if all(part.get("failures") == 0 for part in report.values()) else 1
+    failed = [v for v in report.values() if isinstance(v, dict) and v.get("failures")]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    random.seed()
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(main())

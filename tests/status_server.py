@@ -33,6 +33,7 @@ class StatusServer:
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
     authorizations: list[str | None] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
 
     server: ThreadingHTTPServer | None = None
 
@@ -57,6 +58,7 @@ def status_server() -> Iterator[StatusServer]:
         def do_GET(self) -> None:
             state.requests.append(self.path)
             state.authorizations.append(self.headers.get("Authorization"))
+            state.headers.append(dict(self.headers.items()))
             route = state.routes.get(self.path.split("?")[0])
             if route is None:
                 self.send_error(404)
