@@ -62,6 +62,11 @@ def count(store: Path) -> tuple[str, int]:
         conn.close()
 
 
+def console(config: Path, store: Path) -> OpsdeskApp:
+    return OpsdeskApp(Options(config=str(config), store=str(store)), clock=lambda: FIXED_NOW,
+                      poll_interval=0, handle_hangup=False, feed_interval=0.05)  # fmt: skip
+
+
 def cli(config: Path, store: Path, *argv: str) -> int:
     return run(["--config", str(config), "--store", str(store), *argv])
 
@@ -93,8 +98,7 @@ async def test_the_console_survives_the_disk_filling_under_it(tmpfs: Path, tmp_p
         )
         == 0
     )
-    app = OpsdeskApp(Options(config=str(config), store=str(store)), clock=lambda: FIXED_NOW,
-                     poll_interval=0, handle_hangup=False)  # fmt: skip
+    app = console(config, store)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()
@@ -141,8 +145,7 @@ async def test_a_store_on_a_read_only_mount_opens_read_only_and_says_why(
         err
         == f"opsdesk: {store}: read-only (its folder {tmpfs} is not writable); nothing was changed\n"
     )
-    app = OpsdeskApp(Options(config=str(config), store=str(store)), clock=lambda: FIXED_NOW,
-                     poll_interval=0, handle_hangup=False, feed_interval=0.05)  # fmt: skip
+    app = console(config, store)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause(0.3)
         await app.workers.wait_for_complete()
@@ -171,8 +174,7 @@ async def test_a_store_that_turns_read_only_under_the_console_is_shown_read_only
         )
         == 0
     )
-    app = OpsdeskApp(Options(config=str(config), store=str(store)), clock=lambda: FIXED_NOW,
-                     poll_interval=0, handle_hangup=False, feed_interval=0.05)  # fmt: skip
+    app = console(config, store)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()
