@@ -9,6 +9,8 @@ console refuses everything.
 from __future__ import annotations
 
 import asyncio
+import grp
+import os
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +28,7 @@ from opsdesk.console.session import Options
 from opsdesk.screens.change_detail import ChangeDetailScreen
 from opsdesk.screens.dialogs import BannerForm, Confirm
 from opsdesk.screens.forms import OverrideForm
-from opsdesk.store import Store
+from opsdesk.store import Actor, Store
 from tests.conftest import FIXED_NOW
 
 ROLES = ("engineer", "cab", "lead", "admin")
@@ -257,3 +259,21 @@ async def test_every_role_against_the_gated_mutations_through_the_console(
         if not should and said and "role" not in said and "read-only" not in said:
             wrong.append(f"{name}: {role} was refused without saying why: {said}")
     assert wrong == []
+
+
+@pytest.mark.parametrize("group", [None, "own group"])
+async def test_store_wal_and_shm_get_the_configured_mode_whatever_the_umask(
+    tmp_path: Path, group: str | None
+) -> None:
+    """A permissive umask (0) must not leave the store or its -wal/-shm world-readable."""
+    name = None if group is None else grp.getgrgid(os.getegid()).gr_name
+    path = tmp_path / "team" / "s.db"
+    saved = os.umask(0)
+    try:
+        async with await Store.open(path, group=name) as store:
+            await store.banner.set(Actor("ana", frozenset({"lead"})), "hi", 0, FIXED_NOW)
+            modes = {p.name: p.stat().st_mode & 0o777 for p in path.parent.iterdir()}
+    finally:
+        os.umask(saved)
+    expected = 0o600 if group is None else 0o660
+    assert modes == {"s.db": expected, "s.db-wal": expected, "s.db-shm": expected}
