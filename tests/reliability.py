@@ -365,7 +365,9 @@ def run_hostile_endpoints(folder: Path) -> HostileRun:
 
 
 def run_measured(argv: list[str]) -> tuple[str, str, float]:
-    """Run `argv` to the end: (stdout, stderr, its own peak RSS in MB, from wait4)."""
+    """Run `argv` to the end: (stdout, stderr, its peak RSS in MB). The peak is the
+    process's own VmHWM, sampled from /proc while it runs: wait4's ru_maxrss would carry
+    over the high-water mark of the (large) test process it was forked from."""
     child = subprocess.Popen(argv, cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)  # fmt: skip
     streams: dict[str, str] = {}
@@ -375,11 +377,19 @@ def run_measured(argv: list[str]) -> tuple[str, str, float]:
     ]
     for reader in readers:
         reader.start()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
+    peak_kb = 0
+    status = Path(f"/proc/{child.pid}/status")
+    while child.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kb = max(peak_kb, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.01)
     for reader in readers:
         reader.join()
-    return streams["out"], streams["err"], usage.ru_maxrss / 1024
+    return streams["out"], streams["err"], peak_kb / 1024
 
 
 SUITES = {  # the rest of the reliability suite, whose figures are test counts
