@@ -225,7 +225,7 @@ class OpsdeskApp(App[int]):
         self.exit(0)
 
     def _poll_feed(self) -> None:
-        self.run_worker(self._feed.check(), group="feed", exit_on_error=False)
+        self.run_worker(self._feed.check, group="feed", exit_on_error=False)
         if self.store.read_only and not self._said_read_only:
             self._say_read_only()
 
