@@ -233,7 +233,7 @@ class OpsdeskApp(App[int]):
         """The store is read-only without anyone asking (its file or folder is not
         writable, or a write found it so): say why once, and stop offering changes."""
         self._said_read_only = True
-        reason = self.session.store.read_only_reason
+        reason = self.store.read_only_reason
         if reason:
             self.notify(f"read-only: {reason}; nothing can be changed", title="Read-only",
                         severity="warning", markup=False, timeout=15)  # fmt: skip
@@ -282,7 +282,7 @@ class OpsdeskApp(App[int]):
                 for w in self.workers
             )
         ):
-            return  # the previous round is still waiting on slow sources
+            return  # no poller, nothing may be written, or the last round is still waiting
         try:
             await self._poller.poll()
         except (StoreError, OpsdeskError) as exc:

@@ -71,12 +71,18 @@ def cli(config: Path, store: Path, *argv: str) -> int:
     return run(["--config", str(config), "--store", str(store), *argv])
 
 
+def one_incident(tmp_path: Path, folder: Path, title: str) -> tuple[Path, Path]:
+    """The team config, and a store in `folder` holding INC-1 titled `title`."""
+    config, store = tmp_path / "team.toml", folder / "ops.db"
+    config.write_text(TEAM)
+    assert cli(config, store, "incident", "new", "--title", title, "--service", "payments") == 0
+    return config, store
+
+
 def test_a_full_disk_refuses_writes_in_one_line_and_keeps_reads(
     tmpfs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config, store = tmp_path / "team.toml", tmpfs / "ops.db"
-    config.write_text(TEAM)
-    assert cli(config, store, "incident", "new", "--title", "before", "--service", "payments") == 0
+    config, store = one_incident(tmp_path, tmpfs, "before")
     filler = fill(tmpfs)
     capsys.readouterr()
     assert cli(config, store, "incident", "new", "--title", "lost?", "--service", "payments") == 1
@@ -90,14 +96,7 @@ def test_a_full_disk_refuses_writes_in_one_line_and_keeps_reads(
 
 
 async def test_the_console_survives_the_disk_filling_under_it(tmpfs: Path, tmp_path: Path) -> None:
-    config, store = tmp_path / "team.toml", tmpfs / "ops.db"
-    config.write_text(TEAM)
-    assert (
-        await asyncio.to_thread(
-            cli, config, store, "incident", "new", "--title", "before", "--service", "payments"
-        )
-        == 0
-    )
+    config, store = await asyncio.to_thread(one_incident, tmp_path, tmpfs, "before")
     app = console(config, store)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
@@ -129,14 +128,7 @@ async def test_the_console_survives_the_disk_filling_under_it(tmpfs: Path, tmp_p
 async def test_a_store_on_a_read_only_mount_opens_read_only_and_says_why(
     tmpfs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config, store = tmp_path / "team.toml", tmpfs / "ops.db"
-    config.write_text(TEAM)
-    assert (
-        await asyncio.to_thread(
-            cli, config, store, "incident", "new", "--title", "kept", "--service", "payments"
-        )
-        == 0
-    )
+    config, store = await asyncio.to_thread(one_incident, tmp_path, tmpfs, "kept")
     subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)], check=True)  # noqa: ASYNC221
     capsys.readouterr()
     assert await asyncio.to_thread(cli, config, store, "incident", "ack", "INC-1") == 1
@@ -166,14 +158,7 @@ async def test_a_store_that_turns_read_only_under_the_console_is_shown_read_only
     """What a filesystem remounted read-only after an error looks like to SQLite: every
     write answers "attempt to write a readonly database". (A live remount is refused by
     the kernel while the file is open for writing, so SQLite is told instead.)"""
-    config, store = tmp_path / "team.toml", tmp_path / "ops.db"
-    config.write_text(TEAM)
-    assert (
-        await asyncio.to_thread(
-            cli, config, store, "incident", "new", "--title", "kept", "--service", "payments"
-        )
-        == 0
-    )
+    config, store = await asyncio.to_thread(one_incident, tmp_path, tmp_path, "kept")
     app = console(config, store)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
