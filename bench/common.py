@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from opsdesk.console.demo import build_demo
+from opsdesk.console.ops.demo import build_demo
 
 
 def emit(figures: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import emit
-from opsdesk.console.demo import build_demo
+from opsdesk.console.ops.demo import build_demo
 from opsdesk.store.bulk import INCIDENT_INSERT
 from opsdesk.store.db import Database
 

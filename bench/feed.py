@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import demo_store, emit
-from opsdesk.console.app import OpsdeskApp
-from opsdesk.console.session import Options
+from opsdesk.console.ops.session import Options
+from opsdesk.console.tui.app import OpsdeskApp
 from opsdesk.store import Actor, Store
 
 

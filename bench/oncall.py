@@ -14,8 +14,8 @@ from datetime import UTC, datetime, time, timedelta
 from time import perf_counter
 
 from bench.common import emit
-from opsdesk.console.config_model import WEEKDAYS, Layer, Restriction, Schedule
-from opsdesk.console.oncall import Shift, final_rota, on_call_at
+from opsdesk.console.config.model import WEEKDAYS, Layer, Restriction, Schedule
+from opsdesk.console.domain.rotations import Shift, final_rota, on_call_at
 from opsdesk.store.records import Override
 
 ZONES = ["America/New_York", "Europe/Berlin", "Asia/Tokyo", "Australia/Sydney", "UTC"]

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 
 from bench.common import emit
-from opsdesk.console.config import parse_text
-from opsdesk.console.poller import Poller
+from opsdesk.console.config.loader import parse_text
+from opsdesk.console.ops.poller import Poller
 from opsdesk.store import Actor, Store
 
 PAYLOAD = (

@@ -25,8 +25,8 @@ from textual.strip import Strip
 from textual.widgets import DataTable, Footer
 
 from bench.common import emit
-from opsdesk.console.app import OpsdeskApp
-from opsdesk.console.session import Options
+from opsdesk.console.ops.session import Options
+from opsdesk.console.tui.app import OpsdeskApp
 from opsdesk.screens.queue import QueueScreen
 from opsdesk.screens.table import OpsTable
 

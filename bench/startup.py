@@ -13,8 +13,8 @@ from bench.common import demo_store, emit, time_process
 
 OPSDESK = """
 import sys
-from opsdesk.console.app import OpsdeskApp
-from opsdesk.console.session import Options
+from opsdesk.console.tui.app import OpsdeskApp
+from opsdesk.console.ops.session import Options
 app = OpsdeskApp(Options(store=sys.argv[1]), handle_hangup=False, poll_interval=0)
 async def drive(pilot):
     await pilot.pause()

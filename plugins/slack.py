@@ -3,6 +3,7 @@ notices with their latest note."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -28,6 +29,8 @@ TYPES: dict[str, Level] = {
 }
 CURRENT = "/api/v2.0.0/current"
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # sorts notes without a date last
+
 
 class SlackAdapter(Adapter):
     name = "slack"
@@ -49,7 +52,7 @@ def report_from(data: Any, url: str) -> StatusReport:
             continue
         notes = sorted(
             (as_dict(n) for n in as_list(row.get("notes"))),
-            key=lambda n: parse_time(n.get("date_created")) or parse_time("1970-01-01T00:00Z"),
+            key=lambda n: parse_time(n.get("date_created")) or EPOCH,
             reverse=True,
         )
         levels.append(level)

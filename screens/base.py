@@ -13,10 +13,11 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Footer, Input, Static
 
-from opsdesk.console.text import one_line
+from opsdesk.console.domain.text import one_line
+from opsdesk.screens.keys import bindings
 from opsdesk.screens.screen import OpsScreen
 from opsdesk.screens.table import ListSource, OpsTable, Row, RowSource
 from opsdesk.screens.widgets import BannerLine, StatusHeader
@@ -37,11 +38,7 @@ class StoreScreen(OpsScreen):
     ROWS_FIRST: ClassVar[bool] = False
     """True when the rows come from the store by themselves (the queue): they are drawn
     before the summary is computed, since the rows are what people wait for."""
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="filter"),
-        Binding("escape", "back", "Back", show=False, id="back"),
-        Binding("y", "copy", "Copy key", show=False, id="copy"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("list")
 
     def __init__(self) -> None:
         super().__init__()

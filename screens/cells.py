@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from rich.text import Text
 
-from opsdesk.console.text import clean, one_line
+from opsdesk.console.domain.text import clean, one_line
 
 PRIORITY_STYLE = {"P1": "bold white on red", "P2": "dark_orange", "P3": "yellow", "P4": "dim"}
 PRIORITY_GLYPH = {"P1": "▲▲", "P2": "▲ ", "P3": "▬ ", "P4": "▼ "}

@@ -9,11 +9,12 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Static
 
-from opsdesk.console.config_model import Config, FreezeWindow
-from opsdesk.console.text import one_line
+from opsdesk.console.config.model import Config, FreezeWindow
+from opsdesk.console.domain.text import one_line
+from opsdesk.screens.keys import bindings
 from opsdesk.screens.screen import LiveDetailScreen
 from opsdesk.store import StoreError
 from opsdesk.store.records import ChangeRequest
@@ -67,10 +68,7 @@ def _freezes(window: FreezeWindow, service: str, begin: datetime, end: datetime)
 
 
 class ChangeCalendarScreen(LiveDetailScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,v", "app.pop_screen", "Back", id="calendar.back"),
-        Binding("t", "toggle", "14/30 days", id="calendar.toggle"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("change_calendar")
     PARTS = ("calendar",)
 
     def __init__(self) -> None:
@@ -80,7 +78,7 @@ class ChangeCalendarScreen(LiveDetailScreen):
     def header_title(self) -> str:
         return "Change calendar"
 
-    def action_toggle(self) -> None:
+    def action_toggle_span(self) -> None:
         self.days = 30 if self.days == 14 else 14
         self.load()
 

@@ -9,16 +9,17 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Static
 
-from opsdesk.console.change_ops import ChangeOps, ChangeView
-from opsdesk.console.change_rules import REVIEW_NEEDED, VERBS, describe
+from opsdesk.console.domain.change_rules import REVIEW_NEEDED, VERBS, describe
+from opsdesk.console.domain.text import clean, one_line
 from opsdesk.console.errors import OpsdeskError
-from opsdesk.console.text import clean, one_line
+from opsdesk.console.ops.changes import ChangeOps, ChangeView
 from opsdesk.screens.change_form import ChangeInput, NewChangeForm
 from opsdesk.screens.dialogs import Confirm
 from opsdesk.screens.forms import Ask
+from opsdesk.screens.keys import bindings
 from opsdesk.screens.screen import LiveDetailScreen
 from opsdesk.store import StoreError
 
@@ -29,18 +30,7 @@ STEP_WORDS = {
 
 
 class ChangeDetailScreen(LiveDetailScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", id="change.back"),
-        Binding("S", "step('submit')", "Submit", id="change.submit"),
-        Binding("a", "decide('approve')", "Approve", id="change.approve"),
-        Binding("X", "decide('reject')", "Reject", id="change.reject"),
-        Binding("w", "step('start')", "Start", id="change.start"),
-        Binding("C", "step('complete')", "Complete", id="change.complete"),
-        Binding("F", "step('fail')", "Fail", id="change.fail"),
-        Binding("B", "step('rollback')", "Roll back", id="change.rollback"),
-        Binding("x", "step('close')", "Close", id="change.close"),
-        Binding("e", "edit", "Edit", id="change.edit"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("change_detail")
     PARTS = ("change",)
 
     def __init__(self, key: str) -> None:

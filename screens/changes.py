@@ -9,17 +9,18 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 
-from opsdesk.console.change_ops import ChangeOps
-from opsdesk.console.durations import format_duration
+from opsdesk.console.config.durations import format_duration
 from opsdesk.console.errors import OpsdeskError
+from opsdesk.console.ops.changes import ChangeOps
 from opsdesk.screens.base import StoreScreen
 from opsdesk.screens.cells import append_counts, cell
 from opsdesk.screens.change_calendar import ChangeCalendarScreen
 from opsdesk.screens.change_detail import ChangeDetailScreen
 from opsdesk.screens.change_form import ChangeInput, NewChangeForm
 from opsdesk.screens.forms import Choose
+from opsdesk.screens.keys import bindings
 from opsdesk.screens.table import Row
 from opsdesk.store import StoreError
 from opsdesk.store.records import ChangeRequest
@@ -38,11 +39,7 @@ FILTERS = {
 
 
 class ChangesScreen(StoreScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f", "quick_filter", "Quick filter", id="changes.filter"),
-        Binding("v", "calendar", "Calendar", id="changes.calendar"),
-        Binding("n", "new_change", "New", id="changes.new"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("changes")
     TITLE = "Changes"
     FLEX_COLUMN = 4
     COLUMNS = ("Key", "Type", "Risk", "State", "Title", "Window (UTC)", "!")
@@ -128,7 +125,12 @@ class ChangesScreen(StoreScreen):
         config = self.ops.config
         questions = [(q.id, q.text) for q in config.changes.risk_questions]
         form = NewChangeForm([s.name for s in config.services], questions)
-        self.app.push_screen(form, lambda given: self._create(given) if given else None)
+
+        def create(given: ChangeInput | None) -> None:
+            if given:
+                self._create(given)
+
+        self.app.push_screen(form, create)
 
     @work(group="new-change", exit_on_error=False)
     async def _create(self, given: ChangeInput) -> None:

@@ -7,14 +7,15 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, DataTable, Input, Label, Static
 
-from opsdesk.console.metrics import QueueMetrics, short, table_rows
-from opsdesk.console.text import clean, one_line
+from opsdesk.console.domain.metrics import QueueMetrics, short, table_rows
+from opsdesk.console.domain.text import clean, one_line
+from opsdesk.screens.keys import bindings
 from opsdesk.store.records import HandoffNote
 
 
@@ -40,9 +41,7 @@ def binding_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
 class HelpScreen(ModalScreen[None]):
     """Every binding of the screen underneath, with its id for `[keys]` in config."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark,q", "dismiss", "Close", id="help.close")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("help")
 
     def __init__(self, rows: list[tuple[str, str, str]], extra: list[str]) -> None:
         super().__init__()
@@ -67,9 +66,7 @@ class HelpScreen(ModalScreen[None]):
 class MetricsScreen(ModalScreen[None]):
     """MTTA and MTTR (mean, median, p90), attainment and CSAT over 7 and 30 days."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,m,q", "dismiss", "Close", id="metrics.close")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("metrics")
 
     def __init__(self, metrics: QueueMetrics) -> None:
         super().__init__()
@@ -110,9 +107,7 @@ COMMANDS = [
 class CommandLine(ModalScreen[str | None]):
     """k9s-style `:` prompt at the bottom: `:queue`, `:oncall`, `:inc INC-12`, `:q`."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="command_line.cancel")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("command_line")
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -132,10 +127,7 @@ class CommandLine(ModalScreen[str | None]):
 class Confirm(ModalScreen[bool]):
     """Yes/no question; `y` or Enter on "Yes" confirms, `n` or Esc declines."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("confirm")
 
     def __init__(self, question: str) -> None:
         super().__init__()
@@ -162,9 +154,7 @@ class Confirm(ModalScreen[bool]):
 class BannerForm(ModalScreen[str | None]):
     """Edit the team banner. Returns the new text ("" clears it) or None when cancelled."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="banner_form.cancel")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("banner_form")
 
     def __init__(self, current: str) -> None:
         super().__init__()
@@ -190,9 +180,7 @@ class BannerForm(ModalScreen[str | None]):
 class HandoffNotesScreen(ModalScreen[bool]):
     """Handoff notes left for you; closing it marks them read."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,enter", "done", "Mark read", id="handoff.done")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("handoff_notes")
 
     def __init__(self, notes: list[HandoffNote]) -> None:
         super().__init__()

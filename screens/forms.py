@@ -11,13 +11,14 @@ from typing import ClassVar, TypeVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from opsdesk.console.text import one_line
+from opsdesk.console.domain.text import one_line
+from opsdesk.screens.keys import bindings
 
 T = TypeVar("T")
 
@@ -27,10 +28,7 @@ class ValidatedForm(ModalScreen[T | None]):
     problem, which is shown in the #problem label. Enter moves to the next field, ctrl+s
     (or the first button) saves, Esc (or the other button) cancels."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="form.cancel"),
-        Binding("ctrl+s", "save", "Save", id="form.save", priority=True),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("form")
 
     def read(self) -> T | str:
         raise NotImplementedError
@@ -63,9 +61,7 @@ class ValidatedForm(ModalScreen[T | None]):
 class Choose(ModalScreen[str | None]):
     """Pick one value from a list (a person, a hold reason, a resolution code, a score)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="form.cancel")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("choose")
 
     def __init__(self, title: str, choices: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -95,9 +91,7 @@ class Choose(ModalScreen[str | None]):
 class Ask(ModalScreen[str | None]):
     """One line of text (a note, a resolution note); Enter submits, Esc cancels."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="form.cancel")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("ask")
 
     def __init__(
         self, title: str, placeholder: str = "", max_length: int = 2000, *, required: bool = True

@@ -7,14 +7,15 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Static
 
-from opsdesk.console.durations import format_duration
-from opsdesk.console.incident_ops import IncidentView, history_of
-from opsdesk.console.sla import Clock
+from opsdesk.console.config.durations import format_duration
+from opsdesk.console.domain.sla import Clock
+from opsdesk.console.ops.incidents import IncidentView, history_of
 from opsdesk.screens.cells import age, block, priority, until
 from opsdesk.screens.incident_actions import IncidentActions, Target
+from opsdesk.screens.keys import bindings
 from opsdesk.screens.screen import LiveDetailScreen
 from opsdesk.store import Incident, StoreError
 from opsdesk.store.records import IncidentEvent
@@ -60,10 +61,7 @@ def timeline_text(incident: Incident, events: list[IncidentEvent]) -> Text:
 
 
 class IncidentScreen(IncidentActions, LiveDetailScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", id="incident.back"),
-        Binding("y", "copy", "Copy key", id="incident.copy"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("incident")
 
     def __init__(self, key: str) -> None:
         super().__init__()

@@ -13,33 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual import work
-from textual.binding import Binding
 
+from opsdesk.console.config.keymap import KEYS
+from opsdesk.console.domain.lifecycle import HOLD_REASONS, RESOLUTION_CODES, allowed_verbs
+from opsdesk.console.domain.text import one_line
 from opsdesk.console.errors import OpsdeskError
-from opsdesk.console.lifecycle import HOLD_REASONS, RESOLUTION_CODES, allowed_verbs
-from opsdesk.console.text import one_line
 from opsdesk.screens.dialogs import Confirm
 from opsdesk.screens.forms import Ask, Choose, NewIncidentForm, NewIncidentInput
+from opsdesk.screens.keys import bindings
 from opsdesk.screens.screen import OpsScreen
 from opsdesk.store import StoreError
 
-ACTION_BINDINGS = [
-    Binding("a", "incident('acknowledge')", "Ack", id="incident.ack"),
-    Binding("t", "take", "Take", id="incident.take"),
-    Binding("r", "resolve", "Resolve", id="incident.resolve"),
-    Binding("n", "new_incident", "New", id="incident.new"),
-    Binding("A", "assign", "Assign", show=False, id="incident.assign"),
-    Binding("c", "note", "Note", show=False, id="incident.note"),
-    Binding("h", "hold", "Hold", show=False, id="incident.hold"),
-    Binding("u", "incident('resume')", "Resume", show=False, id="incident.resume"),
-    Binding("w", "incident('start')", "Start work", show=False, id="incident.start"),
-    Binding("R", "incident('reopen')", "Reopen", show=False, id="incident.reopen"),
-    Binding("x", "incident('close')", "Close", show=False, id="incident.close"),
-    Binding("p", "priority", "Impact/urgency", show=False, id="incident.priority"),
-    Binding("s", "csat", "CSAT", show=False, id="incident.csat"),
-    Binding("E", "escalate", "Escalate", show=False, id="incident.escalate"),
-]
-ACTIONS = {b.action.split("(")[0] for b in ACTION_BINDINGS}
+ACTION_BINDINGS = bindings("incident_actions")
+ACTIONS = {key.action.split("(")[0] for key in KEYS["incident_actions"]}
 VERB_WORDS = {
     "acknowledge": ("Acknowledge", "acknowledged"),
     "start": ("Start work on", "started"),

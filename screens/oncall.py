@@ -8,22 +8,22 @@ from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import work
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.timer import Timer
 
-from opsdesk.console.durations import format_duration
-from opsdesk.console.oncall import (
+from opsdesk.console.config.durations import format_duration
+from opsdesk.console.domain.rotations import (
     OnCallNow,
     escalation,
     final_rota,
-    handoff_recipient,
     on_call_at,
 )
-from opsdesk.console.text import clean
+from opsdesk.console.errors import OpsdeskError
 from opsdesk.screens.base import StoreScreen
 from opsdesk.screens.cells import cell, until
 from opsdesk.screens.dialogs import Confirm
 from opsdesk.screens.forms import Ask, Choose, OverrideForm, OverrideInput
+from opsdesk.screens.keys import bindings
 from opsdesk.screens.oncall_timeline import OncallTimelineScreen
 from opsdesk.screens.oncall_zones import span, viewer_zone, zone_label
 from opsdesk.screens.table import Row
@@ -37,12 +37,7 @@ class OncallScreen(StoreScreen):
     """Who is on call now, escalation chains, layers and overrides; `o` adds an override,
     `d` removes the selected one (after confirmation)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("o", "add_override", "Override", id="oncall.override_add"),
-        Binding("v", "timeline", "Timeline", id="oncall.timeline"),
-        Binding("n", "handoff", "Handoff note", id="oncall.handoff"),
-        Binding("d", "remove_override", "Remove override", show=False, id="oncall.override_remove"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("oncall")
     TITLE = "On-call"
     FLEX_COLUMN = 2
     COLUMNS = ("Schedule", "Layer", "Who", "When", "Note")
@@ -54,7 +49,7 @@ class OncallScreen(StoreScreen):
 
     async def load(self) -> None:
         config, now = self.ops.config, self.ops.now()
-        overrides = await self.ops.store.overrides.not_ended(now)
+        overrides = await self.ops.oncall.upcoming_overrides(now)
         summary = Text("Schedules ", style="bold")
         summary.append(f"{len(config.schedules)}  ")
         summary.append("Overrides ", style="bold")
@@ -212,9 +207,13 @@ class OncallScreen(StoreScreen):
 
         def with_schedule(name: str | None) -> None:
             if name:
+
+                def write(text: str | None) -> None:
+                    if text:
+                        self._write_handoff(name, text)
+
                 self.app.push_screen(
-                    Ask(f"Handoff note on {name} for whoever is on call next"),
-                    lambda text: self._write_handoff(name, text) if text else None,
+                    Ask(f"Handoff note on {name} for whoever is on call next"), write
                 )
 
         if len(names) == 1:
@@ -226,23 +225,15 @@ class OncallScreen(StoreScreen):
 
     @work(group="handoff", exit_on_error=False)
     async def _write_handoff(self, name: str, text: str) -> None:
-        now = self.ops.now()
-        schedule = next(s for s in self.ops.config.schedules if s.name == name)
         try:
-            overrides = await self.ops.store.overrides.not_ended(now - timedelta(weeks=4))
-            recipient = handoff_recipient(schedule, overrides, now)
-            if recipient is None:
-                self.notify(
-                    f"nobody is on call after this shift on {name}",
-                    severity="warning",
-                    markup=False,
-                )
-                return
-            await self.ops.store.handoffs.add(self.ops.actor, name, recipient, clean(text), now)
+            note = await self.ops.oncall.leave_handoff(name, text, self.ops.now())
+        except OpsdeskError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
         except StoreError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
-        self.notify(f"handoff note left for {recipient}", markup=False)
+        self.notify(f"handoff note left for {note.for_login}", markup=False)
 
     def action_timeline(self) -> None:
         self.app.push_screen(OncallTimelineScreen())
@@ -255,16 +246,20 @@ class OncallScreen(StoreScreen):
             self.ops.actor.login,
             self.ops.now(),
         )
-        self.app.push_screen(form, lambda value: self._save(value) if value else None)
+
+        def save(value: OverrideInput | None) -> None:
+            if value:
+                self._save(value)
+
+        self.app.push_screen(form, save)
 
     @work(group="override", exit_on_error=False)
     async def _save(self, value: OverrideInput) -> None:
         try:
-            added = await self.ops.store.overrides.add(
-                self.ops.actor, value.schedule, value.login, value.start, value.end,
-                clean(value.reason), self.ops.now(),
-            )  # fmt: skip
-        except StoreError as exc:
+            added = await self.ops.oncall.add_override(
+                value.schedule, value.login, value.start, value.end, value.reason, self.ops.now()
+            )
+        except (OpsdeskError, StoreError) as exc:
             self.notify(str(exc), severity="error", markup=False, timeout=10)
             return
         self.notify(f"OVR-{added.id}: {added.login} covers {added.schedule}", markup=False)
@@ -283,7 +278,7 @@ class OncallScreen(StoreScreen):
     @work(group="override", exit_on_error=False)
     async def _remove(self, override_id: int) -> None:
         try:
-            await self.ops.store.overrides.remove(self.ops.actor, override_id, self.ops.now())
+            await self.ops.oncall.remove_override(override_id, self.ops.now())
         except StoreError as exc:
             self.notify(str(exc), severity="error", markup=False, timeout=10)
             return

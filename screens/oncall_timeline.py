@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import work
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Static
 
-from opsdesk.console.config_model import Schedule
-from opsdesk.console.oncall import (
+from opsdesk.console.config.model import Schedule
+from opsdesk.console.domain.rotations import (
     OVERRIDE,
     Shift,
     Slot,
@@ -25,7 +25,8 @@ from opsdesk.console.oncall import (
     slots,
     symbols,
 )
-from opsdesk.console.text import one_line
+from opsdesk.console.domain.text import one_line
+from opsdesk.screens.keys import bindings
 from opsdesk.screens.oncall_zones import viewer_zone, zone_label
 from opsdesk.screens.screen import LiveDetailScreen
 from opsdesk.store import Override, StoreError
@@ -95,9 +96,7 @@ def _day_slots(rota: list[Shift], start: datetime, zone: ZoneInfo) -> list[Slot]
 
 
 class OncallTimelineScreen(LiveDetailScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,v", "app.pop_screen", "Back", id="timeline.back"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("timeline")
 
     PARTS = ("timeline",)
 
@@ -108,7 +107,7 @@ class OncallTimelineScreen(LiveDetailScreen):
     async def load(self) -> None:
         now = self.ops.now()
         try:
-            overrides = await self.ops.store.overrides.not_ended(now - timedelta(days=1))
+            overrides = await self.ops.oncall.upcoming_overrides(now - timedelta(days=1))
         except StoreError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-from opsdesk.console.config_model import Config
+from opsdesk.console.config.model import Config
 
 
 def viewer_zone(config: Config, login: str, now: datetime) -> tzinfo:

@@ -8,22 +8,23 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 
-from opsdesk.console.lifecycle import OPEN_STATES
-from opsdesk.console.metrics import (
+from opsdesk.console.domain.lifecycle import OPEN_STATES
+from opsdesk.console.domain.metrics import (
     Backlog,
     QueueMetrics,
     WindowMetrics,
     backlog,
-    collect,
     short,
 )
+from opsdesk.console.ops.metrics import collect
 from opsdesk.screens.base import StoreScreen
 from opsdesk.screens.cells import PRIORITY_STYLE
 from opsdesk.screens.dialogs import MetricsScreen
 from opsdesk.screens.forms import Choose
 from opsdesk.screens.incident_actions import IncidentActions, Target
+from opsdesk.screens.keys import bindings
 from opsdesk.screens.queue_rows import IncidentSource
 from opsdesk.screens.table import OpsTable, RowSource
 from opsdesk.store import StoreError
@@ -76,12 +77,7 @@ def metrics_text(week: WindowMetrics, month: WindowMetrics) -> Text:
 class QueueScreen(IncidentActions, StoreScreen):
     """Open incidents, most urgent first. Acts on marked rows (space), else the cursor row."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "mark", "Mark", show=False, id="queue.mark"),
-        Binding("f", "quick_filter", "Quick filter", show=False, id="queue.quick_filter"),
-        Binding("m", "metrics", "Metrics", show=False, id="queue.metrics"),
-        Binding("o", "sort", "Sort", show=False, id="queue.sort"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("queue")
     TITLE = "Queue"
     FLEX_COLUMN = 3
     COLUMNS = ("Key", "Pri", "State", "Title", "Service", "Who", "Age", "SLA")

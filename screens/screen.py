@@ -13,7 +13,7 @@ from textual.widgets import Footer, Static
 from opsdesk.screens.widgets import StatusHeader
 
 if TYPE_CHECKING:
-    from opsdesk.console.app import OpsdeskApp
+    from opsdesk.console.tui.app import OpsdeskApp
 
 
 class OpsScreen(Screen[None]):
@@ -39,8 +39,11 @@ class LiveDetailScreen(OpsScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.watch(self.app, "data_generation", lambda _: self.load(), init=False)
+        self.watch(self.app, "data_generation", self._store_changed, init=False)
         self.update_header()
+        self.load()
+
+    def _store_changed(self, _generation: int) -> None:
         self.load()
 
     def update_header(self) -> None:

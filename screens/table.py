@@ -21,12 +21,13 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from opsdesk.screens.keys import bindings
 from opsdesk.store import StoreError
 
 PAGE = 100
@@ -68,15 +69,7 @@ class OpsTable(ScrollView, can_focus=True):
     """A virtual table with a row cursor, marks (space, on screens that allow them), vim/k9s
     motion keys, and a header that can be clicked to sort."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor_up", "Up", show=False, id="table.up"),
-        Binding("down,j", "cursor_down", "Down", show=False, id="table.down"),
-        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="table.page_up"),
-        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="table.page_down"),
-        Binding("home,g", "scroll_top", "Top", show=False, id="table.top"),
-        Binding("end,G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
-        Binding("enter", "select", "Open", show=False, id="table.select"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("table")
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "ops-table--header",
         "ops-table--cursor",

@@ -9,12 +9,13 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Static
 
-from opsdesk.console.availability import availability
-from opsdesk.console.text import clean, one_line
+from opsdesk.console.domain.availability import availability
+from opsdesk.console.domain.text import clean, one_line
 from opsdesk.screens.cells import age, level_cell
+from opsdesk.screens.keys import bindings
 from opsdesk.screens.screen import LiveDetailScreen
 from opsdesk.store import StoreError
 
@@ -22,9 +23,7 @@ MAX_LISTED = 20
 
 
 class VendorDetailScreen(LiveDetailScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", id="vendor.back"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("vendor_detail")
     PARTS = ("vendor",)
 
     def __init__(self, key: str) -> None:

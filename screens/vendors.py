@@ -5,22 +5,23 @@ company's own monitoring sources. `r` re-polls the selected row's sources now.""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from rich.text import Text
 from textual import work
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 
-from opsdesk.console.config_model import Vendor
+from opsdesk.console.config.model import Vendor
 from opsdesk.console.errors import OpsdeskError
-from opsdesk.console.poller import Poller
-from opsdesk.plugins.api import worst
+from opsdesk.console.ops.poller import Poller
+from opsdesk.plugins.api import Level, worst
 from opsdesk.screens.base import StoreScreen
 from opsdesk.screens.cells import age, cell, level_cell
+from opsdesk.screens.keys import bindings
 from opsdesk.screens.table import Row
 from opsdesk.screens.vendor_detail import VendorDetailScreen
 from opsdesk.store import StoreError
-from opsdesk.store.statuses import SourceState
+from opsdesk.store.records import SourceState
 
 
 def renewal_cell(vendor: Vendor, today: date) -> Text:
@@ -32,9 +33,7 @@ def renewal_cell(vendor: Vendor, today: date) -> Text:
 
 
 class VendorsScreen(StoreScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "repoll", "Re-poll", id="vendors.repoll"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("vendors")
     TITLE = "Vendors"
     FLEX_COLUMN = 6
     COLUMNS = ("Vendor", "Status", "Since", "Seen", "Services", "Renews", "Summary")
@@ -76,7 +75,7 @@ class VendorsScreen(StoreScreen):
         vendor: Vendor | None,
     ) -> Row:
         known = [states[s] for s in sources if s in states]
-        level = worst([s.level for s in known]) if known else "unknown"
+        level = worst([cast(Level, s.level) for s in known]) if known else "unknown"
         errors = [f"{s.source}: {s.error}" for s in known if s.error]
         worst_state = next((s for s in known if s.level == level), None)
         summary = errors[0] if errors else (worst_state.summary if worst_state else "")

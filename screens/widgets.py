@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from opsdesk.console.text import one_line
+from opsdesk.console.domain.text import one_line
 
 
 class StatusHeader(Static):

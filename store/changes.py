@@ -149,7 +149,7 @@ class Changes:
             before = await self._checked(tx, change_id, expected_version)
             if before.requester == actor.login:
                 raise PermissionDenied(f"{before.key} is your own change; someone else decides")
-            roles = sorted(r for r in ("cab", "lead") if actor.has(r))  # type: ignore[arg-type]
+            roles = sorted(r for r in ("cab", "lead") if actor.has(r))
             await tx.execute(
                 "INSERT INTO change_approvals (change_id, actor, roles, decision, comment, at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",

@@ -258,3 +258,40 @@ class HandoffNote:
     text: str
     created_at: datetime
     seen_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SourceState:
+    source: str
+    level: str
+    summary: str
+    report: dict[str, Any] | None
+    error: str | None
+    checked_at: datetime | None
+    last_ok_at: datetime | None
+    level_since: datetime | None
+    failures: int
+    validators: dict[str, str]
+    next_due: datetime | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One poll's result: a report (level set), an error, or neither (not modified)."""
+
+    source: str
+    at: datetime
+    next_due: datetime
+    level: str | None = None
+    summary: str = ""
+    report: dict[str, Any] | None = None
+    validators: dict[str, str] | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class LevelChange:
+    source: str
+    at: datetime
+    level: str
+    summary: str

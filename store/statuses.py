@@ -4,54 +4,17 @@ the claims that make several consoles poll a source once per interval between th
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from opsdesk.store.db import Database
+from opsdesk.store.records import LevelChange, Outcome, SourceState
 from opsdesk.store.timefmt import maybe_from_db, to_db
 
 COLUMNS = (
     "source, level, summary, report, error, checked_at, last_ok_at, level_since, failures,"
     " validators, next_due"
 )
-
-
-@dataclass(frozen=True)
-class SourceState:
-    source: str
-    level: str
-    summary: str
-    report: dict[str, Any] | None
-    error: str | None
-    checked_at: datetime | None
-    last_ok_at: datetime | None
-    level_since: datetime | None
-    failures: int
-    validators: dict[str, str]
-    next_due: datetime | None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One poll's result: a report (level set), an error, or neither (not modified)."""
-
-    source: str
-    at: datetime
-    next_due: datetime
-    level: str | None = None
-    summary: str = ""
-    report: dict[str, Any] | None = None
-    validators: dict[str, str] | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class LevelChange:
-    source: str
-    at: datetime
-    level: str
-    summary: str
 
 
 def _state(row: Any) -> SourceState:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from opsdesk.console.cli import run
-from opsdesk.console.demo import build_demo
-from opsdesk.console.identity import current_login
+from opsdesk.console.ops.demo import build_demo
+from opsdesk.console.ops.identity import current_login
 
 FIXED_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 START = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in New York

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from opsdesk.console.identity import current_login
+from opsdesk.console.ops.identity import current_login
 from tests import workload
 from tests.audit_replay import Findings, check_store, read_logs
 from tests.hostile_text import HOSTILE as HOSTILE_TEXT

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from opsdesk.console.config import parse_text
-from opsdesk.console.poller import Poller
+from opsdesk.console.config.loader import parse_text
+from opsdesk.console.ops.poller import Poller
 from opsdesk.store import Actor, Store
 
 BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.binding import Binding
 from textual.widgets import Input
 
-from opsdesk.console.app import OpsdeskApp
-from opsdesk.console.keymap import all_bindings
-from opsdesk.console.session import Options
+from opsdesk.console.config.keymap import BINDING_IDS, KEYS
+from opsdesk.console.ops.session import Options
+from opsdesk.console.tui.app import OpsdeskApp
 from opsdesk.screens.base import StoreScreen
 from opsdesk.screens.changes import ChangesScreen
 from opsdesk.screens.dialogs import BannerForm, CommandLine, Confirm, HelpScreen
@@ -286,12 +287,47 @@ async def test_hostile_titles_render_literally(demo_store: Path, title: str, sho
         assert isinstance(app.screen, QueueScreen)
 
 
-def test_bindings_have_ids_and_leave_terminal_chords_alone() -> None:
+def test_bindings_leave_terminal_chords_alone() -> None:
     reserved = {"ctrl+a", "ctrl+d", "ctrl+k", "ctrl+h", "ctrl+j", "ctrl+l"}
-    for binding in all_bindings():
-        assert binding.id, f"binding {binding.key} -> {binding.action} has no id"
-        keys = {k.strip() for k in binding.key.split(",")}
-        assert not keys & reserved, f"{binding.id} uses {keys & reserved}"
+    for group in KEYS.values():
+        for key in group:
+            keys = {k.strip() for k in key.keys.split(",")}
+            assert not keys & reserved, f"{key.id} uses {keys & reserved}"
+
+
+def _declared_bindings() -> list[tuple[str, Binding]]:
+    """Every Binding declared by a class in opsdesk's Textual modules (not Textual's own)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import opsdesk.screens
+
+    modules = [importlib.import_module("opsdesk.console.tui.app")]
+    for info in pkgutil.iter_modules(opsdesk.screens.__path__, "opsdesk.screens."):
+        modules.append(importlib.import_module(info.name))
+    found = []
+    for module in modules:
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if not cls.__module__.startswith("opsdesk."):
+                continue
+            for item in cls.__dict__.get("BINDINGS", []):
+                found.append((f"{cls.__module__}.{cls.__qualname__}", item))
+    return found
+
+
+def test_every_binding_comes_from_the_key_table_with_an_id() -> None:
+    """`config check` validates `[keys]` against the key table without importing Textual:
+    that only holds if every binding a screen declares is in the table, and every id in
+    the table is bound somewhere."""
+    declared = _declared_bindings()
+    assert declared
+    ids = set()
+    for where, item in declared:
+        assert isinstance(item, Binding), f"{where} declares {item!r} outside the key table"
+        assert item.id in BINDING_IDS, f"{where}: binding {item.key} -> {item.action} not in KEYS"
+        ids.add(item.id)
+    assert ids == BINDING_IDS, f"ids in the key table that no screen binds: {BINDING_IDS - ids}"
 
 
 async def test_a_change_right_after_start_is_not_missed(demo_store: Path) -> None:

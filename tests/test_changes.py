@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import time_machine
 
-from opsdesk.console.change_ops import ChangeOps
-from opsdesk.console.change_rules import (
+from opsdesk.console.cli import run
+from opsdesk.console.config.loader import parse_text
+from opsdesk.console.domain.change_rules import (
     ChangeRefused,
     check_verb,
     conflicts,
@@ -22,9 +23,8 @@ from opsdesk.console.change_rules import (
     rule_for,
     still_needed,
 )
-from opsdesk.console.cli import run
-from opsdesk.console.config import parse_text
-from opsdesk.console.identity import actor_for
+from opsdesk.console.ops.changes import ChangeOps
+from opsdesk.console.ops.identity import actor_for
 from opsdesk.store import PermissionDenied, Store
 from opsdesk.store.records import ChangeApproval, ChangeRequest
 
@@ -181,7 +181,7 @@ def test_each_conflict_kind_has_a_reason() -> None:
     other = planned(2, "Other deploy", "normal", ("payments",), start + timedelta(hours=1),
                     timedelta(hours=2), "sam", "scheduled")  # fmt: skip
     busy = planned(3, "Wiki", "normal", ("wiki",), start, timedelta(hours=1), "me", "scheduled")
-    from opsdesk.console.change_rules import OpenIncident
+    from opsdesk.console.domain.change_rules import OpenIncident
 
     found = conflicts(
         change, [other, busy], config,
@@ -283,7 +283,7 @@ def test_creating_checks_plans_services_window_and_hand_set_risk(change_cli) -> 
 
 
 async def test_changes_screen_filters_and_approves_from_the_keyboard(demo_store: Path) -> None:
-    from opsdesk.console.session import Options, open_session
+    from opsdesk.console.ops.session import Options, open_session
     from opsdesk.screens.change_detail import ChangeDetailScreen
     from opsdesk.screens.changes import ChangesScreen
     from opsdesk.screens.forms import Ask
@@ -418,7 +418,7 @@ def test_a_freeze_over_the_repeated_autumn_hour_is_exactly_one_real_hour() -> No
 
 
 async def test_a_draft_is_edited_in_the_same_form(demo_store: Path) -> None:
-    from opsdesk.console.session import Options, open_session
+    from opsdesk.console.ops.session import Options, open_session
     from opsdesk.screens.change_detail import ChangeDetailScreen
     from opsdesk.screens.change_form import NewChangeForm
     from tests.conftest import FIXED_NOW

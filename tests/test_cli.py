@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from opsdesk.console.cli import run
-from opsdesk.console.config import default_config_path
+from opsdesk.console.config.loader import default_config_path
 
 Capture = pytest.CaptureFixture[str]
 

@@ -9,9 +9,9 @@ import tomli_w
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opsdesk.console import config as loader
 from opsdesk.console.cli import run
-from opsdesk.console.config_model import Config
+from opsdesk.console.config import loader as loader
+from opsdesk.console.config.model import Config
 from opsdesk.console.errors import ConfigError
 from tests.conftest import ROOT
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from opsdesk.console.cli import run
-from opsdesk.console.demo import build_demo
-from opsdesk.console.session import Options, open_session
+from opsdesk.console.ops.demo import build_demo
+from opsdesk.console.ops.session import Options, open_session
 from opsdesk.store import Actor, NewIncident, Store, StoreOpenError
 from tests.conftest import FIXED_NOW, mode_of
 

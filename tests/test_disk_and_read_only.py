@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from opsdesk.console.app import OpsdeskApp
 from opsdesk.console.cli import run
-from opsdesk.console.session import Options
+from opsdesk.console.ops.session import Options
+from opsdesk.console.tui.app import OpsdeskApp
 from opsdesk.screens.widgets import StatusHeader
 from tests.conftest import FIXED_NOW
 

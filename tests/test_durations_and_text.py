@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opsdesk.console.durations import format_duration, parse_duration
-from opsdesk.console.text import clean, one_line
+from opsdesk.console.config.durations import format_duration, parse_duration
+from opsdesk.console.domain.text import clean, one_line
 
 
 @pytest.mark.parametrize(

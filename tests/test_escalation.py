@@ -12,11 +12,11 @@ from pathlib import Path
 
 import time_machine
 
-from opsdesk.console.app import OpsdeskApp
 from opsdesk.console.cli import run
-from opsdesk.console.config import parse_text
-from opsdesk.console.incident_ops import IncidentOps, due_level
-from opsdesk.console.session import Options, open_session
+from opsdesk.console.config.loader import parse_text
+from opsdesk.console.ops.incidents import IncidentOps, due_level
+from opsdesk.console.ops.session import Options, open_session
+from opsdesk.console.tui.app import OpsdeskApp
 from opsdesk.screens.dialogs import Confirm
 from opsdesk.screens.queue import QueueScreen
 from opsdesk.store import Actor, NewIncident, Store

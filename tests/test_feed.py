@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from opsdesk.console.feed import ChangeFeed
+from opsdesk.console.ops.feed import ChangeFeed
 from opsdesk.store import Actor, Store
 from tests.conftest import FIXED_NOW
 

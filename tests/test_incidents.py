@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from opsdesk.console.config import parse_text
-from opsdesk.console.incident_ops import IncidentOps, Refused
+from opsdesk.console.config.loader import parse_text
+from opsdesk.console.ops.incidents import IncidentOps, Refused
 from opsdesk.store import Actor, Store
 from tests.conftest import START
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import time_machine
 
-from opsdesk.console.metrics import short, spread
+from opsdesk.console.domain.metrics import short, spread
 from opsdesk.store.records import Durations
 from tests.conftest import START
 

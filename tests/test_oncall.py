@@ -6,8 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from opsdesk.console.config_model import Layer, Restriction, Schedule
-from opsdesk.console.oncall import final_rota, gaps, local_instant, on_call_at, rotation_shifts
+from opsdesk.console.config.model import Layer, Restriction, Schedule
+from opsdesk.console.domain.rotations import (
+    final_rota,
+    gaps,
+    local_instant,
+    on_call_at,
+    rotation_shifts,
+)
 from opsdesk.store.records import Override
 
 NY = ZoneInfo("America/New_York")
@@ -307,8 +313,8 @@ async def test_only_creator_person_or_lead_removes_an_override(tmp_path) -> None
 
 
 def test_escalation_resolves_levels_to_people_at_their_page_time() -> None:
-    from opsdesk.console.config import parse_text
-    from opsdesk.console.oncall import escalation
+    from opsdesk.console.config.loader import parse_text
+    from opsdesk.console.domain.rotations import escalation
 
     config = parse_text(
         """
@@ -353,7 +359,7 @@ levels = [{ schedule = "platform", after = "0m" }, { schedule = "platform", afte
 
 
 def test_timeline_slots_take_the_majority_and_mark_overrides() -> None:
-    from opsdesk.console.oncall import Shift, slots, symbols
+    from opsdesk.console.domain.rotations import Shift, slots, symbols
 
     rota = [
         Shift(utc(2026, 11, 25, 0), utc(2026, 11, 25, 4), "ana", "primary"),
@@ -402,8 +408,8 @@ async def test_timeline_view_opens_from_the_oncall_screen(demo_store) -> None:  
 
 
 async def test_handoff_note_reaches_the_next_person_once(demo_store) -> None:  # type: ignore[no-untyped-def]
-    from opsdesk.console.oncall import handoff_recipient
-    from opsdesk.console.session import Options, open_session
+    from opsdesk.console.domain.rotations import handoff_recipient
+    from opsdesk.console.ops.session import Options, open_session
     from opsdesk.screens.dialogs import HandoffNotesScreen
     from opsdesk.store import Store
     from tests.conftest import FIXED_NOW
@@ -485,8 +491,8 @@ async def test_oncall_screen_shows_your_shift_and_both_zones(demo_store) -> None
 async def test_now_moves_on_by_itself_at_a_handoff(demo_store) -> None:  # type: ignore[no-untyped-def]
     import time
 
-    from opsdesk.console.app import OpsdeskApp
-    from opsdesk.console.session import Options
+    from opsdesk.console.ops.session import Options
+    from opsdesk.console.tui.app import OpsdeskApp
     from opsdesk.store import Actor, Store
     from tests.conftest import FIXED_NOW
     from tests.test_app import SIZE, settle, table_text

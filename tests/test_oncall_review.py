@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import time_machine
 
 from opsdesk.console.cli import run
-from opsdesk.console.config_model import Layer, Person, Restriction, Schedule
-from opsdesk.console.ical import CalendarShift, calendar, fold
-from opsdesk.console.oncall_report import lint_schedule, off_hours, roster_diff
+from opsdesk.console.config.model import Layer, Person, Restriction, Schedule
+from opsdesk.console.domain.ical import CalendarShift, calendar, fold
+from opsdesk.console.domain.roster_checks import lint_schedule, off_hours, roster_diff
 from tests.test_oncall import daily, team_cli, utc
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]

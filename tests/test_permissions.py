@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from opsdesk.console import config as config_loader
-from opsdesk.console.app import OpsdeskApp
-from opsdesk.console.change_ops import ChangeOps
 from opsdesk.console.cli import run
-from opsdesk.console.identity import actor_for
-from opsdesk.console.incident_ops import IncidentOps
-from opsdesk.console.session import Options
+from opsdesk.console.config import loader as config_loader
+from opsdesk.console.ops.changes import ChangeOps
+from opsdesk.console.ops.identity import actor_for
+from opsdesk.console.ops.incidents import IncidentOps
+from opsdesk.console.ops.session import Options
+from opsdesk.console.tui.app import OpsdeskApp
 from opsdesk.screens.change_detail import ChangeDetailScreen
 from opsdesk.screens.dialogs import BannerForm, Confirm
 from opsdesk.screens.forms import OverrideForm

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from opsdesk.console.config import parse_text
-from opsdesk.console.poller import Poller
+from opsdesk.console.config.loader import parse_text
+from opsdesk.console.ops.poller import Poller
 from opsdesk.store import Actor, Store
 from tests.conftest import FIXED_NOW
 from tests.status_server import FIXTURES as FIXTURES_DIR
@@ -182,8 +182,8 @@ async def test_firing_alerts_open_incidents_once_and_say_when_they_stop(
 async def test_the_console_polls_by_itself_and_shows_vendor_status_literally(
     server: StatusServer, tmp_path: Path
 ) -> None:
-    from opsdesk.console.app import OpsdeskApp
-    from opsdesk.console.session import Options
+    from opsdesk.console.ops.session import Options
+    from opsdesk.console.tui.app import OpsdeskApp
     from opsdesk.screens.vendors import VendorsScreen
     from tests.test_app import SIZE, settle, table_text
 
@@ -223,8 +223,8 @@ async def test_the_console_polls_by_itself_and_shows_vendor_status_literally(
 
 
 def test_availability_counts_outages_against_known_time() -> None:
-    from opsdesk.console.availability import availability
-    from opsdesk.store.statuses import LevelChange
+    from opsdesk.console.domain.availability import availability
+    from opsdesk.store.records import LevelChange
 
     day = timedelta(days=1)
     start = FIXED_NOW - 10 * day
@@ -243,8 +243,8 @@ def test_availability_counts_outages_against_known_time() -> None:
 async def test_enter_on_a_vendor_shows_its_report_contacts_and_availability(
     server: StatusServer, tmp_path: Path
 ) -> None:
-    from opsdesk.console.app import OpsdeskApp
-    from opsdesk.console.session import Options
+    from opsdesk.console.ops.session import Options
+    from opsdesk.console.tui.app import OpsdeskApp
     from opsdesk.screens.vendor_detail import VendorDetailScreen
     from tests.test_app import SIZE, settle
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from textual.widgets import Input
 
-from opsdesk.console.incident_ops import IncidentOps
-from opsdesk.console.session import Options, open_session
+from opsdesk.console.ops.incidents import IncidentOps
+from opsdesk.console.ops.session import Options, open_session
 from opsdesk.screens.dialogs import Confirm, MetricsScreen
 from opsdesk.screens.forms import Ask, Choose, NewIncidentForm, OverrideForm
 from opsdesk.screens.incident import IncidentScreen

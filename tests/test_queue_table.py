@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from opsdesk.console.demo import build_demo
+from opsdesk.console.ops.demo import build_demo
 from opsdesk.screens.queue import QueueScreen
 from opsdesk.screens.table import PAGE, OpsTable
 from opsdesk.store import Store

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from opsdesk.console.app import OpsdeskApp
 from opsdesk.console.cli import run
-from opsdesk.console.session import Options
+from opsdesk.console.ops.session import Options
+from opsdesk.console.tui.app import OpsdeskApp
 from opsdesk.screens.vendor_detail import VendorDetailScreen
 from tests.conftest import FIXED_NOW
 from tests.status_server import status_server

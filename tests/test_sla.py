@@ -7,10 +7,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from opsdesk.console import business_time
-from opsdesk.console.config_model import WEEKDAYS, BusinessCalendar, Config, SlaTarget
-from opsdesk.console.lifecycle import TransitionRefused, check_reopen_window, check_transition
-from opsdesk.console.sla import StateChange, clocks, resolve_clock, respond_clock
+from opsdesk.console.config.model import WEEKDAYS, BusinessCalendar, Config, SlaTarget
+from opsdesk.console.domain import business_time
+from opsdesk.console.domain.lifecycle import (
+    TransitionRefused,
+    check_reopen_window,
+    check_transition,
+)
+from opsdesk.console.domain.sla import StateChange, clocks, resolve_clock, respond_clock
 
 NY = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")

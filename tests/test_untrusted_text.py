@@ -32,9 +32,9 @@ import pyte
 import pytest
 
 from opsdesk.console.cli import run
-from opsdesk.console.config import parse_text
-from opsdesk.console.identity import actor_for
-from opsdesk.console.poller import Poller
+from opsdesk.console.config.loader import parse_text
+from opsdesk.console.ops.identity import actor_for
+from opsdesk.console.ops.poller import Poller
 from opsdesk.store import NewIncident, Store
 from opsdesk.store.records import NewChange
 from tests.conftest import FIXED_NOW, ROOT

@@ -83,10 +83,10 @@ lead = 1
 
 async def seed(store_path: Path, config_path: Path, me: str, now: datetime) -> None:
     """Incidents to work on, and submitted changes from several requesters to decide."""
-    from opsdesk.console import config as config_loader
-    from opsdesk.console.change_ops import ChangeOps
-    from opsdesk.console.identity import actor_for
-    from opsdesk.console.incident_ops import IncidentOps
+    from opsdesk.console.config import loader as config_loader
+    from opsdesk.console.ops.changes import ChangeOps
+    from opsdesk.console.ops.identity import actor_for
+    from opsdesk.console.ops.incidents import IncidentOps
     from opsdesk.store import Store
 
     config = config_loader.load(str(config_path)).config
@@ -230,7 +230,7 @@ def run_cli_worker(plan: Plan, store: str, config: str, log: Log, count: int) ->
 async def app_operation(app: Any, plan: Plan, op: str, login: str, record: dict[str, Any]) -> None:
     """One operation through the console's own ops, as its screens do them. What it is
     about goes into `record` before it runs, so a refusal is logged with its marker."""
-    from opsdesk.console.change_ops import ChangeOps
+    from opsdesk.console.ops.changes import ChangeOps
 
     now = app.now()
     incidents = app.incidents
@@ -297,9 +297,9 @@ async def stale_write(app: Any, plan: Plan, key: str) -> None:
 async def run_app_worker(
     plan: Plan, store: str, config: str, log: Log, count: int, login: str
 ) -> None:
-    from opsdesk.console.app import OpsdeskApp
     from opsdesk.console.errors import OpsdeskError
-    from opsdesk.console.session import Options
+    from opsdesk.console.ops.session import Options
+    from opsdesk.console.tui.app import OpsdeskApp
     from opsdesk.store import StoreError
 
     app = OpsdeskApp(
@@ -319,7 +319,7 @@ async def run_app_worker(
 
 def main(argv: list[str]) -> int:
     kind, name, store, config, log_path, count, seed_value = argv[:7]
-    from opsdesk.console.identity import current_login
+    from opsdesk.console.ops.identity import current_login
 
     login = argv[7] if len(argv) > 7 else current_login()
     plan = Plan(name, int(seed_value), login)

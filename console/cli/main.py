@@ -1,0 +1,128 @@
+"""The `opsdesk` command: argument parsing, dispatch, and one-line errors with exit codes.
+
+Global options (`--config`, `--store`, `--read-only`, `--log-file`, `-v`) are accepted
+before or after the subcommand. With no subcommand the console opens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from opsdesk.console import __version__
+from opsdesk.console.cli import logs
+from opsdesk.console.cli.output import warn
+from opsdesk.console.cli.parsing import (
+    Parser,
+    add_action,
+    add_global_options,
+    count,
+    instant,
+    level,
+)
+from opsdesk.console.errors import OpsdeskError
+from opsdesk.store import StoreError
+
+log = logging.getLogger("opsdesk.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from opsdesk.console.cli import audit, banner, console, settings
+
+    parser = Parser(
+        prog="opsdesk",
+        description="A terminal console for IT service operations.",
+        epilog="Run without a command to open the console. Docs: README.md and docs/.",
+    )
+    parser.add_argument("--version", action="version", version=f"opsdesk {__version__}")
+    parser.add_argument("--mouse", action="store_true", default=None, help="enable mouse")
+    add_global_options(parser, suppress=False)
+    parser.set_defaults(handler=console.run_console)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
+
+    def command(name: str, handler: Callable[..., Any], help_text: str) -> argparse.ArgumentParser:
+        child = sub.add_parser(name, help=help_text, description=help_text)
+        add_global_options(child, suppress=True)
+        child.set_defaults(handler=handler)
+        return child
+
+    init = command(
+        "init", settings.init, "write a starter config (never overwrites without --force)"
+    )
+    init.add_argument("path", nargs="?", help="where to write it (default: the XDG config path)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    config = command("config", settings.config_check, "check or change the configuration")
+    config_sub = config.add_subparsers(
+        title="config commands", metavar="ACTION", parser_class=Parser, required=True
+    )
+    check = config_sub.add_parser("check", help="validate and print the effective config")
+    add_global_options(check, suppress=True)
+    check.add_argument("--json", action="store_true", help="print JSON instead of TOML")
+    check.set_defaults(handler=settings.config_check)
+    set_ = config_sub.add_parser("set", help="set one value in the conf.d/90-settings.toml drop-in")
+    add_global_options(set_, suppress=True)
+    set_.add_argument("key", help="dotted key, e.g. ui.theme")
+    set_.add_argument("value", help='TOML value (strings may be bare), e.g. textual-light or "2"')
+    set_.set_defaults(handler=settings.config_set)
+
+    info = command("info", settings.info, "show version, config files, store and log paths")
+    info.add_argument("--json", action="store_true")
+
+    demo = command("demo", console.demo, "create a demo store and open the console on it")
+    demo.add_argument("--incidents", type=count, default=5000, metavar="N", help="default 5000")
+    demo.add_argument("--seed", type=int, default=7, metavar="S", help="default 7")
+    demo.add_argument("--no-ui", action="store_true", help="create the store and exit")
+
+    audit_ = command("audit", audit.audit, "show the audit log (the newest N, or from --since on)")
+    audit_.add_argument(
+        "--since", metavar="ISO", type=instant, help="from this time (UTC if no offset)"
+    )
+    audit_.add_argument("--entity", metavar="KEY", help="only this entity, e.g. INC-12")
+    audit_.add_argument("--limit", type=count, default=200, metavar="N", help="default 200")
+    audit_.add_argument("--json", action="store_true")
+
+    from opsdesk.console.cli import changes, incidents, oncall, status
+
+    incidents.add_parser(command, level)
+    changes.add_parser(command, add_action, instant)
+    oncall.add_parser(command, add_action, instant)
+    status.add_parsers(command, add_action)
+
+    banner_ = command("banner", banner.banner, "show, set or clear the team banner (leads)")
+    banner_.add_argument("action", nargs="?", choices=["show", "set", "clear"], default="show")
+    banner_.add_argument("text", nargs="?", help="banner text for `set`")
+    banner_.add_argument("--json", action="store_true")
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv`, run the command, and turn every expected failure into one line."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.log_path = logs.setup(args.log_file, args.verbose)
+    try:
+        result = args.handler(args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        return int(result or 0)
+    except (OpsdeskError, StoreError) as exc:
+        warn(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        log.exception("internal error")
+        where = f"; details in {args.log_path}" if args.log_path else ""
+        warn(f"internal error: {type(exc).__name__}: {exc}{where}")
+        return 1
+
+
+def main() -> None:
+    sys.exit(run())

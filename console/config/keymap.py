@@ -1,0 +1,138 @@
+"""Every key opsdesk binds, as plain data: binding id, default keys, action, footer text.
+
+The screens build their Textual bindings from this table (`opsdesk.screens.keys`), and
+`config check` and start-up read the same ids to validate `[keys]`, so checking a config
+never imports Textual and a typo in `[keys]` is one line with a "did you mean".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from opsdesk.console.config.schema import suggest
+
+
+@dataclass(frozen=True)
+class Key:
+    """One binding: `keys` is Textual's comma-separated key list, `action` its action string."""
+
+    id: str
+    keys: str
+    action: str
+    description: str
+    show: bool = True
+    priority: bool = False
+
+
+# Grouped by the screen (or widget) that declares them; a group's bindings are active
+# while that screen has focus, in the order given (the footer shows them in this order).
+KEYS: dict[str, tuple[Key, ...]] = {
+    "app": (
+        Key("screen.queue", "1", "show_screen('queue')", "Queue", show=False),
+        Key("screen.oncall", "2", "show_screen('oncall')", "On-call", show=False),
+        Key("screen.vendors", "3", "show_screen('vendors')", "Vendors", show=False),
+        Key("screen.changes", "4", "show_screen('changes')", "Changes", show=False),
+        Key("command_line", "colon", "command_line", "Cmd"),
+        Key("help", "question_mark", "help", "Help"),
+        Key("banner", "b", "edit_banner", "Banner", show=False),
+        Key("quit", "q", "quit_console", "Quit"),
+    ),
+    "list": (
+        Key("filter", "slash", "filter", "Filter"),
+        Key("back", "escape", "back", "Back", show=False),
+        Key("copy", "y", "copy", "Copy key", show=False),
+    ),
+    "incident": (
+        Key("incident.back", "escape", "app.pop_screen", "Back"),
+        Key("incident.copy", "y", "copy", "Copy key"),
+    ),
+    "table": (
+        Key("table.up", "up,k", "cursor_up", "Up", show=False),
+        Key("table.down", "down,j", "cursor_down", "Down", show=False),
+        Key("table.page_up", "pageup,ctrl+b", "page_up", "Page up", show=False),
+        Key("table.page_down", "pagedown,ctrl+f", "page_down", "Page down", show=False),
+        Key("table.top", "home,g", "scroll_top", "Top", show=False),
+        Key("table.bottom", "end,G", "scroll_bottom", "Bottom", show=False),
+        Key("table.select", "enter", "select", "Open", show=False),
+    ),
+    "help": (Key("help.close", "escape,question_mark,q", "dismiss", "Close"),),
+    "command_line": (Key("command_line.cancel", "escape", "cancel", "Cancel"),),
+    "confirm": (
+        Key("confirm.yes", "y", "answer(True)", "Yes"),
+        Key("confirm.no", "n,escape", "answer(False)", "No"),
+    ),
+    "banner_form": (Key("banner_form.cancel", "escape", "cancel", "Cancel"),),
+    "incident_actions": (
+        Key("incident.ack", "a", "incident('acknowledge')", "Ack"),
+        Key("incident.take", "t", "take", "Take"),
+        Key("incident.resolve", "r", "resolve", "Resolve"),
+        Key("incident.new", "n", "new_incident", "New"),
+        Key("incident.assign", "A", "assign", "Assign", show=False),
+        Key("incident.note", "c", "note", "Note", show=False),
+        Key("incident.hold", "h", "hold", "Hold", show=False),
+        Key("incident.resume", "u", "incident('resume')", "Resume", show=False),
+        Key("incident.start", "w", "incident('start')", "Start work", show=False),
+        Key("incident.reopen", "R", "incident('reopen')", "Reopen", show=False),
+        Key("incident.close", "x", "incident('close')", "Close", show=False),
+        Key("incident.priority", "p", "priority", "Impact/urgency", show=False),
+        Key("incident.csat", "s", "csat", "CSAT", show=False),
+        Key("incident.escalate", "E", "escalate", "Escalate", show=False),
+    ),
+    "handoff_notes": (Key("handoff.done", "escape,enter", "done", "Mark read"),),
+    "ask": (Key("form.cancel", "escape", "cancel", "Cancel"),),
+    "choose": (Key("form.cancel", "escape", "cancel", "Cancel"),),
+    "metrics": (Key("metrics.close", "escape,m,q", "dismiss", "Close"),),
+    "timeline": (Key("timeline.back", "escape,v", "app.pop_screen", "Back"),),
+    "change_detail": (
+        Key("change.back", "escape", "app.pop_screen", "Back"),
+        Key("change.submit", "S", "step('submit')", "Submit"),
+        Key("change.approve", "a", "decide('approve')", "Approve"),
+        Key("change.reject", "X", "decide('reject')", "Reject"),
+        Key("change.start", "w", "step('start')", "Start"),
+        Key("change.complete", "C", "step('complete')", "Complete"),
+        Key("change.fail", "F", "step('fail')", "Fail"),
+        Key("change.rollback", "B", "step('rollback')", "Roll back"),
+        Key("change.close", "x", "step('close')", "Close"),
+        Key("change.edit", "e", "edit", "Edit"),
+    ),
+    "change_calendar": (
+        Key("calendar.back", "escape,v", "app.pop_screen", "Back"),
+        Key("calendar.toggle", "t", "toggle_span", "14/30 days"),
+    ),
+    "vendor_detail": (Key("vendor.back", "escape", "app.pop_screen", "Back"),),
+    "form": (
+        Key("form.cancel", "escape", "cancel", "Cancel"),
+        Key("form.save", "ctrl+s", "save", "Save", priority=True),
+    ),
+    "queue": (
+        Key("queue.mark", "space", "mark", "Mark", show=False),
+        Key("queue.quick_filter", "f", "quick_filter", "Quick filter", show=False),
+        Key("queue.metrics", "m", "metrics", "Metrics", show=False),
+        Key("queue.sort", "o", "sort", "Sort", show=False),
+    ),
+    "oncall": (
+        Key("oncall.override_add", "o", "add_override", "Override"),
+        Key("oncall.timeline", "v", "timeline", "Timeline"),
+        Key("oncall.handoff", "n", "handoff", "Handoff note"),
+        Key("oncall.override_remove", "d", "remove_override", "Remove override", show=False),
+    ),
+    "vendors": (Key("vendors.repoll", "r", "repoll", "Re-poll"),),
+    "changes": (
+        Key("changes.filter", "f", "quick_filter", "Quick filter"),
+        Key("changes.calendar", "v", "calendar", "Calendar"),
+        Key("changes.new", "n", "new_change", "New"),
+    ),
+}
+
+BINDING_IDS: frozenset[str] = frozenset(key.id for group in KEYS.values() for key in group)
+
+
+def validate_keymap(keys: dict[str, str]) -> str | None:
+    """None when every id in `keys` exists, else "<id>: unknown binding id (did you mean ...)"."""
+    for binding_id, key in keys.items():
+        if binding_id not in BINDING_IDS:
+            hint = suggest(binding_id, BINDING_IDS)
+            return f"{binding_id}: unknown binding id{hint}; press ? in the console for the ids"
+        if not key.strip():
+            return f"{binding_id}: empty key"
+    return None

@@ -1,0 +1,275 @@
+"""Find, read, merge and validate the configuration.
+
+Lookup order: `--config PATH`, else `$OPSDESK_CONFIG`, else the XDG config file, else
+built-in defaults. `*.toml` files in `conf.d/` beside the main file are merged after it,
+in name order: tables merge key by key, arrays of tables (people, services, ...) append,
+other values replace. Any mistake becomes a `ConfigError` whose one line names the file,
+the key path and what was expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from opsdesk.console.config.model import Config, StatusSource
+from opsdesk.console.config.schema import Path as KeyPath
+from opsdesk.console.config.schema import SchemaError, build, format_path, suggest, to_data
+from opsdesk.console.errors import ConfigError
+
+ENV_VAR = "OPSDESK_CONFIG"
+DROPIN_DIR = "conf.d"
+
+
+def default_config_path() -> Path:
+    """The per-user config file (`~/.config/opsdesk/config.toml` on Linux)."""
+    return platformdirs.user_config_path("opsdesk") / "config.toml"
+
+
+@dataclass
+class LoadedConfig:
+    """A validated config plus where it came from (for `opsdesk info` and drop-ins)."""
+
+    config: Config
+    files: list[Path] = field(default_factory=list)
+    config_dir: Path | None = None
+    source_label: str = "built-in defaults"
+
+    @property
+    def from_files(self) -> bool:
+        return bool(self.files)
+
+
+def locate(explicit: str | None) -> tuple[Path | None, Path]:
+    """Return (main file or None, config directory) following the lookup order."""
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found (from --config)")
+        return path, path.parent
+    env = os.environ.get(ENV_VAR)
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found (from ${ENV_VAR})")
+        return path, path.parent
+    path = default_config_path()
+    return (path if path.is_file() else None), path.parent
+
+
+def dropin_files(config_dir: Path) -> list[Path]:
+    folder = config_dir / DROPIN_DIR
+    return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid TOML: the file is not UTF-8") from None
+
+
+class _Merged:
+    """Merged TOML data plus, for each key path, the file it came from."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.origins: dict[KeyPath, str] = {}
+
+    def add(self, data: dict[str, Any], origin: str) -> None:
+        self._merge(self.data, data, (), origin)
+
+    def _merge(
+        self, into: dict[str, Any], data: dict[str, Any], path: KeyPath, origin: str
+    ) -> None:
+        for key, value in data.items():
+            here = (*path, key)
+            current = into.get(key)
+            if isinstance(current, dict) and isinstance(value, dict):
+                self._merge(current, value, here, origin)
+            elif _is_table_array(current) and _is_table_array(value):
+                for item in value:
+                    self.origins[(*here, len(current))] = origin
+                    current.append(item)
+            else:
+                into[key] = value
+                self.origins[here] = origin
+
+    def origin_of(self, path: KeyPath) -> str:
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.origins:
+                return self.origins[path[:end]]
+        return next(iter(self.origins.values()), "config")
+
+
+def _is_table_array(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def parse_sources(sources: Iterable[tuple[str, dict[str, Any]]]) -> Config:
+    """Merge (label, data) pairs in order and build a validated Config."""
+    merged = _Merged()
+    for label, data in sources:
+        merged.add(data, label)
+    _gather_plugin_options(merged.data)
+    try:
+        config: Config = build(Config, merged.data)
+        check_references(config)
+    except SchemaError as exc:
+        where = format_path(exc.path, merged.data)
+        raise ConfigError(f"{merged.origin_of(exc.path)}: {where}: {exc.reason}") from None
+    return config
+
+
+SOURCE_KEYS = {f.name for f in dataclasses.fields(StatusSource)}
+
+
+def _gather_plugin_options(data: dict[str, Any]) -> None:
+    """In each [[sources]] table, keys that are not common source keys are the plugin's
+    own options: move them under `options`, where the plugin's schema checks them."""
+    for entry in data.get("sources") or []:
+        if isinstance(entry, dict):
+            extras = {key: entry.pop(key) for key in list(entry) if key not in SOURCE_KEYS}
+            if extras:
+                options = entry.get("options")
+                entry["options"] = {**(options if isinstance(options, dict) else {}), **extras}
+
+
+def load(explicit: str | None = None) -> LoadedConfig:
+    """Load the configuration following the lookup order; defaults when nothing is found."""
+    main, config_dir = locate(explicit)
+    files = ([main] if main else []) + dropin_files(config_dir)
+    config = parse_sources((str(path), read_toml(path)) for path in files)
+    label = ", ".join(str(f) for f in files) if files else "built-in defaults"
+    return LoadedConfig(config=config, files=files, config_dir=config_dir, source_label=label)
+
+
+def parse_text(text: str, label: str) -> Config:
+    """Validate config held as text (a demo store's embedded config)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{label}: not valid TOML: {exc}") from None
+    return parse_sources([(label, data)])
+
+
+def to_toml_data(config: Config) -> dict[str, Any]:
+    """The effective config as TOML-ready data (what `config check` prints)."""
+    data: dict[str, Any] = to_data(Config, config)
+    return data
+
+
+def check_references(config: Config) -> None:
+    """Cross-section checks: names that must exist, duplicates, shapes TOML cannot express."""
+    for error in _reference_errors(config):
+        raise error
+
+
+def _unknown(path: KeyPath, kind: str, name: str, known: Iterable[str]) -> SchemaError:
+    known = list(known)
+    hint = suggest(name, known) if known else f" (no {kind} is defined)"
+    return SchemaError(path, f"unknown {kind} {json.dumps(name)}{hint}")
+
+
+def _duplicates(items: list[Any], attr: str, section: str) -> Iterator[SchemaError]:
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        name = getattr(item, attr)
+        if name in seen:
+            first = format_path((section, seen[name]))
+            yield SchemaError(
+                (section, index, attr), f'duplicate {attr} "{name}" (first in {first})'
+            )
+        seen.setdefault(name, index)
+
+
+def _reference_errors(config: Config) -> Iterator[SchemaError]:
+    logins = [p.login for p in config.people]
+    services = [s.name for s in config.services]
+    vendors = [v.name for v in config.vendors]
+    schedules = [s.name for s in config.schedules]
+    yield from _duplicates(config.people, "login", "people")
+    yield from _duplicates(config.services, "name", "services")
+    yield from _duplicates(config.vendors, "name", "vendors")
+    yield from _duplicates(config.schedules, "name", "schedules")
+    if logins:
+        for role in ("admin", "lead", "cab", "engineer"):
+            for index, login in enumerate(getattr(config.roles, role)):
+                if login not in logins:
+                    yield _unknown(("roles", role, index), "login", login, logins)
+    matrix = config.priority.matrix
+    if len(matrix) != 3 or any(len(row) != 3 for row in matrix):
+        yield SchemaError(("priority", "matrix"), "expected 3 rows (impact 1-3) of 3 priorities")
+    for priority, target in config.sla.priorities.items():
+        if target.calendar != "24x7" and target.calendar not in config.sla.calendars:
+            path = ("sla", "priorities", priority, "calendar")
+            yield _unknown(path, "calendar", target.calendar, ["24x7", *config.sla.calendars])
+    for s_index, service in enumerate(config.services):
+        for v_index, vendor in enumerate(service.vendors):
+            if vendor not in vendors:
+                yield _unknown(("services", s_index, "vendors", v_index), "vendor", vendor, vendors)
+    yield from _duplicates(config.sources, "name", "sources")
+    for s_index, source in enumerate(config.sources):
+        where = ("sources", s_index)
+        if source.vendor is not None and source.vendor not in vendors:
+            yield _unknown((*where, "vendor"), "vendor", source.vendor, vendors)
+        if source.service is not None and services and source.service not in services:
+            yield _unknown((*where, "service"), "service", source.service, services)
+        if source.interval < timedelta(seconds=5):
+            yield SchemaError((*where, "interval"), "poll at most every 5s")
+    if config.sources:
+        from opsdesk.console.config.plugin_options import plugin_option_errors  # loads plugins
+
+        yield from plugin_option_errors(config)
+    for s_index, schedule in enumerate(config.schedules):
+        for l_index, layer in enumerate(schedule.layers):
+            where = ("schedules", s_index, "layers", l_index)
+            if not layer.members:
+                yield SchemaError((*where, "members"), "a layer needs at least one member")
+            if layer.rotation.total_seconds() <= 0:
+                yield SchemaError((*where, "rotation"), "rotation must be longer than zero")
+            for m_index, login in enumerate(layer.members):
+                if logins and login not in logins:
+                    yield _unknown((*where, "members", m_index), "login", login, logins)
+            if layer.restrict is not None and not layer.restrict.days:
+                yield SchemaError((*where, "restrict", "days"), "restriction leaves no days")
+    for p_index, policy in enumerate(config.escalation_policies):
+        if services and policy.service not in services:
+            yield _unknown(
+                ("escalation_policies", p_index, "service"), "service", policy.service, services
+            )
+        for l_index, level in enumerate(policy.levels):
+            where = ("escalation_policies", p_index, "levels", l_index)
+            if (level.schedule is None) == (level.person is None):
+                yield SchemaError(where, "each level names exactly one of schedule or person")
+            elif level.schedule is not None and level.schedule not in schedules:
+                yield _unknown((*where, "schedule"), "schedule", level.schedule, schedules)
+            elif level.person is not None and logins and level.person not in logins:
+                yield _unknown((*where, "person"), "login", level.person, logins)
+    for f_index, window in enumerate(config.freeze_windows):
+        if window.end <= window.start:
+            yield SchemaError(("freeze_windows", f_index, "end"), "end must be after start")
+        for s_index, name in enumerate(window.services or []):
+            if services and name not in services:
+                yield _unknown(
+                    ("freeze_windows", f_index, "services", s_index), "service", name, services
+                )
+    for calendar_name, calendar in config.sla.calendars.items():
+        if calendar.to <= calendar.from_:
+            yield SchemaError(
+                ("sla", "calendars", calendar_name, "to"), "business hours end before they start"
+            )

@@ -1,0 +1,189 @@
+"""Change management rules (ITIL): the state machine, risk from the questionnaire, which
+approvals a change needs, and the conflicts it runs into. Pure functions of the change,
+config, the other changes, incidents, on-call and vendor status, and `now`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from opsdesk.console.config.model import ApprovalRule, Config
+from opsdesk.store.records import ChangeApproval, ChangeRequest
+
+STATES = (
+    "draft", "submitted", "approved", "rejected", "scheduled", "in_progress",
+    "completed", "failed", "rolled_back", "closed",
+)  # fmt: skip
+VERBS: dict[str, tuple[tuple[str, ...], str]] = {
+    # verb: (states it may start from, state it leads to)
+    "submit": (("draft", "rejected"), "submitted"),
+    "start": (("approved", "scheduled"), "in_progress"),
+    "complete": (("in_progress",), "completed"),
+    "fail": (("in_progress",), "failed"),
+    "rollback": (("in_progress",), "rolled_back"),
+    "close": (("completed", "failed", "rolled_back"), "closed"),
+}
+REVIEW_NEEDED = ("failed", "rolled_back")
+RISKS = ("low", "medium", "high")
+
+
+class ChangeRefused(ValueError):
+    """A step that does not apply; the message says why and what would."""
+
+
+def check_verb(key: str, state: str, verb: str) -> str:
+    """The state `verb` leads to from `state`, or ChangeRefused naming what is allowed."""
+    sources, target = VERBS[verb]
+    if state in sources:
+        return target
+    allowed = [v for v, (starts, _) in VERBS.items() if state in starts]
+    if state == "submitted":
+        allowed += ["approve", "reject"]
+    hint = f"Allowed: {', '.join(allowed)}" if allowed else "Nothing more can happen to it"
+    raise ChangeRefused(f"{key} is {state.replace('_', ' ')}; cannot {verb} it. {hint}")
+
+
+def risk_from(config: Config, answers: dict[str, bool]) -> str:
+    """Risk from the questionnaire: the weights of the "yes" answers, against the
+    thresholds. Unknown question ids are refused (a typo must not lower the risk)."""
+    questions = {q.id: q for q in config.changes.risk_questions}
+    unknown = sorted(set(answers) - set(questions))
+    if unknown:
+        raise ChangeRefused(f"unknown risk question(s): {', '.join(unknown)}")
+    score = sum(questions[q].weight for q, yes in answers.items() if yes)
+    thresholds = config.changes.risk_thresholds
+    return "high" if score >= thresholds.high else "medium" if score >= thresholds.medium else "low"
+
+
+def rule_for(config: Config, change_type: str, risk: str) -> ApprovalRule:
+    """The first approval rule for this type and risk; without one, a normal-change
+    default of one CAB approval (so nothing goes through unapproved by omission)."""
+    for rule in config.changes.approval_rules:
+        if rule.type == change_type and risk in rule.risk:
+            return rule
+    return ApprovalRule(type=change_type, cab=0 if change_type == "standard" else 1)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Needed:
+    cab: int
+    lead: int
+    review_after: bool
+
+    @property
+    def none(self) -> bool:
+        return self.cab == 0 and self.lead == 0
+
+
+def still_needed(rule: ApprovalRule, approvals: Iterable[ChangeApproval]) -> Needed:
+    """Approvals still missing before the change may proceed. One person counts once,
+    for the role the rule still needs (a lead who is also CAB fills a lead seat first)."""
+    cab, lead = rule.cab, rule.lead
+    for approval in approvals:
+        if approval.decision != "approve":
+            continue
+        if lead and "lead" in approval.roles:
+            lead -= 1
+        elif cab and "cab" in approval.roles:
+            cab -= 1
+    return Needed(max(cab, 0), max(lead, 0), rule.review_after)
+
+
+def describe(needed: Needed) -> str:
+    parts = []
+    if needed.cab:
+        parts.append(f"{needed.cab} CAB")
+    if needed.lead:
+        parts.append(f"{needed.lead} lead")
+    return " and ".join(parts) or "none"
+
+
+@dataclass(frozen=True)
+class OpenIncident:
+    key: str
+    priority: str
+    service: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Conflict:
+    kind: str  # change, freeze, incident, on_call, implementer_busy, vendor
+    reason: str
+
+
+ACTIVE = ("submitted", "approved", "scheduled", "in_progress")
+
+
+def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+def conflicts(
+    change: ChangeRequest,
+    others: Sequence[ChangeRequest],
+    config: Config,
+    incidents: Sequence[OpenIncident],
+    on_call: Sequence[tuple[str, str, datetime, datetime]],
+    vendor_levels: dict[str, str],
+    now: datetime,
+) -> list[Conflict]:
+    """Everything a change collides with, each with a reason a person can read.
+
+    `on_call` is (schedule, login, start, end) shifts overlapping the window;
+    `vendor_levels` the current level per vendor name."""
+    found: list[Conflict] = []
+    services = set(change.services)
+    begin, end = change.planned_start, change.planned_end
+    for other in others:
+        if other.key == change.key or other.state not in ACTIVE:
+            continue
+        if not overlaps(begin, end, other.planned_start, other.planned_end):
+            continue
+        when = _span(other.planned_start, other.planned_end)
+        shared = services & set(other.services)
+        if shared:
+            on = ", ".join(sorted(shared))
+            found.append(Conflict(
+                "change", f"{other.key} ({other.title[:60]}) is planned {when} on {on}"
+            ))  # fmt: skip
+        elif change.implementer and other.implementer == change.implementer:
+            found.append(Conflict(
+                "implementer_busy", f"{change.implementer} also implements {other.key} {when}"
+            ))  # fmt: skip
+    for window in config.freeze_windows:
+        touched = services if window.services is None else services & set(window.services)
+        if touched and overlaps(begin, end, window.start, window.end):
+            note = " (an emergency change may go ahead)" if change.type == "emergency" else ""
+            found.append(Conflict(
+                "freeze",
+                f"freeze {window.name!r} {_span(window.start, window.end)} covers "
+                f"{', '.join(sorted(touched))}{note}",
+            ))  # fmt: skip
+    for incident in incidents:
+        if incident.service in services and incident.priority in ("P1", "P2"):
+            found.append(Conflict(
+                "incident",
+                f"{incident.key} ({incident.priority}, {incident.title[:60]}) is open on "
+                f"{incident.service}",
+            ))  # fmt: skip
+    for schedule, login, start, stop in on_call:
+        if login == change.implementer and overlaps(begin, end, start, stop):
+            during = _span(max(start, begin), min(stop, end))
+            found.append(Conflict("on_call", f"{login} is on call for {schedule} {during}"))
+    for service in sorted(services):
+        known = config.service(service)
+        for vendor in known.vendors if known else []:
+            level = vendor_levels.get(vendor, "operational")
+            if level in ("degraded", "partial_outage", "major_outage"):
+                found.append(Conflict(
+                    "vendor", f"{vendor}, which {service} depends on, is {level.replace('_', ' ')}"
+                ))  # fmt: skip
+    return found
+
+
+def _span(start: datetime, end: datetime) -> str:
+    return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC" if start.date() == end.date() else (
+        f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
+    )  # fmt: skip

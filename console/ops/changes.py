@@ -1,0 +1,326 @@
+"""Change operations the CLI and the changes screen share: the rules in change_rules
+applied to the store, writing with the version the caller saw."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from opsdesk.console.config.model import Config
+from opsdesk.console.config.plugin_options import vendor_levels
+from opsdesk.console.config.schema import suggest
+from opsdesk.console.domain.change_rules import (
+    REVIEW_NEEDED,
+    RISKS,
+    ChangeRefused,
+    Conflict,
+    Needed,
+    OpenIncident,
+    check_verb,
+    conflicts,
+    describe,
+    risk_from,
+    rule_for,
+    still_needed,
+)
+from opsdesk.console.domain.rotations import final_rota
+from opsdesk.console.domain.text import clean, one_line
+from opsdesk.console.errors import OpsdeskError
+from opsdesk.store import Actor, Store
+from opsdesk.store.incidents import parse_key
+from opsdesk.store.records import (
+    ChangeApproval,
+    ChangeEvent,
+    ChangeRequest,
+    IncidentFilter,
+    NewChange,
+)
+
+OPEN = ("new", "acknowledged", "in_progress", "on_hold")
+
+
+class Refused(OpsdeskError):
+    """A change operation that does not apply; one line saying why."""
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    change: ChangeRequest
+    approvals: list[ChangeApproval]
+    needed: Needed
+    conflicts: list[Conflict]
+    linked: list[str]
+    events: list[ChangeEvent]
+
+
+class ChangeOps:
+    def __init__(self, store: Store, config: Config, actor: Actor) -> None:
+        self.store, self.config, self.actor = store, config, actor
+
+    async def create(
+        self,
+        title: str,
+        change_type: str,
+        services: list[str],
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        *,
+        risk: str | None = None,
+        justification: str = "",
+        answers: dict[str, bool] | None = None,
+        test_plan: str = "",
+        backout_plan: str = "",
+        description: str = "",
+        implementer: str | None = None,
+    ) -> ChangeRequest:
+        computed = self._checked_plan(
+            change_type, services, start, end, test_plan, backout_plan, answers or {}
+        )
+        if risk is not None:
+            if risk not in RISKS:
+                raise Refused(f"risk is one of {', '.join(RISKS)}, got {risk!r}")
+            if risk != computed and not justification.strip():
+                raise Refused(
+                    f"setting risk by hand ({risk}; the questionnaire says {computed}) needs a "
+                    "justification"
+                )
+        new = NewChange(
+            title=one_line(title).strip(), type=change_type, risk=risk or computed,
+            services=tuple(services), planned_start=start, planned_end=end,
+            implementer=implementer or self.actor.login, description=clean(description),
+            test_plan=clean(test_plan), backout_plan=clean(backout_plan),
+            risk_justification=clean(justification), risk_answers=dict(answers or {}),
+        )  # fmt: skip
+        return await self.store.changes.create(self.actor, new, now)
+
+    async def view(self, key: str, now: datetime) -> ChangeView:
+        store = self.store.changes
+        change = await store.get(key)
+        approvals = await store.approvals(change.key)
+        needed = still_needed(rule_for(self.config, change.type, change.risk), approvals)
+        live = change.state in ("draft", "submitted", "approved", "scheduled", "in_progress")
+        return ChangeView(
+            change, approvals, needed, await self.conflicts_of(change, now) if live else [],
+            await store.linked_incidents(change.key), await store.events(change.key),
+        )  # fmt: skip
+
+    async def awaiting_me(self, changes: list[ChangeRequest]) -> list[ChangeRequest]:
+        """Those of `changes` that wait for this person: submitted by someone else, still
+        short of approvals, and not yet decided on by them."""
+        me, waiting = self.actor.login, []
+        for change in changes:
+            if change.state != "submitted" or change.requester == me:
+                continue
+            approvals = await self.store.changes.approvals(change.key)
+            needed = still_needed(rule_for(self.config, change.type, change.risk), approvals)
+            if not needed.none and not any(a.actor == me for a in approvals):
+                waiting.append(change)
+        return waiting
+
+    async def conflicts_of(self, change: ChangeRequest, now: datetime) -> list[Conflict]:
+        found = await self.conflict_map([change], now)
+        return found[change.key]
+
+    async def conflict_map(
+        self, changes: list[ChangeRequest], now: datetime
+    ) -> dict[str, list[Conflict]]:
+        """Conflicts of each change, reading what they share (incidents, overrides, vendor
+        status, the changes around them) once."""
+        if not changes:
+            return {}
+        store = self.store
+        start = min(c.planned_start for c in changes)
+        end = max(c.planned_end for c in changes)
+        others = await store.changes.overlapping(start, end)
+        incidents = [
+            OpenIncident(i.key, i.priority, i.service, i.title)
+            for i in await store.incidents.find(
+                IncidentFilter(states=OPEN, priorities=("P1", "P2")), limit=500
+            )
+        ]
+        overrides = await store.overrides.not_ended(start - timedelta(days=60))
+        states = {s.source: s.level for s in await store.statuses.all()}
+        levels = vendor_levels(self.config, states)
+        found = {}
+        for change in changes:
+            on_call = [
+                (schedule.name, shift.login or "", shift.start, shift.end)
+                for schedule in self.config.schedules
+                for shift in final_rota(
+                    schedule, overrides, change.planned_start, change.planned_end
+                )
+                if shift.login == change.implementer
+            ]
+            found[change.key] = conflicts(
+                change, others, self.config, incidents, on_call, levels, now
+            )
+        return found
+
+    async def submit(
+        self, key: str, now: datetime, *, ack_conflicts: bool = False, version: int | None = None
+    ) -> ChangeRequest:
+        change = await self._load(key, version)
+        target = self._verb(change, "submit")
+        found = await self.conflicts_of(change, now)
+        if found and not ack_conflicts:
+            reasons = "; ".join(c.reason for c in found)
+            raise Refused(
+                f"{change.key} has {len(found)} conflict(s): {reasons}. Submit again "
+                "acknowledging them (--ack-conflicts) to go ahead"
+            )
+        needed = still_needed(rule_for(self.config, change.type, change.risk), [])
+        state, detail = target, f"needs {describe(needed)}"
+        if needed.none:
+            state, detail = "scheduled", "pre-approved (standard change)"
+        changes: dict[str, object] = {"state": state}
+        if found:
+            changes["conflicts_ack"] = [c.reason for c in found]
+            detail += f"; {len(found)} conflict(s) acknowledged"
+        event = ChangeEvent(now, self.actor.login, "state", state, detail)
+        return await self.store.changes.apply(
+            self.actor, change.key, change.version, changes, event, "change.submit", now
+        )
+
+    async def decide(
+        self, key: str, decision: str, comment: str, now: datetime, *, version: int | None = None
+    ) -> ChangeRequest:
+        """approve or reject a submitted change; a CAB member's approve on a finished
+        change whose rule asks for a review afterwards is that review."""
+        change = await self._load(key, version)
+        rule = rule_for(self.config, change.type, change.risk)
+        if decision == "reject" and not comment.strip():
+            raise Refused("a rejection needs a comment saying why")
+        if change.state != "submitted":
+            if (
+                decision == "approve"
+                and rule.review_after
+                and change.state
+                in ("completed", "failed", "rolled_back", "in_progress", "scheduled")
+            ):
+                return await self.store.changes.decide(
+                    self.actor, change.key, change.version, "review", clean(comment), None, now
+                )
+            raise Refused(f"{change.key} is {change.state.replace('_', ' ')}; only submitted "
+                          "changes are approved or rejected")  # fmt: skip
+        if decision == "reject":
+            new_state: str | None = "rejected"
+        else:
+            approvals = await self.store.changes.approvals(change.key)
+            roles = frozenset(r for r in ("cab", "lead") if self.actor.has(r))
+            mine = ChangeApproval(self.actor.login, roles, "approve", comment, now)
+            if any(a.actor == self.actor.login and a.decision == "approve" for a in approvals):
+                raise Refused(f"you already approved {change.key}")
+            new_state = "scheduled" if still_needed(rule, [*approvals, mine]).none else None
+        return await self.store.changes.decide(
+            self.actor, change.key, change.version, decision, clean(comment), new_state, now
+        )
+
+    async def transition(
+        self, key: str, verb: str, now: datetime, *, review: str = "", version: int | None = None
+    ) -> ChangeRequest:
+        """start, complete, fail, rollback, close (a review is required to close a failed,
+        rolled back or emergency change; an emergency change also needs its CAB review)."""
+        change = await self._load(key, version)
+        target = self._verb(change, verb)
+        changes: dict[str, object] = {"state": target}
+        if verb == "close":
+            if (change.state in REVIEW_NEEDED or change.type == "emergency") and not review.strip():
+                raise Refused(
+                    f"closing {change.key} ({change.state.replace('_', ' ')}, {change.type}) needs "
+                    "a post-implementation review (--review)"
+                )
+            rule = rule_for(self.config, change.type, change.risk)
+            if rule.review_after:
+                reviews = [a for a in await self.store.changes.approvals(change.key)
+                           if a.decision == "review"]  # fmt: skip
+                if not reviews:
+                    raise Refused(f"{change.key} needs its CAB review (change approve) first")
+            if review.strip():
+                changes["review"] = clean(review)
+        if verb == "start" and change.state not in ("approved", "scheduled"):
+            raise Refused(f"{change.key} is not approved yet")
+        event = ChangeEvent(now, self.actor.login, "state", target, clean(review)[:200])
+        return await self.store.changes.apply(
+            self.actor, change.key, change.version, changes, event, f"change.{verb}", now
+        )
+
+    async def edit(
+        self,
+        key: str,
+        now: datetime,
+        *,
+        title: str,
+        change_type: str,
+        services: list[str],
+        start: datetime,
+        end: datetime,
+        test_plan: str,
+        backout_plan: str,
+        answers: dict[str, bool],
+        version: int | None = None,
+    ) -> ChangeRequest:
+        """Change a draft (or a rejected change before resubmitting): the same checks as
+        creating one; the risk is computed again from the answers."""
+        change = await self._load(key, version)
+        if change.state not in ("draft", "rejected"):
+            raise Refused(f"{change.key} is {change.state.replace('_', ' ')}; only drafts and "
+                          "rejected changes are edited")  # fmt: skip
+        risk = self._checked_plan(
+            change_type, services, start, end, test_plan, backout_plan, answers
+        )
+        fields = {
+            "title": one_line(title).strip(), "type": change_type, "services": services,
+            "planned_start": start, "planned_end": end, "test_plan": clean(test_plan),
+            "backout_plan": clean(backout_plan), "risk_answers": answers, "risk": risk,
+        }  # fmt: skip
+        event = ChangeEvent(now, self.actor.login, "edited", None, f"risk {risk}")
+        return await self.store.changes.apply(
+            self.actor, change.key, change.version, fields, event, "change.edit", now
+        )
+
+    async def link(self, key: str, incident: str, now: datetime) -> None:
+        await self.store.incidents.get(incident)  # a clear "no such incident" first
+        await self.store.changes.link(self.actor, key, parse_key(incident), now)
+
+    def _checked_plan(
+        self,
+        change_type: str,
+        services: list[str],
+        start: datetime,
+        end: datetime,
+        test_plan: str,
+        backout_plan: str,
+        answers: dict[str, bool],
+    ) -> str:
+        """What creating and editing both check; returns the questionnaire's risk."""
+        known = [s.name for s in self.config.services]
+        for service in services:
+            if known and service not in known:
+                raise Refused(f"unknown service {service!r}{suggest(service, known)}")
+        if not services:
+            raise Refused("a change needs at least one affected service")
+        if end <= start:
+            raise Refused("the planned end must be after the planned start")
+        if change_type in ("normal", "emergency") and not (
+            test_plan.strip() and backout_plan.strip()
+        ):
+            raise Refused(f"a {change_type} change needs a test plan and a backout plan")
+        try:
+            return risk_from(self.config, answers)
+        except ChangeRefused as exc:
+            raise Refused(str(exc)) from None
+
+    async def _load(self, key: str, version: int | None) -> ChangeRequest:
+        change = await self.store.changes.get(key)
+        if version is not None and version != change.version:
+            raise Refused(
+                f"{change.key} was changed by {change.updated_by} since you looked; look again"
+            )
+        return change
+
+    def _verb(self, change: ChangeRequest, verb: str) -> str:
+        try:
+            return check_verb(change.key, change.state, verb)
+        except ChangeRefused as exc:
+            raise Refused(str(exc)) from None

@@ -1,0 +1,288 @@
+"""Realistic demo data: incidents over the last 90 days, changes, overrides, audit.
+
+Deterministic for a seed and a `now`. Built for speed, since `opsdesk demo --incidents
+1000000` must finish in under a minute: rows are produced lazily and streamed into the
+store, and only the newest incidents get a full audit trail.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from opsdesk.console.config.loader import parse_text
+from opsdesk.console.config.model import Config
+from opsdesk.console.domain.lifecycle import HOLD_REASONS, RESOLUTION_CODES
+from opsdesk.console.domain.sla import StateChange, clocks
+from opsdesk.console.ops.demo_team import demo_config
+from opsdesk.console.ops.incidents import sla_columns
+from opsdesk.store.bulk import DemoBuilder
+
+DAY = 86400.0
+HISTORY_DAYS = 90
+AUDITED_INCIDENTS = 2000
+METRICS_DAYS = 35
+
+TITLES = {
+    "payments": [
+        "Card authorisations failing for {region} customers",
+        "Payment webhook backlog above {n}k events",
+        "Refund job stuck since {hh}:00",
+        "Elevated 5xx from payments-api in {region}",
+    ],
+    "checkout": [
+        "Checkout latency p95 above {n}00 ms",
+        "Basket totals wrong for promo codes",
+        "Mobile checkout crashes on app version 8.{n}",
+    ],
+    "auth": [
+        "SSO logins failing for {region} office",
+        "MFA push notifications delayed",
+        "Session tokens expiring early",
+    ],
+    "search": ["Search index {n} hours stale", "Search results empty for some queries"],
+    "email": ["Password reset emails delayed", "Bounce rate above {n}% on receipts"],
+    "git": ["CI runners queueing for {n}0 minutes", "Git push rejected for large repos"],
+    "chat": ["Chat messages arriving late", "Bot integration returns 401"],
+    "wiki": ["Wiki pages load slowly", "Wiki attachment upload fails"],
+}
+REGIONS = ["EU", "US-East", "US-West", "APAC", "LATAM"]
+CHANGE_TITLES = [
+    "Upgrade {svc} database to the next minor version",
+    "Rotate TLS certificates for {svc}",
+    "Scale {svc} workers from {n} to {m}",
+    "Deploy {svc} release 2026.{n}",
+    "Patch kernel on {svc} hosts",
+    "Move {svc} traffic to the new load balancer",
+]
+
+
+def _instant(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _iso(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+@dataclass
+class DemoResult:
+    path: Path
+    incidents: int
+    changes: int
+    seconds: float
+
+
+class _Generator:
+    def __init__(self, config: Config, seed: int, now: datetime, creator: str) -> None:
+        self.rng = random.Random(seed)
+        self.config = config
+        self.now = now.timestamp()
+        self.creator = creator
+        self.logins = [p.login for p in config.people if p.login != creator]
+        self.services = [s.name for s in config.services]
+        self.matrix = config.priority.matrix
+        self.respond = {p: t.respond.total_seconds() for p, t in config.sla.priorities.items()}
+        self.resolve = {p: t.resolve.total_seconds() for p, t in config.sla.priorities.items()}
+        self.audit: list[tuple[Any, ...]] = []
+
+    def incidents(self, count: int) -> Iterator[tuple[Any, ...]]:
+        rng = self.rng
+        rand, choice = rng.random, rng.choice
+        start = self.now - HISTORY_DAYS * DAY
+        step = HISTORY_DAYS * DAY / max(count, 1)
+        impacts = [1, 2, 2, 3, 3, 3, 3, 3]
+        urgencies = [1, 2, 2, 2, 3, 3, 3]
+        audited_from = count - AUDITED_INCIDENTS
+        for index in range(count):
+            created = start + (index + rand()) * step
+            age = self.now - created
+            service = choice(self.services)
+            impact, urgency = choice(impacts), choice(urgencies)
+            priority = self.matrix[impact - 1][urgency - 1]
+            title = choice(TITLES.get(service, ["{svc} degraded"])).format(
+                region=choice(REGIONS), n=rng.randint(2, 9), hh=rng.randint(0, 23), svc=service
+            )
+            monitored = rand() < 0.3
+            reporter = "alertmanager" if monitored else choice(self.logins)
+            source = "alertmanager:prod" if monitored else "manual"
+            dedup = f"{rng.getrandbits(64):016x}" if monitored else None
+            ack_at = created + rng.expovariate(1.5 / self.respond[priority])
+            res_at = ack_at + rng.expovariate(1.6 / self.resolve[priority])
+            open_chance = (
+                0.6 if age < 3600 else 0.3 if age < DAY else 0.08 if age < 7 * DAY else 0.002
+            )
+            assignee: str | None = choice(self.logins)
+            hold = code = note = csat = None
+            acked = resolved = closed = None
+            version = 1
+            if rand() < open_chance or res_at >= self.now:
+                if ack_at >= self.now or (age < 7200 and rand() < 0.4):
+                    state, assignee = "new", (None if rand() < 0.7 else assignee)
+                else:
+                    acked, version = _iso(ack_at), 3
+                    state = choice(["acknowledged", "in_progress", "in_progress", "on_hold"])
+                    hold = choice(HOLD_REASONS) if state == "on_hold" else None
+            else:
+                acked, resolved, version = _iso(ack_at), _iso(res_at), 4
+                code = choice(RESOLUTION_CODES)
+                note = f"Resolved: {code.replace('_', ' ')}."
+                if rand() < 0.3:
+                    csat = choice([5, 5, 5, 5, 4, 4, 4, 3, 3, 2, 1])
+                closed_at = res_at + 3 * DAY
+                state = "resolved"
+                if closed_at < self.now:
+                    state, closed, version = "closed", _iso(closed_at), 5
+            last = max(t for t in (created, ack_at if acked else 0, res_at if resolved else 0))
+            if state in ("in_progress", "on_hold"):
+                last = max(last, ack_at + (self.now - ack_at) * rand())
+            updated_by = assignee or reporter
+            sla = self._sla_columns(
+                priority, state, hold, created, acked and ack_at, last, resolved and res_at
+            )
+            row = (
+                index + 1, title, f"{title}. Reported via {source}.", service, impact, urgency,
+                priority, state, hold, assignee, reporter, source, dedup, _iso(created), acked,
+                resolved, closed, code, note, csat, version, _iso(last), updated_by, *sla,
+            )  # fmt: skip
+            if index >= audited_from:
+                self._audit_incident(row)
+            yield row
+
+    def _sla_columns(
+        self,
+        priority: str,
+        state: str,
+        hold: str | None,
+        created: float,
+        acked: Any,
+        last: float,
+        resolved: Any,
+    ) -> tuple[Any, ...]:
+        """Stored SLA columns, from the same rules the console uses: due times for open
+        incidents, met/breached for those resolved in the last 35 days (what the metrics
+        read); older history is left unknown, which keeps a million-row demo fast."""
+        is_open = state in ("new", "acknowledged", "in_progress", "on_hold")
+        if not is_open and (not resolved or self.now - resolved > METRICS_DAYS * DAY):
+            return None, None, None, None
+        history = [StateChange(_instant(created), "new")]
+        if acked:
+            history.append(StateChange(_instant(acked), "acknowledged"))
+        if state in ("in_progress", "on_hold"):
+            history.append(StateChange(_instant(last), state, hold or ""))
+        if resolved:
+            history.append(StateChange(_instant(resolved), "resolved"))
+        respond, resolve = clocks(self.config, priority, history, _instant(self.now))
+        columns = sla_columns(respond, resolve)
+        return tuple(
+            _iso(v.timestamp()) if isinstance(v, datetime) else (None if v is None else int(v))
+            for v in columns.values()
+        )
+
+    def _audit_incident(self, row: tuple[Any, ...]) -> None:
+        key, reporter, assignee = f"INC-{row[0]}", row[10], row[9] or row[10]
+        created = {"title": row[1], "service": row[3], "priority": row[6], "state": "new"}
+        self.audit.append((row[13], reporter, "incident.create", "incident", key, None,
+                           json.dumps(created)))  # fmt: skip
+        if row[14]:
+            self.audit.append((row[14], assignee, "incident.acknowledge", "incident", key,
+                               '{"state": "new"}', '{"state": "acknowledged"}'))  # fmt: skip
+        if row[15]:
+            self.audit.append((row[15], assignee, "incident.resolve", "incident", key,
+                               '{"state": "in_progress"}', '{"state": "resolved"}'))  # fmt: skip
+        if row[16]:
+            self.audit.append((row[16], assignee, "incident.close", "incident", key,
+                               '{"state": "resolved"}', '{"state": "closed"}'))  # fmt: skip
+
+    def changes(self, count: int) -> Iterator[tuple[Any, ...]]:
+        rng = self.rng
+        span = (HISTORY_DAYS + 30) * DAY
+        start = self.now - HISTORY_DAYS * DAY
+        for index in range(count):
+            planned = start + (index + rng.random()) * span / count
+            planned -= planned % 1800
+            end = planned + rng.choice([1, 2, 2, 4]) * 1800
+            kind = rng.choice(["standard", "standard", "normal", "normal", "emergency"])
+            risk = "low" if kind == "standard" else rng.choice(["low", "medium", "medium", "high"])
+            services = rng.sample(self.services, rng.choice([1, 1, 2]))
+            requester, implementer = rng.choice(self.logins), rng.choice(self.logins)
+            if end < self.now:
+                state = rng.choice(["closed"] * 8 + ["completed", "failed", "rolled_back"])
+            elif planned < self.now:
+                state = "in_progress"
+            else:
+                state = rng.choice(["draft", "submitted", "approved", "scheduled", "scheduled"])
+            title = rng.choice(CHANGE_TITLES).format(
+                svc=services[0], n=rng.randint(2, 8), m=rng.randint(9, 16)
+            )
+            created = planned - rng.uniform(1, 10) * DAY
+            key = f"CHG-{index + 1}"
+            self.audit.append((_iso(created), requester, "change.create", "change", key, None,
+                               json.dumps({"title": title, "state": "draft"})))  # fmt: skip
+            yield (
+                index + 1, title, f"{title}. Requested by {requester}.", kind, risk,
+                json.dumps(services), _iso(planned), _iso(end), implementer, requester,
+                "Run the smoke suite in staging, then canary 10%.",
+                "Redeploy the previous release; restore the snapshot taken before.",
+                state, _iso(created), 1, _iso(max(created, min(end, self.now))), requester,
+            )  # fmt: skip
+
+    def overrides(self) -> Iterator[tuple[Any, ...]]:
+        reasons = ["Swap for a dentist appointment", "Covering during travel", "Public holiday"]
+        schedules = [s.name for s in self.config.schedules]
+        base = self.now - self.now % 3600
+        for index in range(6):
+            begin = base + (index * 2 - 3) * DAY
+            created = begin - 2 * DAY
+            schedule = schedules[index % len(schedules)]
+            login = self.rng.choice(self.logins)
+            after = json.dumps({"schedule": schedule, "login": login})
+            key = f"OVR-{index + 1}"
+            self.audit.append(
+                (_iso(created), login, "override.create", "override", key, None, after)
+            )
+            yield (schedule, login, _iso(begin), _iso(begin + 12 * 3600),
+                   self.rng.choice(reasons), login, _iso(created))  # fmt: skip
+
+
+def change_count(incidents: int) -> int:
+    return min(max(incidents // 500, 40), 2000)
+
+
+async def build_demo(
+    path: Path, *, incidents: int, seed: int, now: datetime, creator: str
+) -> DemoResult:
+    """Create (or recreate) the demo store at `path`. Refuses a non-demo store there."""
+    began = time.perf_counter()
+    text = tomli_w.dumps(demo_config(creator))
+    config = parse_text(text, "demo config")
+    generator = _Generator(config, seed, now, creator)
+    changes = change_count(incidents)
+    async with DemoBuilder(path) as builder:
+        await builder.meta(text, {"demo_seed": str(seed), "demo_now": now.isoformat()})
+        await builder.incidents(generator.incidents(incidents))
+        await builder.changes(generator.changes(changes))
+        await builder.overrides(generator.overrides())
+        summary = {"incidents": incidents, "changes": changes, "seed": seed}
+        generator.audit.sort(key=lambda row: row[0])
+        generator.audit.append(
+            (
+                _iso(now.timestamp()),
+                creator,
+                "demo.create",
+                "store",
+                "STORE",
+                None,
+                json.dumps(summary),
+            )
+        )
+        await builder.audit(generator.audit)
+    return DemoResult(path, incidents, changes, time.perf_counter() - began)

@@ -1,0 +1,450 @@
+"""The Textual app: four screens as modes, a header, the live feed, global keys.
+
+The app opens its own store connection (aiosqlite is bound to the event loop that
+created it), polls the change feed, and gives the screens `store`, `config`, `actor`
+and `now()`. Screens never see SQL or HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import get_current_worker
+
+from opsdesk.console.config.model import Config
+from opsdesk.console.domain.lifecycle import OPEN_STATES
+from opsdesk.console.domain.text import one_line
+from opsdesk.console.errors import OpsdeskError
+from opsdesk.console.ops.feed import DEFAULT_INTERVAL, ChangeFeed
+from opsdesk.console.ops.incidents import IncidentOps
+from opsdesk.console.ops.oncall import OncallOps
+from opsdesk.console.ops.poller import Poller
+from opsdesk.console.ops.session import Options, Session, open_session
+from opsdesk.screens.changes import ChangesScreen
+from opsdesk.screens.dialogs import (
+    BannerForm,
+    CommandLine,
+    Confirm,
+    HandoffNotesScreen,
+    HelpScreen,
+    binding_rows,
+)
+from opsdesk.screens.incident import IncidentScreen
+from opsdesk.screens.keys import bindings
+from opsdesk.screens.oncall import OncallScreen
+from opsdesk.screens.queue import QueueScreen
+from opsdesk.screens.vendors import VendorsScreen
+from opsdesk.store import Actor, Store, StoreError
+from opsdesk.store.records import IncidentFilter
+
+ESCALATE_EVERY = 30.0  # seconds between checks for unacknowledged incidents to escalate
+POLL_TICK = 5.0  # seconds between looks for status sources that are due (each has its interval)
+
+SCREEN_ALIASES = {
+    "queue": ("queue", "incidents", "inc", "incident", "1"),
+    "oncall": ("oncall", "on-call", "oc", "2"),
+    "vendors": ("vendors", "vendor", "v", "3"),
+    "changes": ("changes", "change", "chg", "cr", "4"),
+}
+QUIT_ALIASES = ("q", "q!", "quit", "exit")
+QUICK_FILTER_ALIASES = {
+    "mine": "mine", "unassigned": "unassigned", "breached": "breached", "urgent": "urgent",
+    "p1": "urgent", "open": "open", "all": "all",
+}  # fmt: skip
+COMMAND_HELP = [
+    ":queue :oncall :vendors :changes (or 1-4)   :inc INC-12 opens an incident",
+    ":mine :unassigned :breached :urgent :open :all   queue quick filters (or f)",
+    ":metrics (or m on the queue)  MTTA/MTTR mean, median, p90; SLA; CSAT",
+    ":banner (leads)  :theme light|dark  :help  :q     ctrl+p command palette",
+]
+
+
+class OpsdeskApp(App[int]):
+    """The opsdesk console."""
+
+    CSS_PATH = str(resources.files("opsdesk.screens").joinpath("app.tcss"))
+    TITLE = "opsdesk"
+    MODES: ClassVar[dict[str, Callable[[], Screen[None]]]] = {  # type: ignore[assignment]
+        "queue": QueueScreen,
+        "oncall": OncallScreen,
+        "vendors": VendorsScreen,
+        "changes": ChangesScreen,
+    }
+    DEFAULT_MODE = "queue"
+    BINDINGS: ClassVar[list[BindingType]] = bindings("app")
+
+    data_generation: reactive[int] = reactive(0)
+
+    def __init__(
+        self,
+        options: Options,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        feed_interval: float = DEFAULT_INTERVAL,
+        escalate_interval: float = ESCALATE_EVERY,
+        poll_interval: float = POLL_TICK,
+        handle_hangup: bool = True,
+        login: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.options = options
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._feed_interval = feed_interval
+        self._escalate_interval = escalate_interval
+        self._poll_interval = poll_interval
+        self._poller: Poller | None = None
+        self._handle_hangup = handle_hangup
+        self._login = login
+        self._session: Session | None = None
+        self._last_clock = ""
+        self._newest_seen_id = 0
+        self._said_read_only = False
+
+    # What screens use -------------------------------------------------------------
+
+    @property
+    def session(self) -> Session:
+        assert self._session is not None, "the store is opened in on_load"
+        return self._session
+
+    @property
+    def store(self) -> Store:
+        return self.session.store
+
+    @property
+    def config(self) -> Config:
+        return self.session.config
+
+    @property
+    def actor(self) -> Actor:
+        return self.session.actor
+
+    @property
+    def incidents(self) -> IncidentOps:
+        """Incident operations as this console's user (same rules as the CLI)."""
+        return IncidentOps(self.store, self.config, self.actor)
+
+    @property
+    def oncall(self) -> OncallOps:
+        """Overrides, handoffs and who is on call, as the On-call screens use them."""
+        return OncallOps(self.store, self.config, self.actor)
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def paint_header(self, screen: Screen[Any], title: str) -> None:
+        from opsdesk.screens.widgets import StatusHeader
+
+        roles = (
+            ", ".join(r for r in ("admin", "lead", "cab") if r in self.actor.roles) or "engineer"
+        )
+        clock = self.now().astimezone().strftime("%H:%M %Z") if self.config.ui.clock else ""
+        self._last_clock = clock
+        for header in screen.query(StatusHeader):
+            header.show(
+                screen=title,
+                login=self.actor.login,
+                roles=roles,
+                store=self.store.path.name,
+                read_only=self.store.read_only,
+                clock=clock,
+            )
+
+    # Life cycle -------------------------------------------------------------------
+
+    async def on_load(self) -> None:
+        self._session = await open_session(self.options, create=True, login=self._login)
+        self._feed = ChangeFeed(self.store.change_token, self._store_changed)
+        await self._feed.prime()
+        newest = await self.store.incidents.recent(1)
+        self._newest_seen_id = newest[0].id if newest else 0
+        ui = self.config.ui
+        self.theme = ui.theme
+        self.animation_level = "full" if ui.animations else "none"
+        self.set_keymap(self.config.keys)
+        if self._handle_hangup:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
+
+    def on_mount(self) -> None:
+        self.show_handoff_notes()
+        self.set_interval(self._feed_interval, self._poll_feed, name="change-feed")
+        if self.config.ui.clock:
+            self.set_interval(5, self._tick_clock, name="clock")
+        if self.config.queue.auto_escalate and not self.store.read_only:
+            self.set_interval(self._escalate_interval, self.escalate_due, name="escalate")
+        if self.config.sources and self._poll_interval > 0 and not self.store.read_only:
+            self._poller = Poller(self.store, self.config, self.actor, self.now)
+            self.poll_sources()
+            self.set_interval(self._poll_interval, self.poll_sources, name="status-poll")
+
+    async def on_unmount(self) -> None:
+        if self._poller is not None:
+            await self._poller.close()
+        if self._handle_hangup:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        if self._session is not None:
+            await self._session.close()
+
+    @work(group="handoff", exit_on_error=False)
+    async def show_handoff_notes(self) -> None:
+        """Notes the previous on-call person left for you, once, when the console opens."""
+        try:
+            notes = await self.store.handoffs.unseen_for(self.actor.login)
+        except StoreError:
+            return
+        if not notes:
+            return
+
+        def read(_: bool | None) -> None:
+            if not self.store.read_only:
+                self.mark_handoffs_read([n.id for n in notes])
+
+        self.push_screen(HandoffNotesScreen(notes), read)
+
+    @work(group="handoff", exit_on_error=False)
+    async def mark_handoffs_read(self, ids: list[int]) -> None:
+        try:
+            await self.store.handoffs.mark_seen(self.actor, ids, self.now())
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+
+    def _terminal_gone(self) -> None:
+        """SIGHUP: the SSH session or terminal went away; leave cleanly."""
+        self.exit(0)
+
+    def _poll_feed(self) -> None:
+        self._check_feed()
+        if self.store.read_only and not self._said_read_only:
+            self._say_read_only()
+
+    @work(group="feed", exit_on_error=False)
+    async def _check_feed(self) -> None:
+        """One look at the feed, as a worker started by the tick (no coroutine is made in
+        advance, so a console closing between ticks leaves none un-awaited)."""
+        await self._feed.check()
+
+    def _say_read_only(self) -> None:
+        """The store is read-only without anyone asking (its file or folder is not
+        writable, or a write found it so): say why once, and stop offering changes."""
+        self._said_read_only = True
+        reason = self.store.read_only_reason
+        if reason:
+            self.notify(f"read-only: {reason}; nothing can be changed", title="Read-only",
+                        severity="warning", markup=False, timeout=15)  # fmt: skip
+        for screen in self.screen_stack:
+            update = getattr(screen, "update_header", None)
+            if update is not None:
+                update()
+        self.screen.refresh_bindings()
+
+    def _store_changed(self) -> None:
+        self.data_generation += 1
+        self.watch_for_new_p1()
+
+    @work(group="p1-watch", exclusive=True, exit_on_error=False)
+    async def watch_for_new_p1(self) -> None:
+        """Toast (and ring the bell, unless `ui.bell = false`) for each P1 opened since the
+        console started, whichever screen is showing."""
+        try:
+            p1s = await self.store.incidents.find(
+                IncidentFilter(states=OPEN_STATES, priorities=("P1",)), limit=200
+            )
+        except StoreError:
+            return
+        fresh = [i for i in p1s if i.id > self._newest_seen_id]
+        self._newest_seen_id = max([self._newest_seen_id, *(i.id for i in p1s)])
+        for incident in sorted(fresh, key=lambda i: i.id):
+            self.notify(
+                f"{incident.key} {one_line(incident.title, limit=80)} ({incident.service})",
+                title="New P1",
+                severity="error",
+                markup=False,
+                timeout=20,
+            )
+        if fresh and self.config.ui.bell:
+            self.bell()
+
+    @work(group="status-poll", exclusive=False, exit_on_error=False)
+    async def poll_sources(self) -> None:
+        """Poll the status sources that are due and that no other console has claimed.
+        Runs beside the screens; they see the results through the change feed."""
+        if (
+            self._poller is None
+            or self.store.read_only
+            or any(
+                w.group == "status-poll" and w.is_running and w is not get_current_worker()
+                for w in self.workers
+            )
+        ):
+            return  # no poller, nothing may be written, or the last round is still waiting
+        try:
+            await self._poller.poll()
+        except (StoreError, OpsdeskError) as exc:
+            self.log.warning(f"status poll failed: {exc}")
+
+    @work(group="escalate", exclusive=True, exit_on_error=False)
+    async def escalate_due(self) -> None:
+        """Move unacknowledged incidents on to their next escalation level when it is due.
+        Every open console does this; the version check lets exactly one of them write."""
+        if self.store.read_only:
+            return
+        try:
+            escalated = await self.incidents.escalate_due(self.now())
+        except (StoreError, OpsdeskError) as exc:
+            self.log.warning(f"automatic escalation failed: {exc}")
+            return
+        for incident in escalated:
+            self.notify(
+                f"{incident.key} → level {incident.escalation_level}: "
+                f"{incident.assignee or 'nobody on call'}",
+                title="Escalated (not acknowledged)",
+                severity="warning",
+                markup=False,
+            )
+
+    def _tick_clock(self) -> None:
+        clock = self.now().astimezone().strftime("%H:%M %Z")
+        if clock != self._last_clock:
+            update = getattr(self.screen, "update_header", None)
+            if update is not None:
+                update()
+
+    # Actions ----------------------------------------------------------------------
+
+    def action_show_screen(self, name: str) -> None:
+        if name in self.MODES:
+            self.switch_mode(name)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(binding_rows(self.screen), COMMAND_HELP))
+
+    def action_command_line(self) -> None:
+        self.push_screen(CommandLine(), self.run_command)
+
+    def run_command(self, text: str | None) -> None:
+        """Run a `:` command line (k9s grammar)."""
+        if not text:
+            return
+        verb, _, argument = text.strip().lstrip(":").strip().partition(" ")
+        verb, argument = verb.lower(), argument.strip()
+        if verb in ("inc", "incident") and argument:
+            self.open_incident(argument)
+            return
+        if verb in QUICK_FILTER_ALIASES:
+            self.switch_mode("queue")
+            queue = self.screen
+            if isinstance(queue, QueueScreen):
+                queue.set_quick_filter(QUICK_FILTER_ALIASES[verb])
+            return
+        for mode, aliases in SCREEN_ALIASES.items():
+            if verb in aliases:
+                self.switch_mode(mode)
+                return
+        if verb in QUIT_ALIASES:
+            self.action_quit_console()
+        elif verb in ("help", "?"):
+            self.action_help()
+        elif verb == "metrics":
+            self.switch_mode("queue")
+            if isinstance(self.screen, QueueScreen):
+                self.screen.action_metrics()
+        elif verb == "banner":
+            self.action_edit_banner()
+        elif verb == "theme":
+            self.set_theme(argument)
+        else:
+            self.notify(
+                f"unknown command: {one_line(text, limit=40)}", severity="error", markup=False
+            )
+
+    def set_theme(self, name: str) -> None:
+        wanted = {"light": "textual-light", "dark": "textual-dark"}.get(name, name)
+        if wanted in self.available_themes:
+            self.theme = wanted
+        else:
+            self.notify(
+                f"unknown theme: {one_line(name, limit=40)}", severity="error", markup=False
+            )
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    @work(group="open-incident", exit_on_error=False)
+    async def open_incident(self, key: str) -> None:
+        try:
+            incident = await self.store.incidents.get(key)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.push_screen(IncidentScreen(incident.key))
+
+    def action_quit_console(self) -> None:
+        if any(getattr(s, "has_unsaved_input", lambda: False)() for s in self.screen_stack):
+            self.push_screen(
+                Confirm("You have unsaved input. Quit anyway?"),
+                lambda yes: self.exit(0) if yes else None,
+            )
+        else:
+            self.exit(0)
+
+    async def action_quit(self) -> None:
+        """ctrl+q (Textual's quit key) asks about unsaved input too."""
+        self.action_quit_console()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "edit_banner":
+            return not self.store.read_only and self.actor.has("lead")
+        return True
+
+    @work(group="banner", exit_on_error=False)
+    async def action_edit_banner(self) -> None:
+        if self.store.read_only or not self.actor.has("lead"):
+            self.notify("editing the banner needs the lead role", severity="warning", markup=False)
+            return
+        current = await self.store.banner.get()
+
+        def save(text: str | None) -> None:
+            if text is not None:
+                self.save_banner(text, current.version)
+
+        self.push_screen(BannerForm(current.text), save)
+
+    @work(group="banner", exit_on_error=False)
+    async def save_banner(self, text: str, seen_version: int) -> None:
+        """Save the form; a banner changed by someone else meanwhile is refused, not lost."""
+        try:
+            await self.store.banner.set(self.actor, text, seen_version, self.now())
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False, timeout=10)
+            return
+        self.notify("banner cleared" if not text else "banner saved", markup=False)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for mode, label in (
+            ("queue", "Queue"),
+            ("oncall", "On-call"),
+            ("vendors", "Vendors"),
+            ("changes", "Changes"),
+        ):
+            yield SystemCommand(
+                f"Screen: {label}",
+                f"Switch to the {label} screen",
+                lambda m=mode: self.switch_mode(m),
+            )
+        yield SystemCommand("Help: keys", "Every key on this screen", self.action_help)
+        yield SystemCommand("Theme: toggle light/dark", "Switch theme", self.action_toggle_theme)
+        if self.check_action("edit_banner", ()):
+            yield SystemCommand(
+                "Banner: edit", "Set or clear the team banner", self.action_edit_banner
+            )
