@@ -7,6 +7,8 @@ from pathlib import Path
 
 import platformdirs
 
+from opsdesk.console.config.private_files import make_private_folders, touch_private_file
+
 
 def default_log_path() -> Path:
     return platformdirs.user_log_path("opsdesk") / "opsdesk.log"
@@ -17,7 +19,8 @@ def setup(log_file: str | None, verbosity: int) -> Path | None:
     path = Path(log_file).expanduser() if log_file else default_log_path()
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folders(path.parent)
+        touch_private_file(path)
         handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
     except OSError:
         return None

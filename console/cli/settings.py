@@ -17,6 +17,7 @@ from opsdesk.console.cli.output import emit_json, emit_line
 from opsdesk.console.config import loader as config_loader
 from opsdesk.console.config.dropins import set_value, write_toml
 from opsdesk.console.config.model import Person, Roles, Service
+from opsdesk.console.config.private_files import make_private_folders
 from opsdesk.console.config.schema import to_data
 from opsdesk.console.errors import ConfigError, OpsdeskError
 from opsdesk.console.ops.identity import current_login
@@ -48,7 +49,7 @@ def init(args: argparse.Namespace) -> int:
         "opsdesk starter config (see sample.toml for every section). "
         "Generated settings go into conf.d/.",
     )
-    (path.parent / config_loader.DROPIN_DIR).mkdir(exist_ok=True)
+    make_private_folders(path.parent / config_loader.DROPIN_DIR)
     emit_line(f"wrote {path}")
     return 0
 

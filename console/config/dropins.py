@@ -17,6 +17,7 @@ import tomli_w
 
 from opsdesk.console.config import loader as config_loader
 from opsdesk.console.config.loader import DROPIN_DIR
+from opsdesk.console.config.private_files import make_private_folders
 from opsdesk.console.errors import ConfigError, UsageError
 
 SETTINGS_DROPIN = "90-settings.toml"
@@ -24,7 +25,7 @@ SETTINGS_DROPIN = "90-settings.toml"
 
 def write_toml(path: Path, data: dict[str, Any], header: str) -> None:
     """Write `data` to `path` atomically (temp file + rename), keeping no partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folders(path.parent)
     body = f"# {header}\n" + tomli_w.dumps(data)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
