@@ -14,7 +14,6 @@ from opsdesk.console.cli.common import now, options_from
 from opsdesk.console.cli.output import emit_json, emit_line, emit_table
 from opsdesk.console.config.loader import parse_sources, read_toml, to_toml_data
 from opsdesk.console.config.schema import suggest
-from opsdesk.console.domain.ical import CalendarShift, calendar
 from opsdesk.console.domain.roster_checks import lint_schedule, roster_diff
 from opsdesk.console.domain.rotations import final_rota
 from opsdesk.console.errors import ConfigError, OpsdeskError
@@ -149,6 +148,9 @@ async def diff_command(args: argparse.Namespace) -> int:
 
 
 async def export_command(args: argparse.Namespace) -> int:
+    # Here, not at the top: every command imports this module, and icalendar is slow to load.
+    from opsdesk.console.domain.ical import CalendarShift, calendar
+
     start = _start_of_hour(now())
     end = start + _days(args.days)
     config, overrides = await _roster(args, start - timedelta(days=MAX_DAYS))
