@@ -23,10 +23,33 @@ _ESCAPE_SEQUENCE = re.compile(
     r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
     r"|\x9d[^\x07\x9c]*(?:\x07|\x9c)?"  # 8-bit OSC
 )
+# Invisible format characters (zero-width spaces and joiners, word joiners, soft hyphen,
+# byte-order mark, invisible math operators, Unicode tags): "INC\u200b-12" looks exactly
+# like "INC-12", so near-duplicates would look identical. A subdivision flag (black flag
+# followed by tag characters) and a joiner between two non-ASCII characters (emoji
+# sequences, Persian and Indic scripts) are real text and stay.
+_INVISIBLE = re.compile(
+    "(\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f)"  # a subdivision flag: keep
+    "|[\u00ad\u180e\u200b-\u200f\u2060-\u2064\u206a-\u206f\ufeff\ufff9-\ufffb"
+    "\U000e0001\U000e0020-\U000e007f]"
+)
+_JOINERS = "\u200c\u200d"
+
+
+def _drop_invisible(match: re.Match[str]) -> str:
+    if match.group(1):
+        return match.group(1)
+    char, text, at = match.group(), match.string, match.start()
+    if char in _JOINERS and 0 < at < len(text) - 1:
+        before, after = text[at - 1], text[at + 1]
+        if not before.isascii() and not after.isascii() and not after.isspace():
+            return char
+    return ""
 
 
 def clean(text: str, *, keep_newlines: bool = True, limit: int | None = None) -> str:
-    """Return `text` without escape sequences, control characters or bidi overrides.
+    """Return `text` without escape sequences, control characters, bidi overrides or
+    invisible format characters.
 
     Tabs survive as-is; newlines survive unless `keep_newlines` is false (then they
     become spaces, for single-line cells). `limit` caps the length, ending with "…".
@@ -35,6 +58,7 @@ def clean(text: str, *, keep_newlines: bool = True, limit: int | None = None) ->
     if not keep_newlines:
         text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
     text = _UNSAFE.sub("", text.replace("\r\n", "\n"))
+    text = _INVISIBLE.sub(_drop_invisible, text)
     if limit is not None and len(text) > limit:
         text = text[: max(limit - 1, 0)] + "…"
     return text
