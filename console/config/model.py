@@ -4,6 +4,11 @@
 their status sources, schedules, escalation, freeze windows, approval rules) live here;
 what changes during operations lives in the store. Every section is optional, so an
 empty file (or none) is a valid configuration.
+
+Each field's `doc` metadata says what its key means: `console.config.reference` builds the
+key table of docs/configuration.md from it, and tests/test_docs.py fails when a key has none.
+(`key` renames a field in TOML; `each` names a table's keys, `shown_key` documents a field
+as the keys it stands for.)
 """
 
 from __future__ import annotations
@@ -97,38 +102,73 @@ Url = Annotated[str, Parser(_url)]
 class StoreConfig:
     """Where the store lives; `group` makes it 0660 for a team sharing one host."""
 
-    path: str | None = None
-    group: str | None = None
+    path: str | None = field(
+        default=None,
+        metadata={
+            "doc": "The SQLite store file, relative to the config file's folder; `--store` "
+            "overrides it. None: `~/.local/share/opsdesk/opsdesk.db`."
+        },
+    )
+    group: str | None = field(
+        default=None,
+        metadata={
+            "doc": "Create the store `0660` owned by this group, for a team sharing one host "
+            "(the folder must be group-writable). None: `0600`."
+        },
+    )
 
 
 @dataclass
 class UiConfig:
     """Terminal behaviour. Mouse is off by default so people can select text over SSH."""
 
-    theme: str = "textual-dark"
-    mouse: bool = False
-    animations: bool = False
-    bell: bool = True
-    clock: bool = True
+    theme: str = field(
+        default="textual-dark",
+        metadata={
+            "doc": "Any Textual theme: `textual-light`, `ansi-dark`, `nord`, ... (`:theme`)."
+        },
+    )
+    mouse: bool = field(
+        default=False,
+        metadata={"doc": "Capture the mouse (`--mouse` for one run); off, you can select text."},
+    )
+    animations: bool = field(
+        default=False, metadata={"doc": "Animate (off saves traffic on slow links)."}
+    )
+    bell: bool = field(default=True, metadata={"doc": "Ring the terminal bell on a new P1."})
+    clock: bool = field(default=True, metadata={"doc": "Show the clock in the header."})
 
 
 @dataclass
 class Person:
-    login: str
-    name: str = ""
-    email: str = ""
-    phone: str = ""
-    timezone: ZoneName = "UTC"
+    login: str = field(metadata={"doc": "The OS account name the person logs in with; unique."})
+    name: str = field(default="", metadata={"doc": "Full name, shown beside the login."})
+    email: str = field(default="", metadata={"doc": "Contact, shown in escalation chains."})
+    phone: str = field(default="", metadata={"doc": "Contact, shown in escalation chains."})
+    timezone: ZoneName = field(
+        default="UTC", metadata={"doc": "On-call times are shown to them in this zone."}
+    )
 
 
 @dataclass
 class Roles:
     """Logins per role. Everyone is an engineer; `engineer` may list people for clarity."""
 
-    admin: list[str] = field(default_factory=list)
-    lead: list[str] = field(default_factory=list)
-    cab: list[str] = field(default_factory=list)
-    engineer: list[str] = field(default_factory=list)
+    admin: list[str] = field(default_factory=list, metadata={"doc": "Logins that hold every role."})
+    lead: list[str] = field(
+        default_factory=list,
+        metadata={
+            "doc": "Team leads: the banner, overrides for others, lead approvals of changes."
+        },
+    )
+    cab: list[str] = field(
+        default_factory=list,
+        metadata={"doc": "The change advisory board: CAB approvals of changes."},
+    )
+    engineer: list[str] = field(
+        default_factory=list,
+        metadata={"doc": "Everyone is an engineer; listing people here is only for clarity."},
+    )
 
 
 def _default_matrix() -> list[list[Priority]]:
@@ -139,23 +179,45 @@ def _default_matrix() -> list[list[Priority]]:
 class PriorityConfig:
     """Rows are impact 1 (widespread) to 3 (single user); columns urgency 1 to 3."""
 
-    matrix: list[list[Priority]] = field(default_factory=_default_matrix)
+    matrix: list[list[Priority]] = field(
+        default_factory=_default_matrix,
+        metadata={
+            "doc": "3 rows (impact 1 = widespread to 3 = one user) of 3 priorities (urgency "
+            "1 = now to 3 = can wait)."
+        },
+    )
 
 
 @dataclass
 class BusinessCalendar:
-    timezone: ZoneName
-    days: list[Weekday] = field(default_factory=lambda: list(WEEKDAYS[:5]))
-    from_: ClockTime = field(default=time(9, 0), metadata={"key": "from"})
-    to: ClockTime = time(17, 0)
-    holidays: list[date] = field(default_factory=list)
+    timezone: ZoneName = field(metadata={"doc": "The zone its working hours are in."})
+    days: list[Weekday] = field(
+        default_factory=lambda: list(WEEKDAYS[:5]), metadata={"doc": "Working days."}
+    )
+    from_: ClockTime = field(
+        default=time(9, 0), metadata={"key": "from", "doc": "Working hours start."}
+    )
+    to: ClockTime = field(
+        default=time(17, 0), metadata={"doc": "Working hours end (after `from`)."}
+    )
+    holidays: list[date] = field(
+        default_factory=list, metadata={"doc": "Dates that are not working days."}
+    )
 
 
 @dataclass
 class SlaTarget:
-    respond: Duration
-    resolve: Duration
-    calendar: str = "24x7"
+    respond: Duration = field(metadata={"doc": "Time to the first acknowledgement."})
+    resolve: Duration = field(
+        metadata={"doc": "Time to resolution; the clock pauses while the incident is on hold."}
+    )
+    calendar: str = field(
+        default="24x7",
+        metadata={
+            "doc": '`"24x7"` counts every minute; the name of an `[sla.calendars.<name>]` '
+            'counts its working time only (`"8h"` is one 09:00-17:00 day).'
+        },
+    )
 
 
 def _default_sla() -> dict[Priority, SlaTarget]:
@@ -170,44 +232,75 @@ def _default_sla() -> dict[Priority, SlaTarget]:
 
 @dataclass
 class SlaConfig:
-    priorities: dict[Priority, SlaTarget] = field(default_factory=_default_sla)
-    calendars: dict[str, BusinessCalendar] = field(default_factory=dict)
+    priorities: dict[Priority, SlaTarget] = field(
+        default_factory=_default_sla,
+        metadata={
+            "doc": "SLA targets per priority. Giving any replaces the defaults: give all four."
+        },
+    )
+    calendars: dict[str, BusinessCalendar] = field(
+        default_factory=dict,
+        metadata={
+            "doc": "Business-hours calendars by name, for `calendar` above.",
+            "each": "name",
+        },
+    )
 
 
 @dataclass
 class QueueConfig:
-    reopen_days: int = 7
-    auto_assign: bool = False
-    """Assign a new incident to whoever its service's escalation policy pages first."""
-    auto_escalate: bool = True
-    """Move an incident nobody acknowledged to the next level when that level's delay has
-    passed (done by any console that is open, once)."""
+    reopen_days: int = field(
+        default=7, metadata={"doc": "How many days a resolved incident can be reopened."}
+    )
+    auto_assign: bool = field(
+        default=False,
+        metadata={
+            "doc": "Assign a new incident to whoever its service's escalation policy pages first."
+        },
+    )
+    auto_escalate: bool = field(
+        default=True,
+        metadata={
+            "doc": "Move an incident nobody acknowledged to the next level when that level's "
+            "delay has passed (done by any console that is open, once)."
+        },
+    )
 
 
 @dataclass
 class Service:
-    name: str
-    tier: Literal[1, 2, 3] = 3
-    description: str = ""
-    vendors: list[str] = field(default_factory=list)
+    name: str = field(metadata={"doc": "What incidents, changes and policies call it; unique."})
+    tier: Literal[1, 2, 3] = field(
+        default=3, metadata={"doc": "How critical it is, 1 (most) to 3."}
+    )
+    description: str = field(default="", metadata={"doc": "One line for people."})
+    vendors: list[str] = field(
+        default_factory=list,
+        metadata={"doc": "Vendors it depends on (names from `[[vendors]]`)."},
+    )
 
 
 @dataclass
 class Contract:
-    cost: float
-    renewal: date
-    currency: str = "USD"
-    period: Literal["monthly", "yearly"] = "yearly"
-    notice: Duration = timedelta(days=90)
-    sla: str = ""
+    cost: float = field(metadata={"doc": "What one period costs."})
+    renewal: date = field(metadata={"doc": "The next renewal date."})
+    currency: str = field(default="USD", metadata={"doc": "Currency of `cost`."})
+    period: Literal["monthly", "yearly"] = field(
+        default="yearly", metadata={"doc": "What `cost` pays for."}
+    )
+    notice: Duration = field(
+        default=timedelta(days=90),
+        metadata={"doc": "Notice period; the renewal is flagged once inside it."},
+    )
+    sla: str = field(default="", metadata={"doc": "The vendor's SLA, as text for people."})
 
 
 @dataclass
 class Support:
-    phone: str = ""
-    email: str = ""
-    portal: str = ""
-    account_manager: str = ""
+    phone: str = field(default="", metadata={"doc": "Support phone."})
+    email: str = field(default="", metadata={"doc": "Support email."})
+    portal: str = field(default="", metadata={"doc": "Support portal URL."})
+    account_manager: str = field(default="", metadata={"doc": "Your account manager."})
 
 
 @dataclass
@@ -215,132 +308,258 @@ class StatusSource:
     """One monitoring or status endpoint, read by the plugin it names. Any other key in
     its table is an option of that plugin (checked against the plugin's own Options)."""
 
-    name: str
-    plugin: str
-    url: Url
-    interval: Duration = timedelta(seconds=60)
-    timeout: Duration = timedelta(seconds=10)
-    retries: int = 2
-    vendor: str | None = None
-    service: str | None = None
-    token_env: str = ""
-    """An environment variable holding a token, sent only to this source."""
-    token_header: str = "Authorization"
-    """Where the token goes; "Authorization" sends "Bearer <token>"."""
-    ca_bundle: str = ""
-    options: dict[str, Any] = field(default_factory=dict)
+    name: str = field(metadata={"doc": "Unique; `opsdesk poll --source NAME` uses it."})
+    plugin: str = field(
+        metadata={"doc": "The plugin that reads it (`opsdesk plugins list` shows them)."}
+    )
+    url: Url = field(metadata={"doc": "The endpoint, `http://` or `https://`."})
+    interval: Duration = field(
+        default=timedelta(seconds=60), metadata={"doc": "How often to poll (at least 5s)."}
+    )
+    timeout: Duration = field(
+        default=timedelta(seconds=10), metadata={"doc": "How long one attempt may take."}
+    )
+    retries: int = field(
+        default=2, metadata={"doc": "Further attempts when one fails, with backoff."}
+    )
+    vendor: str | None = field(
+        default=None,
+        metadata={"doc": "Whose status it is (a `[[vendors]]` name); none: your own monitoring."},
+    )
+    service: str | None = field(
+        default=None,
+        metadata={
+            "doc": "The service it concerns (a `[[services]]` name); alerts without a service "
+            "label open incidents here."
+        },
+    )
+    token_env: str = field(
+        default="",
+        metadata={"doc": "An environment variable holding a token, sent only to this source."},
+    )
+    token_header: str = field(
+        default="Authorization",
+        metadata={"doc": "Where the token goes; `Authorization` sends `Bearer <token>`."},
+    )
+    ca_bundle: str = field(
+        default="", metadata={"doc": "A CA file to verify this source's TLS certificate."}
+    )
+    options: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={
+            "doc": "Any other key is an option of the plugin, checked against its Options "
+            "when config loads (see docs/plugins.md).",
+            "shown_key": "<plugin option>",
+        },
+    )
 
 
 @dataclass
 class PluginsConfig:
-    files: list[str] = field(default_factory=list)
-    """Python files with Adapter classes, loaded as plugins (their code runs with your
-    rights, like an installed package)."""
+    files: list[str] = field(
+        default_factory=list,
+        metadata={
+            "doc": "Python files with Adapter classes, loaded as plugins (their code runs with "
+            "your rights, like an installed package)."
+        },
+    )
 
 
 @dataclass
 class Vendor:
-    name: str
-    description: str = ""
-    contract: Contract | None = None
-    support: Support = field(default_factory=Support)
+    name: str = field(metadata={"doc": "Unique; services and sources refer to it."})
+    description: str = field(default="", metadata={"doc": "One line for people."})
+    contract: Contract | None = field(
+        default=None, metadata={"doc": "Cost and renewal; none: no contract shown."}
+    )
+    support: Support = field(default_factory=Support, metadata={"doc": "Support contacts."})
 
 
 @dataclass
 class Restriction:
-    days: list[Weekday] = field(default_factory=lambda: list(WEEKDAYS))
-    from_: ClockTime = field(default=time(0, 0), metadata={"key": "from"})
-    to: ClockTime = time(0, 0)
+    days: list[Weekday] = field(
+        default_factory=lambda: list(WEEKDAYS),
+        metadata={"doc": "Days the window starts on."},
+    )
+    from_: ClockTime = field(
+        default=time(0, 0), metadata={"key": "from", "doc": "Window start, local time."}
+    )
+    to: ClockTime = field(
+        default=time(0, 0),
+        metadata={"doc": "Window end; at or before `from`, it ends the next day (equal: all day)."},
+    )
 
 
 @dataclass
 class Layer:
-    name: str
-    members: list[str]
-    rotation: Duration
-    start: LocalDateTime
-    restrict: Restriction | None = None
+    name: str = field(metadata={"doc": "What the rota calls it."})
+    members: list[str] = field(metadata={"doc": "Logins taking turns, in order."})
+    rotation: Duration = field(metadata={"doc": "How long each turn lasts."})
+    start: LocalDateTime = field(
+        metadata={"doc": "When the first member's first turn starts, in the schedule's zone."}
+    )
+    restrict: Restriction | None = field(
+        default=None,
+        metadata={"doc": "Cover only in this weekly window (none: all the time)."},
+    )
 
 
 @dataclass
 class Schedule:
-    name: str
-    timezone: ZoneName
-    layers: list[Layer] = field(default_factory=list)
+    name: str = field(metadata={"doc": "Unique; escalation levels refer to it."})
+    timezone: ZoneName = field(
+        metadata={"doc": "Handoffs happen at the same wall-clock time here, across DST."}
+    )
+    layers: list[Layer] = field(
+        default_factory=list,
+        metadata={"doc": "Rotations; a later layer wins where it has someone."},
+    )
 
 
 @dataclass
 class EscalationLevel:
-    after: Duration
-    schedule: str | None = None
-    person: str | None = None
+    after: Duration = field(metadata={"doc": "How long after the incident opened it is paged."})
+    schedule: str | None = field(
+        default=None, metadata={"doc": "Page whoever is on call in this schedule..."}
+    )
+    person: str | None = field(
+        default=None, metadata={"doc": "...or this login (exactly one of the two)."}
+    )
 
 
 @dataclass
 class EscalationPolicy:
-    service: str
-    levels: list[EscalationLevel]
+    service: str = field(metadata={"doc": "The service (a `[[services]]` name)."})
+    levels: list[EscalationLevel] = field(
+        metadata={"doc": "Who is paged, in order (also written `levels = [{ ... }]`)."}
+    )
 
 
 @dataclass
 class FreezeWindow:
-    name: str
-    start: AwareDateTime
-    end: AwareDateTime
-    services: list[str] | None = None
+    name: str = field(metadata={"doc": "Shown beside changes that conflict with it."})
+    start: AwareDateTime = field(metadata={"doc": "Start, with an offset (`Z`, `+01:00`)."})
+    end: AwareDateTime = field(metadata={"doc": "End, after `start`."})
+    services: list[str] | None = field(
+        default=None, metadata={"doc": "Services frozen; none: all of them."}
+    )
 
 
 @dataclass
 class ApprovalRule:
     """Approvals a change needs, by type and risk (all risks when `risk` is absent)."""
 
-    type: ChangeType
-    risk: list[Risk] = field(default_factory=lambda: ["low", "medium", "high"])
-    cab: int = 0
-    lead: int = 0
-    review_after: bool = False
+    type: ChangeType = field(metadata={"doc": "The change type this rule is for."})
+    risk: list[Risk] = field(
+        default_factory=lambda: ["low", "medium", "high"],
+        metadata={"doc": "The risks it is for."},
+    )
+    cab: int = field(default=0, metadata={"doc": "CAB approvals needed."})
+    lead: int = field(default=0, metadata={"doc": "Lead approvals needed."})
+    review_after: bool = field(
+        default=False,
+        metadata={
+            "doc": "A CAB member reviews it afterwards (`change approve` once it has run); "
+            "it cannot close before."
+        },
+    )
 
 
 @dataclass
 class RiskQuestion:
     """A yes/no question; a "yes" adds `weight` to the change's risk score."""
 
-    id: str
-    text: str
-    weight: int = 1
+    id: str = field(metadata={"doc": "What `opsdesk change new --yes ID` answers."})
+    text: str = field(metadata={"doc": "The question."})
+    weight: int = field(default=1, metadata={"doc": "Added to the score on a yes."})
 
 
 @dataclass
 class RiskThresholds:
-    medium: int = 3
-    high: int = 6
+    medium: int = field(default=3, metadata={"doc": "Score from which the risk is medium."})
+    high: int = field(default=6, metadata={"doc": "Score from which the risk is high."})
 
 
 @dataclass
 class ChangesConfig:
-    approval_rules: list[ApprovalRule] = field(default_factory=list)
-    risk_questions: list[RiskQuestion] = field(default_factory=list)
-    risk_thresholds: RiskThresholds = field(default_factory=RiskThresholds)
+    approval_rules: list[ApprovalRule] = field(
+        default_factory=list,
+        metadata={
+            "doc": "The first rule matching a change's type and risk applies; with none, "
+            "standard changes need no approval and others one CAB approval."
+        },
+    )
+    risk_questions: list[RiskQuestion] = field(
+        default_factory=list,
+        metadata={"doc": "The questionnaire that scores a change's risk."},
+    )
+    risk_thresholds: RiskThresholds = field(
+        default_factory=RiskThresholds, metadata={"doc": "Score to risk level."}
+    )
 
 
 @dataclass
 class Config:
-    store: StoreConfig = field(default_factory=StoreConfig)
-    ui: UiConfig = field(default_factory=UiConfig)
-    keys: dict[str, str] = field(default_factory=dict)
-    people: list[Person] = field(default_factory=list)
-    roles: Roles = field(default_factory=Roles)
-    priority: PriorityConfig = field(default_factory=PriorityConfig)
-    sla: SlaConfig = field(default_factory=SlaConfig)
-    queue: QueueConfig = field(default_factory=QueueConfig)
-    services: list[Service] = field(default_factory=list)
-    vendors: list[Vendor] = field(default_factory=list)
-    sources: list[StatusSource] = field(default_factory=list)
-    plugins: PluginsConfig = field(default_factory=PluginsConfig)
-    schedules: list[Schedule] = field(default_factory=list)
-    escalation_policies: list[EscalationPolicy] = field(default_factory=list)
-    freeze_windows: list[FreezeWindow] = field(default_factory=list)
-    changes: ChangesConfig = field(default_factory=ChangesConfig)
+    store: StoreConfig = field(
+        default_factory=StoreConfig, metadata={"doc": "Where the store lives."}
+    )
+    ui: UiConfig = field(default_factory=UiConfig, metadata={"doc": "Terminal behaviour."})
+    keys: dict[str, str] = field(
+        default_factory=dict,
+        metadata={
+            "doc": 'Rebind a key by its binding id (`"screen.oncall" = "o"`); `?` in the '
+            "console lists the ids.",
+            "each": "binding id",
+        },
+    )
+    people: list[Person] = field(
+        default_factory=list,
+        metadata={
+            "doc": "The team. When given, roles, members and escalation people must be in it."
+        },
+    )
+    roles: Roles = field(
+        default_factory=Roles,
+        metadata={"doc": "Logins per role; everyone is an engineer."},
+    )
+    priority: PriorityConfig = field(
+        default_factory=PriorityConfig,
+        metadata={"doc": "Priority from impact and urgency."},
+    )
+    sla: SlaConfig = field(
+        default_factory=SlaConfig, metadata={"doc": "SLA targets and business hours."}
+    )
+    queue: QueueConfig = field(
+        default_factory=QueueConfig, metadata={"doc": "Incident queue behaviour."}
+    )
+    services: list[Service] = field(
+        default_factory=list, metadata={"doc": "What you run and whom it depends on."}
+    )
+    vendors: list[Vendor] = field(
+        default_factory=list,
+        metadata={"doc": "Contracts and contacts; their status comes from `[[sources]]`."},
+    )
+    sources: list[StatusSource] = field(
+        default_factory=list,
+        metadata={"doc": "Status pages and monitoring, each read by a plugin."},
+    )
+    plugins: PluginsConfig = field(
+        default_factory=PluginsConfig,
+        metadata={"doc": "Plugins from files (installed packages need nothing here)."},
+    )
+    schedules: list[Schedule] = field(default_factory=list, metadata={"doc": "On-call rotations."})
+    escalation_policies: list[EscalationPolicy] = field(
+        default_factory=list,
+        metadata={"doc": "Who is paged for a service, level by level."},
+    )
+    freeze_windows: list[FreezeWindow] = field(
+        default_factory=list,
+        metadata={"doc": "Changes in them conflict (emergency changes go ahead, flagged)."},
+    )
+    changes: ChangesConfig = field(
+        default_factory=ChangesConfig,
+        metadata={"doc": "Approval rules and the risk questionnaire."},
+    )
 
     def person(self, login: str) -> Person | None:
         return next((p for p in self.people if p.login == login), None)
