@@ -15,8 +15,8 @@ from textual.widgets import Static
 from opsdesk.console.domain.change_rules import REVIEW_NEEDED, VERBS, describe
 from opsdesk.console.domain.text import clean, one_line
 from opsdesk.console.errors import OpsdeskError
-from opsdesk.console.ops.changes import ChangeOps, ChangeView
-from opsdesk.screens.change_form import ChangeInput, NewChangeForm
+from opsdesk.console.ops.changes import ChangeOps, ChangePlan, ChangeView
+from opsdesk.screens.change_form import NewChangeForm
 from opsdesk.screens.dialogs import Confirm
 from opsdesk.screens.forms import Ask
 from opsdesk.screens.keys import bindings
@@ -117,14 +117,11 @@ class ChangeDetailScreen(LiveDetailScreen):
         questions = [(q.id, q.text) for q in config.changes.risk_questions]
         form = NewChangeForm([s.name for s in config.services], questions, editing=change)
 
-        def save(given: ChangeInput | None) -> None:
+        def save(given: ChangePlan | None) -> None:
             if given is not None:
-                self._run(lambda ops: ops.edit(
-                    self.key, self.ops.now(), title=given.title, change_type=given.type,
-                    services=given.services, start=given.start, end=given.end,
-                    test_plan=given.test_plan, backout_plan=given.backout_plan,
-                    answers=given.answers, version=change.version,
-                ))  # fmt: skip
+                self._run(
+                    lambda ops: ops.edit(self.key, given, self.ops.now(), version=change.version)
+                )
 
         self.app.push_screen(form, save)
 

@@ -3,7 +3,6 @@ window that ends after it starts, plans for normal and emergency changes, risk a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rich.text import Text
@@ -11,22 +10,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label
 
+from opsdesk.console.ops.changes import ChangePlan
 from opsdesk.screens.forms import ValidatedForm
 from opsdesk.store.records import ChangeRequest
 
 TYPES = ("standard", "normal", "emergency")
-
-
-@dataclass(frozen=True)
-class ChangeInput:
-    title: str
-    type: str
-    services: list[str]
-    start: datetime
-    end: datetime
-    test_plan: str
-    backout_plan: str
-    answers: dict[str, bool]
 
 
 def parse_when(text: str) -> datetime | None:
@@ -38,7 +26,7 @@ def parse_when(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class NewChangeForm(ValidatedForm[ChangeInput]):
+class NewChangeForm(ValidatedForm[ChangePlan]):
     """Nine one-line fields so the whole form (with its problem line and buttons) fits
     an 80×24 terminal; it scrolls if the terminal is smaller."""
 
@@ -96,7 +84,7 @@ class NewChangeForm(ValidatedForm[ChangeInput]):
     def has_unsaved_input(self) -> bool:
         return any(self._value(n) for n in ("title", "services", "test_plan", "backout_plan"))
 
-    def read(self) -> ChangeInput | str:
+    def read(self) -> ChangePlan | str:
         """The form's content, or the first problem with it."""
         title, kind = self._value("title"), self._value("type").lower()
         if not title:
@@ -122,5 +110,5 @@ class NewChangeForm(ValidatedForm[ChangeInput]):
         wrong = [a for a in yes if a not in known]
         if wrong:
             return f"unknown risk question {wrong[0]!r}; known: {', '.join(sorted(known))}"
-        return ChangeInput(title, kind, services, start, end, plans[0], plans[1],
-                           dict.fromkeys(yes, True))  # fmt: skip
+        return ChangePlan(title, kind, tuple(services), start, end, plans[0], plans[1],
+                          dict.fromkeys(yes, True))  # fmt: skip

@@ -13,12 +13,12 @@ from textual.binding import BindingType
 
 from opsdesk.console.config.durations import format_duration
 from opsdesk.console.errors import OpsdeskError
-from opsdesk.console.ops.changes import ChangeOps
+from opsdesk.console.ops.changes import ChangeOps, ChangePlan
 from opsdesk.screens.base import StoreScreen
 from opsdesk.screens.cells import append_counts, cell
 from opsdesk.screens.change_calendar import ChangeCalendarScreen
 from opsdesk.screens.change_detail import ChangeDetailScreen
-from opsdesk.screens.change_form import ChangeInput, NewChangeForm
+from opsdesk.screens.change_form import NewChangeForm
 from opsdesk.screens.forms import Choose
 from opsdesk.screens.keys import bindings
 from opsdesk.screens.table import Row
@@ -126,21 +126,17 @@ class ChangesScreen(StoreScreen):
         questions = [(q.id, q.text) for q in config.changes.risk_questions]
         form = NewChangeForm([s.name for s in config.services], questions)
 
-        def create(given: ChangeInput | None) -> None:
+        def create(given: ChangePlan | None) -> None:
             if given:
                 self._create(given)
 
         self.app.push_screen(form, create)
 
     @work(group="new-change", exit_on_error=False)
-    async def _create(self, given: ChangeInput) -> None:
+    async def _create(self, given: ChangePlan) -> None:
         ops = ChangeOps(self.ops.store, self.ops.config, self.ops.actor)
         try:
-            change = await ops.create(
-                given.title, given.type, given.services, given.start, given.end,
-                self.ops.now(), answers=given.answers, test_plan=given.test_plan,
-                backout_plan=given.backout_plan,
-            )  # fmt: skip
+            change = await ops.create(given, self.ops.now())
         except (OpsdeskError, StoreError) as exc:
             self.notify(str(exc), severity="error", markup=False, timeout=10)
             return

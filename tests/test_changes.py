@@ -23,7 +23,7 @@ from opsdesk.console.domain.change_rules import (
     rule_for,
     still_needed,
 )
-from opsdesk.console.ops.changes import ChangeOps
+from opsdesk.console.ops.changes import ChangeOps, ChangePlan
 from opsdesk.console.ops.identity import actor_for
 from opsdesk.store import PermissionDenied, Store
 from opsdesk.store.records import ChangeApproval, ChangeRequest
@@ -294,10 +294,9 @@ async def test_changes_screen_filters_and_approves_from_the_keyboard(demo_store:
     try:
         ops = ChangeOps(session.store, session.config, session.actor)
         start = FIXED_NOW + timedelta(days=3)
-        target = await ops.create(
-            "Resize wiki volume", "normal", ["wiki"], start, start + timedelta(hours=1),
-            FIXED_NOW, test_plan="staging", backout_plan="shrink back",
-        )  # fmt: skip
+        plan = ChangePlan("Resize wiki volume", "normal", ("wiki",), start,
+                          start + timedelta(hours=1), "staging", "shrink back")  # fmt: skip
+        target = await ops.create(plan, FIXED_NOW)
         await ops.submit(target.key, FIXED_NOW, ack_conflicts=True)
     finally:
         await session.close()
@@ -428,8 +427,8 @@ async def test_a_draft_is_edited_in_the_same_form(demo_store: Path) -> None:
     try:
         ops = ChangeOps(session.store, session.config, session.actor)
         start = FIXED_NOW + timedelta(days=2)
-        draft = await ops.create("Tune cache", "standard", ["wiki"], start,
-                                 start + timedelta(hours=1), FIXED_NOW)  # fmt: skip
+        plan = ChangePlan("Tune cache", "standard", ("wiki",), start, start + timedelta(hours=1))
+        draft = await ops.create(plan, FIXED_NOW)
     finally:
         await session.close()
     app = make_app(demo_store, login="ana")

@@ -11,7 +11,7 @@ from typing import Any
 from opsdesk.console.cli.common import now, options_from
 from opsdesk.console.cli.output import emit_json, emit_line, emit_table
 from opsdesk.console.domain.change_rules import STATES, describe
-from opsdesk.console.ops.changes import ChangeOps, ChangeView
+from opsdesk.console.ops.changes import ChangeOps, ChangePlan, ChangeView
 from opsdesk.console.ops.identity import current_login
 from opsdesk.console.ops.session import open_session
 from opsdesk.store.records import ChangeRequest
@@ -70,13 +70,15 @@ async def new(args: argparse.Namespace) -> int:
     at = now()
     answers = {q: True for q in args.yes or []}
 
+    plan = ChangePlan(
+        title=args.title, type=args.type, services=tuple(args.service), planned_start=args.start,
+        planned_end=args.end, test_plan=args.test_plan or "", backout_plan=args.backout or "",
+        risk_answers=answers, risk=args.risk, risk_justification=args.justification or "",
+        description=args.description or "", implementer=args.implementer,
+    )  # fmt: skip
+
     async def create(ops: ChangeOps) -> ChangeRequest:
-        return await ops.create(
-            args.title, args.type, args.service, args.start, args.end, at, risk=args.risk,
-            justification=args.justification or "", answers=answers,
-            test_plan=args.test_plan or "", backout_plan=args.backout or "",
-            description=args.description or "", implementer=args.implementer,
-        )  # fmt: skip
+        return await ops.create(plan, at)
 
     return _said(args, await _with_ops(args, create), "created")
 

@@ -17,11 +17,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import platformdirs
 
-from opsdesk.console.config.model import Config, StatusSource
+from opsdesk.console.config.model import Config, EscalationLevel, Layer, StatusSource
 from opsdesk.console.config.schema import Path as KeyPath
 from opsdesk.console.config.schema import SchemaError, build, format_path, suggest, to_data
 from opsdesk.console.errors import ConfigError
@@ -116,7 +116,7 @@ class _Merged:
         return next(iter(self.origins.values()), "config")
 
 
-def _is_table_array(value: Any) -> bool:
+def _is_table_array(value: Any) -> TypeGuard[list[dict[str, Any]]]:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
@@ -197,77 +197,147 @@ def _duplicates(items: list[Any], attr: str, section: str) -> Iterator[SchemaErr
         seen.setdefault(name, index)
 
 
+@dataclass(frozen=True)
+class _Names:
+    """The names other sections refer to, in config order."""
+
+    logins: list[str]
+    services: list[str]
+    vendors: list[str]
+    schedules: list[str]
+
+    @classmethod
+    def of(cls, config: Config) -> _Names:
+        return cls(
+            logins=[p.login for p in config.people],
+            services=[s.name for s in config.services],
+            vendors=[v.name for v in config.vendors],
+            schedules=[s.name for s in config.schedules],
+        )
+
+
 def _reference_errors(config: Config) -> Iterator[SchemaError]:
-    logins = [p.login for p in config.people]
-    services = [s.name for s in config.services]
-    vendors = [v.name for v in config.vendors]
-    schedules = [s.name for s in config.schedules]
+    """Every cross-section mistake, section by section (the first one is reported)."""
+    names = _Names.of(config)
+    for section in (
+        _duplicate_names,
+        _roles,
+        _priority_matrix,
+        _sla_targets,
+        _service_vendors,
+        _sources,
+        _schedules,
+        _escalation_policies,
+        _freeze_windows,
+        _sla_calendars,
+    ):
+        yield from section(config, names)
+
+
+def _duplicate_names(config: Config, names: _Names) -> Iterator[SchemaError]:
     yield from _duplicates(config.people, "login", "people")
     yield from _duplicates(config.services, "name", "services")
     yield from _duplicates(config.vendors, "name", "vendors")
     yield from _duplicates(config.schedules, "name", "schedules")
-    if logins:
-        for role in ("admin", "lead", "cab", "engineer"):
-            for index, login in enumerate(getattr(config.roles, role)):
-                if login not in logins:
-                    yield _unknown(("roles", role, index), "login", login, logins)
+
+
+def _roles(config: Config, names: _Names) -> Iterator[SchemaError]:
+    """Role members must be people (when any are listed)."""
+    if not names.logins:
+        return
+    for role in ("admin", "lead", "cab", "engineer"):
+        for index, login in enumerate(getattr(config.roles, role)):
+            if login not in names.logins:
+                yield _unknown(("roles", role, index), "login", login, names.logins)
+
+
+def _priority_matrix(config: Config, names: _Names) -> Iterator[SchemaError]:
     matrix = config.priority.matrix
     if len(matrix) != 3 or any(len(row) != 3 for row in matrix):
         yield SchemaError(("priority", "matrix"), "expected 3 rows (impact 1-3) of 3 priorities")
+
+
+def _sla_targets(config: Config, names: _Names) -> Iterator[SchemaError]:
+    calendars = config.sla.calendars
     for priority, target in config.sla.priorities.items():
-        if target.calendar != "24x7" and target.calendar not in config.sla.calendars:
+        if target.calendar != "24x7" and target.calendar not in calendars:
             path = ("sla", "priorities", priority, "calendar")
-            yield _unknown(path, "calendar", target.calendar, ["24x7", *config.sla.calendars])
+            yield _unknown(path, "calendar", target.calendar, ["24x7", *calendars])
+
+
+def _service_vendors(config: Config, names: _Names) -> Iterator[SchemaError]:
     for s_index, service in enumerate(config.services):
         for v_index, vendor in enumerate(service.vendors):
-            if vendor not in vendors:
-                yield _unknown(("services", s_index, "vendors", v_index), "vendor", vendor, vendors)
+            if vendor not in names.vendors:
+                path = ("services", s_index, "vendors", v_index)
+                yield _unknown(path, "vendor", vendor, names.vendors)
+
+
+def _sources(config: Config, names: _Names) -> Iterator[SchemaError]:
+    """Unique names, known vendor and service, a sane interval, then each plugin's options."""
     yield from _duplicates(config.sources, "name", "sources")
     for s_index, source in enumerate(config.sources):
-        where = ("sources", s_index)
-        if source.vendor is not None and source.vendor not in vendors:
-            yield _unknown((*where, "vendor"), "vendor", source.vendor, vendors)
-        if source.service is not None and services and source.service not in services:
-            yield _unknown((*where, "service"), "service", source.service, services)
+        where: KeyPath = ("sources", s_index)
+        if source.vendor is not None and source.vendor not in names.vendors:
+            yield _unknown((*where, "vendor"), "vendor", source.vendor, names.vendors)
+        if source.service is not None and names.services and source.service not in names.services:
+            yield _unknown((*where, "service"), "service", source.service, names.services)
         if source.interval < timedelta(seconds=5):
             yield SchemaError((*where, "interval"), "poll at most every 5s")
     if config.sources:
         from opsdesk.console.config.plugin_options import plugin_option_errors  # loads plugins
 
         yield from plugin_option_errors(config)
+
+
+def _schedules(config: Config, names: _Names) -> Iterator[SchemaError]:
     for s_index, schedule in enumerate(config.schedules):
         for l_index, layer in enumerate(schedule.layers):
-            where = ("schedules", s_index, "layers", l_index)
-            if not layer.members:
-                yield SchemaError((*where, "members"), "a layer needs at least one member")
-            if layer.rotation.total_seconds() <= 0:
-                yield SchemaError((*where, "rotation"), "rotation must be longer than zero")
-            for m_index, login in enumerate(layer.members):
-                if logins and login not in logins:
-                    yield _unknown((*where, "members", m_index), "login", login, logins)
-            if layer.restrict is not None and not layer.restrict.days:
-                yield SchemaError((*where, "restrict", "days"), "restriction leaves no days")
+            yield from _layer(("schedules", s_index, "layers", l_index), layer, names)
+
+
+def _layer(where: KeyPath, layer: Layer, names: _Names) -> Iterator[SchemaError]:
+    if not layer.members:
+        yield SchemaError((*where, "members"), "a layer needs at least one member")
+    if layer.rotation.total_seconds() <= 0:
+        yield SchemaError((*where, "rotation"), "rotation must be longer than zero")
+    for m_index, login in enumerate(layer.members):
+        if names.logins and login not in names.logins:
+            yield _unknown((*where, "members", m_index), "login", login, names.logins)
+    if layer.restrict is not None and not layer.restrict.days:
+        yield SchemaError((*where, "restrict", "days"), "restriction leaves no days")
+
+
+def _escalation_policies(config: Config, names: _Names) -> Iterator[SchemaError]:
     for p_index, policy in enumerate(config.escalation_policies):
-        if services and policy.service not in services:
-            yield _unknown(
-                ("escalation_policies", p_index, "service"), "service", policy.service, services
-            )
+        if names.services and policy.service not in names.services:
+            path = ("escalation_policies", p_index, "service")
+            yield _unknown(path, "service", policy.service, names.services)
         for l_index, level in enumerate(policy.levels):
-            where = ("escalation_policies", p_index, "levels", l_index)
-            if (level.schedule is None) == (level.person is None):
-                yield SchemaError(where, "each level names exactly one of schedule or person")
-            elif level.schedule is not None and level.schedule not in schedules:
-                yield _unknown((*where, "schedule"), "schedule", level.schedule, schedules)
-            elif level.person is not None and logins and level.person not in logins:
-                yield _unknown((*where, "person"), "login", level.person, logins)
+            yield from _level(("escalation_policies", p_index, "levels", l_index), level, names)
+
+
+def _level(where: KeyPath, level: EscalationLevel, names: _Names) -> Iterator[SchemaError]:
+    """Each level pages exactly one of a known schedule or a known person."""
+    if (level.schedule is None) == (level.person is None):
+        yield SchemaError(where, "each level names exactly one of schedule or person")
+    elif level.schedule is not None and level.schedule not in names.schedules:
+        yield _unknown((*where, "schedule"), "schedule", level.schedule, names.schedules)
+    elif level.person is not None and names.logins and level.person not in names.logins:
+        yield _unknown((*where, "person"), "login", level.person, names.logins)
+
+
+def _freeze_windows(config: Config, names: _Names) -> Iterator[SchemaError]:
     for f_index, window in enumerate(config.freeze_windows):
         if window.end <= window.start:
             yield SchemaError(("freeze_windows", f_index, "end"), "end must be after start")
         for s_index, name in enumerate(window.services or []):
-            if services and name not in services:
-                yield _unknown(
-                    ("freeze_windows", f_index, "services", s_index), "service", name, services
-                )
+            if names.services and name not in names.services:
+                path = ("freeze_windows", f_index, "services", s_index)
+                yield _unknown(path, "service", name, names.services)
+
+
+def _sla_calendars(config: Config, names: _Names) -> Iterator[SchemaError]:
     for calendar_name, calendar in config.sla.calendars.items():
         if calendar.to <= calendar.from_:
             yield SchemaError(

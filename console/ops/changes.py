@@ -3,7 +3,7 @@ applied to the store, writing with the version the caller saw."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from opsdesk.console.config.model import Config
@@ -44,6 +44,27 @@ class Refused(OpsdeskError):
 
 
 @dataclass(frozen=True)
+class ChangePlan:
+    """What someone plans to do, before the rules have looked at it: a `NewChange` whose
+    risk may be left to the questionnaire (`risk_answers`) or set by hand with a
+    justification. Creating takes all of it; editing a draft takes the title, type,
+    services, window, plans and answers, and computes the risk again."""
+
+    title: str
+    type: str
+    services: tuple[str, ...]
+    planned_start: datetime
+    planned_end: datetime
+    test_plan: str = ""
+    backout_plan: str = ""
+    risk_answers: dict[str, bool] = field(default_factory=dict)
+    risk: str | None = None
+    risk_justification: str = ""
+    description: str = ""
+    implementer: str | None = None
+
+
+@dataclass(frozen=True)
 class ChangeView:
     change: ChangeRequest
     approvals: list[ChangeApproval]
@@ -57,26 +78,9 @@ class ChangeOps:
     def __init__(self, store: Store, config: Config, actor: Actor) -> None:
         self.store, self.config, self.actor = store, config, actor
 
-    async def create(
-        self,
-        title: str,
-        change_type: str,
-        services: list[str],
-        start: datetime,
-        end: datetime,
-        now: datetime,
-        *,
-        risk: str | None = None,
-        justification: str = "",
-        answers: dict[str, bool] | None = None,
-        test_plan: str = "",
-        backout_plan: str = "",
-        description: str = "",
-        implementer: str | None = None,
-    ) -> ChangeRequest:
-        computed = self._checked_plan(
-            change_type, services, start, end, test_plan, backout_plan, answers or {}
-        )
+    async def create(self, plan: ChangePlan, now: datetime) -> ChangeRequest:
+        computed = self._checked_plan(plan)
+        risk, justification = plan.risk, plan.risk_justification
         if risk is not None:
             if risk not in RISKS:
                 raise Refused(f"risk is one of {', '.join(RISKS)}, got {risk!r}")
@@ -86,11 +90,12 @@ class ChangeOps:
                     "justification"
                 )
         new = NewChange(
-            title=one_line(title).strip(), type=change_type, risk=risk or computed,
-            services=tuple(services), planned_start=start, planned_end=end,
-            implementer=implementer or self.actor.login, description=clean(description),
-            test_plan=clean(test_plan), backout_plan=clean(backout_plan),
-            risk_justification=clean(justification), risk_answers=dict(answers or {}),
+            title=one_line(plan.title).strip(), type=plan.type, risk=risk or computed,
+            services=plan.services, planned_start=plan.planned_start,
+            planned_end=plan.planned_end, implementer=plan.implementer or self.actor.login,
+            description=clean(plan.description), test_plan=clean(plan.test_plan),
+            backout_plan=clean(plan.backout_plan), risk_justification=clean(justification),
+            risk_answers=dict(plan.risk_answers),
         )  # fmt: skip
         return await self.store.changes.create(self.actor, new, now)
 
@@ -246,33 +251,30 @@ class ChangeOps:
         )
 
     async def edit(
-        self,
-        key: str,
-        now: datetime,
-        *,
-        title: str,
-        change_type: str,
-        services: list[str],
-        start: datetime,
-        end: datetime,
-        test_plan: str,
-        backout_plan: str,
-        answers: dict[str, bool],
-        version: int | None = None,
+        self, key: str, plan: ChangePlan, now: datetime, *, version: int | None = None
     ) -> ChangeRequest:
         """Change a draft (or a rejected change before resubmitting): the same checks as
-        creating one; the risk is computed again from the answers."""
+        creating one; the risk is computed again from the answers. The plan's risk by
+        hand, justification, description and implementer are not edited: a plan that
+        sets them is refused rather than half applied."""
+        unedited = [
+            name
+            for name in ("risk", "risk_justification", "description", "implementer")
+            if getattr(plan, name)
+        ]
+        if unedited:
+            raise ValueError(f"editing a change does not change its {', '.join(unedited)}")
         change = await self._load(key, version)
         if change.state not in ("draft", "rejected"):
             raise Refused(f"{change.key} is {change.state.replace('_', ' ')}; only drafts and "
                           "rejected changes are edited")  # fmt: skip
-        risk = self._checked_plan(
-            change_type, services, start, end, test_plan, backout_plan, answers
-        )
+        risk = self._checked_plan(plan)
         fields = {
-            "title": one_line(title).strip(), "type": change_type, "services": services,
-            "planned_start": start, "planned_end": end, "test_plan": clean(test_plan),
-            "backout_plan": clean(backout_plan), "risk_answers": answers, "risk": risk,
+            "title": one_line(plan.title).strip(), "type": plan.type,
+            "services": list(plan.services), "planned_start": plan.planned_start,
+            "planned_end": plan.planned_end, "test_plan": clean(plan.test_plan),
+            "backout_plan": clean(plan.backout_plan), "risk_answers": dict(plan.risk_answers),
+            "risk": risk,
         }  # fmt: skip
         event = ChangeEvent(now, self.actor.login, "edited", None, f"risk {risk}")
         return await self.store.changes.apply(
@@ -283,31 +285,23 @@ class ChangeOps:
         await self.store.incidents.get(incident)  # a clear "no such incident" first
         await self.store.changes.link(self.actor, key, parse_key(incident), now)
 
-    def _checked_plan(
-        self,
-        change_type: str,
-        services: list[str],
-        start: datetime,
-        end: datetime,
-        test_plan: str,
-        backout_plan: str,
-        answers: dict[str, bool],
-    ) -> str:
+    def _checked_plan(self, plan: ChangePlan) -> str:
         """What creating and editing both check; returns the questionnaire's risk."""
         known = [s.name for s in self.config.services]
+        services, change_type = plan.services, plan.type
         for service in services:
             if known and service not in known:
                 raise Refused(f"unknown service {service!r}{suggest(service, known)}")
         if not services:
             raise Refused("a change needs at least one affected service")
-        if end <= start:
+        if plan.planned_end <= plan.planned_start:
             raise Refused("the planned end must be after the planned start")
         if change_type in ("normal", "emergency") and not (
-            test_plan.strip() and backout_plan.strip()
+            plan.test_plan.strip() and plan.backout_plan.strip()
         ):
             raise Refused(f"a {change_type} change needs a test plan and a backout plan")
         try:
-            return risk_from(self.config, answers)
+            return risk_from(self.config, plan.risk_answers)
         except ChangeRefused as exc:
             raise Refused(str(exc)) from None
 
