@@ -219,3 +219,21 @@ def test_any_toml_data_gives_config_or_one_line_error(data: dict) -> None:  # ty
         loader.parse_sources([("fuzz.toml", data)])
     except ConfigError as exc:
         assert str(exc).startswith("fuzz.toml: ") and "\n" not in str(exc)
+
+
+def test_sla_targets_for_some_priorities_only_are_a_config_error(
+    write_config, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """Giving P1 alone replaced all four defaults; `config check` passed and the first
+    `incident new` at P4 died with "internal error: KeyError". Now the check says so."""
+    path = write_config('[sla.priorities.P1]\nrespond = "10m"\nresolve = "2h"\n')
+    assert run(["--config", str(path), "config", "check"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"opsdesk: {path}: sla.priorities: no target for P2, P3, P4 "
+        "(giving any replaces the defaults: give all four)"
+    )
+    full = "".join(
+        f'[sla.priorities.{p}]\nrespond = "1h"\nresolve = "8h"\n' for p in ("P1", "P2", "P3", "P4")
+    )
+    assert run(["--config", str(write_config(full, name="full.toml")), "config", "check"]) == 0

@@ -17,11 +17,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, get_args
 
 import platformdirs
 
-from opsdesk.console.config.model import Config, EscalationLevel, Layer, StatusSource
+from opsdesk.console.config.model import (
+    Config,
+    EscalationLevel,
+    Layer,
+    Priority,
+    StatusSource,
+)
 from opsdesk.console.config.schema import Path as KeyPath
 from opsdesk.console.config.schema import SchemaError, build, format_path, suggest, to_data
 from opsdesk.console.errors import ConfigError
@@ -258,6 +264,12 @@ def _priority_matrix(config: Config, names: _Names) -> Iterator[SchemaError]:
 
 
 def _sla_targets(config: Config, names: _Names) -> Iterator[SchemaError]:
+    missing = [p for p in get_args(Priority) if p not in config.sla.priorities]
+    if missing:
+        yield SchemaError(
+            ("sla", "priorities"),
+            f"no target for {', '.join(missing)} (giving any replaces the defaults: give all four)",
+        )
     calendars = config.sla.calendars
     for priority, target in config.sla.priorities.items():
         if target.calendar != "24x7" and target.calendar not in calendars:
