@@ -32,6 +32,15 @@ from tests.hostile_text import HOSTILE as HOSTILE_TEXT
 ROOT = Path(__file__).resolve().parent.parent
 APP_LOGINS = ("ana", "ben", "dana")
 
+WAIT_IN_OPERATIONS = 2000
+"""How long a writer may wait for the write lock before the store gives up and says "busy",
+counted in operations of one writer alone (measured in the same run): 2,000 take about
+30 s, the store's own limit, on an idle 2-core machine. On a machine slowed by other
+work every operation takes longer, and a wait for the others' operations may too, so the
+limit grows with it instead of turning a slow machine into "busy" refusals; it never
+drops below the store's own limit."""
+BASELINE_OPERATIONS = 15
+
 
 def _env() -> dict[str, str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), TZ="UTC")
@@ -48,6 +57,37 @@ def prepare(folder: Path) -> tuple[Path, Path]:
     return store, config
 
 
+def seconds_per_operation(store: Path, config: Path) -> float:
+    """What one workload operation (a CLI note) takes with no other writer, on this
+    machine as loaded as it is now: the median of a few, on a copy of `store`."""
+    copy = store.with_name("baseline.db")
+    source, target = sqlite3.connect(store), sqlite3.connect(copy)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    plan = workload.Plan("baseline", 0, current_login())
+    took = []
+    for _ in range(BASELINE_OPERATIONS):
+        argv, _ = workload.cli_command(plan, "note", datetime.now(UTC))
+        started = time.monotonic()
+        code, _, err = workload._cli(str(copy), str(config), *argv)
+        took.append(time.monotonic() - started)
+        if code != 0:
+            raise RuntimeError(f"the baseline operation failed: {err.strip()}")
+    return sorted(took)[len(took) // 2]
+
+
+def wait_limit(per_operation: float) -> float:
+    """How long to wait on another process (for the write lock, for a worker's first
+    report) on this machine: the store's own limit, or WAIT_IN_OPERATIONS operations if
+    those take longer."""
+    from opsdesk.store import db
+
+    return max(db.WRITE_WAIT_SECONDS, WAIT_IN_OPERATIONS * per_operation)
+
+
 def worker_argv(kind: str, name: str, store: Path, config: Path, log: Path, count: int,
                 seed: int, login: str | None = None) -> list[str]:  # fmt: skip
     argv = [sys.executable, "-m", "tests.workload", kind, name, str(store), str(config)]
@@ -61,6 +101,8 @@ class ConcurrentRun:
     operations_each: int
     seconds: float
     findings: Findings
+    seconds_per_operation: float = 0.0
+    write_wait: float = 0.0
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -70,6 +112,8 @@ class ConcurrentRun:
             "refused": dict(self.findings.refused),
             "audit_rows": self.findings.audit_rows,
             "seconds": round(self.seconds, 1),
+            "baseline_ms_per_operation": round(self.seconds_per_operation * 1000, 1),
+            "write_wait_seconds": round(self.write_wait, 1),
             "failures": len(self.findings.problems),
         }
 
@@ -77,8 +121,13 @@ class ConcurrentRun:
 def run_concurrent(folder: Path, *, processes: int = 8, operations: int = 500,
                    app_workers: int = 3, seed: int = 1) -> ConcurrentRun:  # fmt: skip
     """`processes` workers at once on one store (`app_workers` of them headless consoles,
-    the rest CLI callers), `operations` each; then check the store against their logs."""
+    the rest CLI callers), `operations` each; then check the store against their logs.
+    How long a worker may wait for the write lock is scaled to the machine (see
+    WAIT_IN_OPERATIONS), from one writer's speed measured just before."""
     store, config = prepare(folder)
+    per_operation = seconds_per_operation(store, config)
+    write_wait = wait_limit(per_operation)
+    env = {**_env(), workload.WRITE_WAIT_ENV: repr(write_wait)}
     logs, workers = [], []
     started = time.monotonic()
     for n in range(processes):
@@ -88,9 +137,7 @@ def run_concurrent(folder: Path, *, processes: int = 8, operations: int = 500,
         logs.append(log)
         argv = worker_argv("app" if app else "cli", name, store, config, log, operations,
                            seed * 100 + n, APP_LOGINS[n % len(APP_LOGINS)] if app else None)  # fmt: skip
-        workers.append(
-            subprocess.Popen(argv, cwd=ROOT, env=_env(), stderr=subprocess.PIPE, text=True)
-        )
+        workers.append(subprocess.Popen(argv, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True))
     errors = [w.communicate(timeout=1800)[1] for w in workers]
     seconds = time.monotonic() - started
     findings = check_store(store, read_logs(logs))
@@ -102,7 +149,7 @@ def run_concurrent(folder: Path, *, processes: int = 8, operations: int = 500,
     expected = processes * operations
     if findings.operations != expected:
         findings.problem(f"{findings.operations} operations logged, {expected} expected")
-    return ConcurrentRun(processes, operations, seconds, findings)
+    return ConcurrentRun(processes, operations, seconds, findings, per_operation, write_wait)
 
 
 @dataclass
@@ -128,7 +175,9 @@ def integrity(path: Path) -> str:
         conn.close()
 
 
-def _wait_for_first_line(log: Path, worker: subprocess.Popen[str], limit: float = 30.0) -> None:
+def _wait_for_first_line(log: Path, worker: subprocess.Popen[str], limit: float) -> None:
+    """Until the worker has reported its first operation done (a line in its log; another
+    process gives no other event), or failed; `limit` seconds is a failure bound."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline and worker.poll() is None:
         if log.exists() and log.stat().st_size > 0:
@@ -142,6 +191,7 @@ def run_crashes(folder: Path, *, kills: int = 100, app_every: int = 10, seed: in
     Every `app_every`-th writer is a headless console instead of a CLI caller. At the end
     the store is checked against everything any writer had reported done."""
     store, config = prepare(folder)
+    first_line_limit = wait_limit(seconds_per_operation(store, config))
     rng = random.Random(seed)
     logs, broken = [], []
     for n in range(kills):
@@ -153,7 +203,7 @@ def run_crashes(folder: Path, *, kills: int = 100, app_every: int = 10, seed: in
                            APP_LOGINS[n % len(APP_LOGINS)] if app else None)  # fmt: skip
         worker = subprocess.Popen(argv, cwd=ROOT, env=_env(), stderr=subprocess.PIPE, text=True)
         try:
-            _wait_for_first_line(log, worker)
+            _wait_for_first_line(log, worker, first_line_limit)
             time.sleep(rng.uniform(0, 0.4))
         finally:
             worker.send_signal(signal.SIGKILL)

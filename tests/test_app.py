@@ -22,13 +22,19 @@ from opsdesk.screens.vendors import VendorsScreen
 from opsdesk.screens.widgets import BannerLine, StatusHeader
 from opsdesk.store import Actor, NewIncident, Store
 from tests.conftest import FIXED_NOW
+from tests.waits import Messages, finish, settle
 
 SIZE = (80, 24)
 
 
+NEVER = 3600.0  # a timer interval no test lives to see: the test drives that work by hand
+
+
 def make_app(
-    store: Path, login: str | None = None, feed_interval: float = 0.05, **options: object
+    store: Path, login: str | None = None, feed_interval: float = NEVER, **options: object
 ) -> OpsdeskApp:
+    """The console on `store` at FIXED_NOW. Its change feed is looked at by hand, by
+    settle() (or the test), instead of by its timer, unless `feed_interval` says."""
     return OpsdeskApp(
         Options(store=str(store), **options),  # type: ignore[arg-type]
         clock=lambda: FIXED_NOW,
@@ -37,20 +43,6 @@ def make_app(
         handle_hangup=False,
         login=login,
     )
-
-
-async def settle(app: OpsdeskApp, pilot) -> None:  # type: ignore[no-untyped-def]
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def wait_until(pilot, condition, seconds: float = 2.0) -> None:  # type: ignore[no-untyped-def]
-    """Let the app run (the live feed ticks) until `condition()` holds or time runs out."""
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
 
 
 def rendered(widget) -> str:  # type: ignore[no-untyped-def]
@@ -102,7 +94,8 @@ async def test_help_lists_bindings_with_ids_and_escape_closes_it(demo_store: Pat
 
 async def test_command_line_switches_screens_and_opens_incidents(demo_store: Path) -> None:
     app = make_app(demo_store)
-    async with app.run_test(size=SIZE) as pilot:
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         await settle(app, pilot)
         await pilot.press("colon")
         assert isinstance(app.screen, CommandLine)
@@ -120,7 +113,7 @@ async def test_command_line_switches_screens_and_opens_incidents(demo_store: Pat
         await pilot.press("colon", *"inc INC-99999", "enter")
         await settle(app, pilot)
         assert isinstance(app.screen, OncallScreen)
-        assert any("INC-99999: no such incident" in str(n.message) for n in app._notifications)
+        assert any("INC-99999: no such incident" in m for m in messages.said())
         await pilot.press("colon", *"q", "enter")
         await settle(app, pilot)
     assert app.return_code == 0
@@ -149,8 +142,13 @@ async def test_q_quits_but_asks_first_when_a_form_has_input(demo_store: Path) ->
 
 
 async def test_changes_from_another_connection_appear_without_a_keypress(demo_store: Path) -> None:
-    app = make_app(demo_store)
-    async with app.run_test(size=SIZE) as pilot, await Store.open(demo_store) as other:
+    """The feed's own timer (not the test) notices the other connection's writes."""
+    app = make_app(demo_store, feed_interval=0.05)
+    messages = Messages()
+    async with (
+        app.run_test(size=SIZE, message_hook=messages) as pilot,
+        await Store.open(demo_store) as other,
+    ):
         await settle(app, pilot)
         banner = app.screen.query_one(BannerLine)
         assert not banner.display
@@ -165,11 +163,11 @@ async def test_changes_from_another_connection_appear_without_a_keypress(demo_st
         await other.incidents.create(
             Actor("ben"), NewIncident("fresh from the CLI", "payments", 1, 1, "P1"), FIXED_NOW
         )
-        await wait_until(
-            pilot,
+        await messages.until(
             lambda: (
-                banner.display and any("fresh from the CLI" in r for r in table_text(app.screen))
-            ),  # type: ignore[arg-type]
+                banner.display and any("fresh from the CLI" in r for r in table_text(app.screen))  # type: ignore[arg-type]
+            ),
+            "the live feed to show the other connection's banner and incident",
         )
         assert banner.display
         assert "bridge open on #inc" in rendered(banner)
@@ -179,15 +177,19 @@ async def test_changes_from_another_connection_appear_without_a_keypress(demo_st
 
 async def test_banner_form_saves_and_is_refused_on_a_stale_version(demo_store: Path) -> None:
     app = make_app(demo_store)
-    async with app.run_test(size=SIZE) as pilot, await Store.open(demo_store) as other:
+    messages = Messages()
+    async with (
+        app.run_test(size=SIZE, message_hook=messages) as pilot,
+        await Store.open(demo_store) as other,
+    ):
         await settle(app, pilot)
         await pilot.press("b")
         await settle(app, pilot)
         await other.banner.set(Actor("dana", frozenset({"lead"})), "dana was first", 0, FIXED_NOW)
         await pilot.press(*"mine", "enter")
         await settle(app, pilot)
-        messages = [str(n.message) for n in app._notifications]
-        assert any("changed by dana" in m for m in messages), messages
+        said = messages.said()
+        assert any("changed by dana" in m for m in said), said
         assert (await other.banner.get()).text == "dana was first"
         await pilot.press("b")
         await settle(app, pilot)
@@ -332,18 +334,15 @@ def test_every_binding_comes_from_the_key_table_with_an_id() -> None:
 
 async def test_a_change_right_after_start_is_not_missed(demo_store: Path) -> None:
     """A write between the first screen load and the first feed tick still shows up."""
-    app = OpsdeskApp(
-        Options(store=str(demo_store)),
-        clock=lambda: FIXED_NOW,
-        feed_interval=0.3,
-        handle_hangup=False,
-        poll_interval=0,
-    )
+    app = make_app(demo_store)  # the feed's timer never ticks: its first look is below
     async with app.run_test(size=SIZE) as pilot, await Store.open(demo_store) as other:
-        await settle(app, pilot)
-        await other.banner.set(Actor("ana", frozenset({"lead"})), "early news", 0, FIXED_NOW)
+        await settle(app, pilot, feed=False)  # the screen has loaded; the feed not looked
         banner = app.screen.query_one(BannerLine)
-        await wait_until(pilot, lambda: banner.display)
+        assert not banner.display
+        await other.banner.set(Actor("ana", frozenset({"lead"})), "early news", 0, FIXED_NOW)
+        await finish([app.check_feed()])  # the first tick
+        await settle(app, pilot, feed=False)
+        assert banner.display
         assert "early news" in rendered(banner)
 
 
@@ -354,7 +353,7 @@ async def test_command_palette_switches_screens(demo_store: Path) -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Screen: Vendors")
-        await pilot.pause(0.3)
+        await settle(app, pilot)  # the palette's search (a worker) has listed its matches
         await pilot.press("enter")
         await settle(app, pilot)
         assert isinstance(app.screen, VendorsScreen)

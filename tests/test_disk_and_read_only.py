@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiosqlite
 import pytest
 from textual.widgets import Input
 
@@ -19,6 +20,7 @@ from opsdesk.console.ops.session import Options
 from opsdesk.console.tui.app import OpsdeskApp
 from opsdesk.screens.widgets import StatusHeader
 from tests.conftest import FIXED_NOW
+from tests.waits import Messages, settle
 
 TEAM = '[[services]]\nname = "payments"\n[ui]\nbell = false\n'
 
@@ -63,8 +65,9 @@ def count(store: Path) -> tuple[str, int]:
 
 
 def console(config: Path, store: Path) -> OpsdeskApp:
+    """The console, its change feed looked at by settle() instead of by its timer."""
     return OpsdeskApp(Options(config=str(config), store=str(store)), clock=lambda: FIXED_NOW,
-                      poll_interval=0, handle_hangup=False, feed_interval=0.05)  # fmt: skip
+                      poll_interval=0, handle_hangup=False, feed_interval=3600)  # fmt: skip
 
 
 def cli(config: Path, store: Path, *argv: str) -> int:
@@ -98,26 +101,24 @@ def test_a_full_disk_refuses_writes_in_one_line_and_keeps_reads(
 async def test_the_console_survives_the_disk_filling_under_it(tmpfs: Path, tmp_path: Path) -> None:
     config, store = await asyncio.to_thread(one_incident, tmp_path, tmpfs, "before")
     app = console(config, store)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
-        await app.workers.wait_for_complete()
+    messages = Messages()
+    async with app.run_test(size=(100, 30), message_hook=messages) as pilot:
+        await settle(app, pilot)
         filler = fill(tmpfs)
         app.screen.table.move_to_key("INC-1")
         await pilot.press("c")  # a note, long enough to need new pages
         await pilot.pause()
         app.screen.query_one(Input).value = "x" * 20_000
         await pilot.press("enter")
-        await pilot.pause(0.3)
-        await app.workers.wait_for_complete()
-        said = [str(n.message) for n in app._notifications]
+        await settle(app, pilot)
+        said = messages.said()
         assert any("disk is full; nothing was changed" in m for m in said), said
         assert app.is_running
         filler.unlink()
         await pilot.press("c")
         await pilot.pause()
         await pilot.press(*"space again", "enter")
-        await pilot.pause(0.3)
-        await app.workers.wait_for_complete()
+        await settle(app, pilot)
     conn = sqlite3.connect(store)
     notes = [r[0] for r in conn.execute("SELECT detail FROM incident_events WHERE kind = 'note'")]
     conn.close()
@@ -138,11 +139,11 @@ async def test_a_store_on_a_read_only_mount_opens_read_only_and_says_why(
         == f"opsdesk: {store}: read-only (its folder {tmpfs} is not writable); nothing was changed\n"
     )
     app = console(config, store)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause(0.3)
-        await app.workers.wait_for_complete()
+    messages = Messages()
+    async with app.run_test(size=(100, 30), message_hook=messages) as pilot:
+        await settle(app, pilot)  # loaded, and the feed looked at once (it says why)
         assert "READ-ONLY" in str(app.screen.query_one(StatusHeader).render())
-        said = [str(n.message) for n in app._notifications]
+        said = messages.said()
         assert any("read-only: its folder" in m for m in said), said
         assert "kept" in " ".join(str(c) for r in app.screen.table.loaded_rows() for c in r.cells)
         app.screen.table.move_to_key("INC-1")
@@ -153,28 +154,37 @@ async def test_a_store_on_a_read_only_mount_opens_read_only_and_says_why(
 
 
 async def test_a_store_that_turns_read_only_under_the_console_is_shown_read_only(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What a filesystem remounted read-only after an error looks like to SQLite: every
     write answers "attempt to write a readonly database". (A live remount is refused by
-    the kernel while the file is open for writing, so SQLite is told instead.)"""
+    the kernel while the file is open for writing, so SQLite is told instead, on the
+    connections the console opened, which the test keeps as aiosqlite hands them out.)"""
     config, store = await asyncio.to_thread(one_incident, tmp_path, tmp_path, "kept")
+    opened: list[aiosqlite.Connection] = []
+    connect = aiosqlite.connect
+
+    def keep(*args: object, **kwargs: object) -> aiosqlite.Connection:
+        opened.append(connect(*args, **kwargs))  # type: ignore[arg-type]
+        return opened[-1]
+
+    monkeypatch.setattr(aiosqlite, "connect", keep)
     app = console(config, store)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
-        await app.workers.wait_for_complete()
+    messages = Messages()
+    async with app.run_test(size=(100, 30), message_hook=messages) as pilot:
+        await settle(app, pilot)
         header = app.screen.query_one(StatusHeader)
         assert "READ-ONLY" not in str(header.render())
-        await app.store._db.conn.execute("PRAGMA query_only = ON")
+        assert opened
+        for conn in opened:
+            await conn.execute("PRAGMA query_only = ON")
         app.screen.table.move_to_key("INC-1")
         await pilot.press("a")
         await pilot.pause()
         if app.screen.__class__.__name__ == "Confirm":
             await pilot.press("y")
-        await pilot.pause(0.3)
-        await app.workers.wait_for_complete()
-        await pilot.pause(0.2)
-        said = [str(n.message) for n in app._notifications]
+        await settle(app, pilot)  # refused, and the feed's next look says read-only
+        said = messages.said()
         assert any("read-only; nothing was changed" in m for m in said), said
         assert any(m.startswith("read-only: the store became read-only") for m in said), said
         assert "READ-ONLY" in str(app.screen.query_one(StatusHeader).render())

@@ -24,6 +24,7 @@ from opsdesk.store.records import Incident
 from tests.conftest import FIXED_NOW
 from tests.test_app import SIZE, settle
 from tests.test_queue_actions import cursor_to
+from tests.waits import Messages
 
 TEAM = """
 [[people]]
@@ -137,17 +138,16 @@ async def test_the_console_escalates_by_itself_and_E_escalates_by_hand(demo_stor
     finally:
         await session.close()
     app = OpsdeskApp(
-        Options(store=str(demo_store)), clock=lambda: FIXED_NOW, feed_interval=0.05,
+        Options(store=str(demo_store)), clock=lambda: FIXED_NOW, feed_interval=3600,
         escalate_interval=0.1, handle_hangup=False, poll_interval=0, login="ana",
     )  # fmt: skip
-    async with app.run_test(size=SIZE) as pilot:
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if any(n.title == "Escalated (not acknowledged)" for n in app._notifications):
-                break
-        toasts = [str(n.message) for n in app._notifications if n.title.startswith("Escalated")]
-        assert len(toasts) == 1 and toasts[0].startswith(f"{waiting.key} → level 2")
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        # Nobody presses a key: the console's escalation timer finds the incident.
+        await messages.notification("Escalated (not acknowledged)", "the automatic escalation")
         await settle(app, pilot)
+        toasts = [str(n.message) for n in messages.notifications if n.title.startswith("Escalated")]
+        assert len(toasts) == 1 and toasts[0].startswith(f"{waiting.key} → level 2")
         assert isinstance(app.screen, QueueScreen)
         await cursor_to(app, pilot, fresh.key)
         await pilot.press("E")

@@ -489,13 +489,12 @@ async def test_oncall_screen_shows_your_shift_and_both_zones(demo_store) -> None
 
 
 async def test_now_moves_on_by_itself_at_a_handoff(demo_store) -> None:  # type: ignore[no-untyped-def]
-    import time
-
     from opsdesk.console.ops.session import Options
     from opsdesk.console.tui.app import OpsdeskApp
     from opsdesk.store import Actor, Store
     from tests.conftest import FIXED_NOW
-    from tests.test_app import SIZE, settle, table_text
+    from tests.test_app import NEVER, SIZE, settle, table_text
+    from tests.waits import Messages
 
     async with await Store.open(demo_store) as store:
         lead = Actor("lead", frozenset({"lead"}))
@@ -503,10 +502,11 @@ async def test_now_moves_on_by_itself_at_a_handoff(demo_store) -> None:  # type:
             lead, "platform", "zed", FIXED_NOW - timedelta(hours=1),
             FIXED_NOW + timedelta(seconds=1.5), "covering", FIXED_NOW,
         )  # fmt: skip
-    began = time.monotonic()
+    now = [FIXED_NOW]  # the console's clock: it moves when the test moves it
     app = OpsdeskApp(
         Options(store=str(demo_store)),
-        clock=lambda: FIXED_NOW + timedelta(seconds=time.monotonic() - began),
+        clock=lambda: now[0],
+        feed_interval=NEVER,  # nothing but the screen's own timer reloads it
         handle_hangup=False,
         poll_interval=0,
     )
@@ -514,12 +514,14 @@ async def test_now_moves_on_by_itself_at_a_handoff(demo_store) -> None:  # type:
     def platform_now() -> str:
         return next(r for r in table_text(app.screen) if r.startswith("platform NOW"))  # type: ignore[arg-type]
 
-    async with app.run_test(size=SIZE) as pilot:
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         await pilot.press("2")
         await settle(app, pilot)
         assert " zed " in platform_now()
-        for _ in range(60):  # no key is pressed: the screen's own timer reloads it
-            await pilot.pause(0.1)
-            if " zed " not in platform_now():
-                break
+        now[0] = FIXED_NOW + timedelta(seconds=2)  # past the end of zed's override
+        # No key is pressed: the screen's own timer, set for that end, reloads it.
+        await messages.until(
+            lambda: " zed " not in platform_now(), "the On-call screen to move past zed"
+        )
         assert " zed " not in platform_now() and "override" not in platform_now()

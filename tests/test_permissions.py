@@ -20,7 +20,7 @@ from textual.widgets import Input
 
 from opsdesk.console.cli import run
 from opsdesk.console.config import loader as config_loader
-from opsdesk.console.ops.changes import ChangeOps
+from opsdesk.console.ops.changes import ChangeOps, ChangePlan
 from opsdesk.console.ops.identity import actor_for
 from opsdesk.console.ops.incidents import IncidentOps
 from opsdesk.console.ops.session import Options
@@ -30,6 +30,8 @@ from opsdesk.screens.dialogs import BannerForm, Confirm
 from opsdesk.screens.forms import OverrideForm
 from opsdesk.store import Actor, Store
 from tests.conftest import FIXED_NOW
+from tests.waits import Messages
+from tests.waits import settle as settle_app
 
 ROLES = ("engineer", "cab", "lead", "admin")
 ANYONE, APPROVER, LEAD = "engineer", "cab or lead", "lead"
@@ -91,11 +93,11 @@ async def arrange(store_path: Path, config_path: Path) -> None:
         changes = ChangeOps(store, config, ana)
         for n in (1, 2):
             start = FIXED_NOW + timedelta(days=n * 3)
-            change = await changes.create(
-                f"change {n}", "normal", ["payments"], start, start + timedelta(hours=1),
-                FIXED_NOW, risk="low", justification="routine", test_plan="smoke",
-                backout_plan="revert",
+            plan = ChangePlan(
+                f"change {n}", "normal", ("payments",), start, start + timedelta(hours=1),
+                test_plan="smoke", backout_plan="revert", risk="low", risk_justification="routine",
             )  # fmt: skip
+            change = await changes.create(plan, FIXED_NOW)
             await changes.submit(change.key, FIXED_NOW, ack_conflicts=True)
         start = FIXED_NOW + timedelta(days=1)
         await store.overrides.add(ana, "platform", "ana", start, start + timedelta(hours=4),
@@ -180,9 +182,7 @@ async def ui_mutation(app: OpsdeskApp, pilot, name: str) -> None:  # type: ignor
     """Do one mutation with the keys a person would press."""
 
     async def settle() -> None:
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle_app(app, pilot)
 
     await settle()
     if name == "incident ack":
@@ -222,8 +222,6 @@ async def ui_mutation(app: OpsdeskApp, pilot, name: str) -> None:  # type: ignor
             if isinstance(app.screen, Confirm):
                 await pilot.press("y")
     await settle()
-    await pilot.pause(0.1)
-    await settle()
 
 
 UI_MUTATIONS = [
@@ -247,9 +245,10 @@ async def test_every_role_against_the_gated_mutations_through_the_console(
             Options(config=str(config), store=str(store), read_only=role == "read-only"),
             clock=lambda: FIXED_NOW, poll_interval=0, handle_hangup=False,
         )  # fmt: skip
-        async with app.run_test(size=(100, 30)) as pilot:
+        messages = Messages()
+        async with app.run_test(size=(100, 30), message_hook=messages) as pilot:
             await ui_mutation(app, pilot, name)
-            said = " | ".join(str(n.message) for n in app._notifications)
+            said = " | ".join(messages.said())
         written = audit_rows(store) - before
         should = role != "read-only" and allowed(needed, role)
         if should and not written:

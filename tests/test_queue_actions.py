@@ -17,6 +17,7 @@ from opsdesk.screens.table import OpsTable
 from opsdesk.store import Actor, Store
 from tests.conftest import FIXED_NOW
 from tests.test_app import SIZE, make_app, settle
+from tests.waits import Messages
 
 
 def new_keys(screen: QueueScreen) -> list[str]:
@@ -94,9 +95,7 @@ async def test_hold_and_resume_from_the_detail_screen(demo_store: Path) -> None:
         await settle(app, pilot)
         assert isinstance(app.screen, Choose)
         await pilot.press("down", "enter")  # awaiting vendor
-        await settle(app, pilot)
-        await pilot.pause(0.3)
-        await settle(app, pilot)
+        await settle(app, pilot)  # written, and the feed brought the change to the screen
         detail = app.screen
         assert isinstance(detail, IncidentScreen)
         assert detail.view is not None and detail.view.incident.state == "on_hold"
@@ -111,8 +110,9 @@ async def test_hold_and_resume_from_the_detail_screen(demo_store: Path) -> None:
 
 
 async def test_a_stale_screen_is_told_who_changed_it(demo_store: Path) -> None:
-    app = make_app(demo_store, feed_interval=3600)
-    async with app.run_test(size=SIZE) as pilot:
+    app = make_app(demo_store)
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         await settle(app, pilot)
         key = new_keys(app.screen)[0]  # type: ignore[arg-type]
         await cursor_to(app, pilot, key)
@@ -121,10 +121,10 @@ async def test_a_stale_screen_is_told_who_changed_it(demo_store: Path) -> None:
             await IncidentOps(session.store, session.config, session.actor).take(key, FIXED_NOW)
         finally:
             await session.close()
-        await pilot.press("a", "y")
+        await pilot.press("a", "y")  # before the feed shows dana's change
         await settle(app, pilot)
-        messages = [str(n.message) for n in app._notifications]
-        assert any(f"{key} was changed by dana since you looked" in m for m in messages), messages
+        said = messages.said()
+        assert any(f"{key} was changed by dana since you looked" in m for m in said), said
     async with await Store.open(demo_store) as store:
         assert (await store.incidents.get(key)).assignee == "dana"
 
@@ -207,7 +207,8 @@ async def test_quick_filters_and_new_p1_alert(demo_store: Path, me: str) -> None
     app = make_app(demo_store)
     rang: list[bool] = []
     app.bell = lambda: rang.append(True)  # type: ignore[method-assign]
-    async with app.run_test(size=SIZE) as pilot:
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         await settle(app, pilot)
         queue = app.screen
         assert isinstance(queue, QueueScreen)
@@ -228,11 +229,8 @@ async def test_quick_filters_and_new_p1_alert(demo_store: Path, me: str) -> None
         assert "open incidents nobody has taken" in str(queue.query_one("#summary").render())
 
         await open_new_incidents(demo_store, 1)
-        for _ in range(200):  # the feed polls every 0.05 s; a loaded machine is slower
-            await pilot.pause(0.05)
-            if rang:
-                break
-        alerts = [n for n in app._notifications if n.title == "New P1"]
+        await settle(app, pilot)  # the feed's next look finds the new P1
+        alerts = messages.titled("New P1")
         assert len(alerts) == 1
         assert "printer 0 jammed" in str(alerts[0].message)
         assert rang == [True]
@@ -261,7 +259,8 @@ async def test_metrics_strip_and_view(demo_store: Path) -> None:
 async def test_live_update_keeps_an_open_form_and_alerts_literally(demo_store: Path) -> None:
     app = make_app(demo_store)
     app.bell = lambda: None  # type: ignore[method-assign]
-    async with app.run_test(size=SIZE) as pilot:
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         await settle(app, pilot)
         await pilot.press("c")
         await settle(app, pilot)
@@ -276,13 +275,10 @@ async def test_live_update_keeps_an_open_form_and_alerts_literally(demo_store: P
             )
         finally:
             await session.close()
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if any(n.title == "New P1" for n in app._notifications):
-                break
+        await settle(app, pilot)  # the feed's next look finds the new P1
         assert app.screen is form
         assert form.query_one(Input).value == "half a note"
-        [alert] = [n for n in app._notifications if n.title == "New P1"]
+        [alert] = messages.titled("New P1")
         assert "[@click=app.quit]boom[/]" in str(alert.message)
         assert "\x1b" not in str(alert.message)
         assert alert.markup is False
@@ -305,9 +301,7 @@ async def test_add_and_remove_an_override_from_the_oncall_screen(demo_store: Pat
         form.query_one("#end", Input).value = "2026-11-26 08:00"
         form.query_one("#reason", Input).value = "covering for ana"
         await pilot.press("ctrl+s")
-        await settle(app, pilot)
-        await pilot.pause(0.3)
-        await settle(app, pilot)
+        await settle(app, pilot)  # written, and the feed brought the change to the screen
         async with await Store.open(demo_store) as store:
             mine = [
                 o

@@ -15,6 +15,7 @@ from opsdesk.console.tui.app import OpsdeskApp
 from opsdesk.screens.vendor_detail import VendorDetailScreen
 from tests.conftest import FIXED_NOW
 from tests.status_server import status_server
+from tests.waits import Messages, settle
 
 SECRET = "s3cr3t-TOKEN-9f8e7d6c"
 SUMMARY = "statuspage/github_summary_2020-04-02_major_incident.json"
@@ -88,20 +89,20 @@ async def test_tokens_never_reach_the_screen(
         origin.serve("/denied/api/v2/summary.json", status=401, body=SECRET.encode())
         config = tmp_path / "team.toml"
         config.write_text(team(origin.base, other.base))
+        # The console polls every source once as it starts (its timer would poll again
+        # an hour later); settle() waits for that poll and looks at the change feed.
         app = OpsdeskApp(Options(config=str(config), store=str(tmp_path / "s.db")),
-                         clock=lambda: FIXED_NOW, poll_interval=0.2, handle_hangup=False)  # fmt: skip
-        async with app.run_test(size=(120, 40)) as pilot:
+                         clock=lambda: FIXED_NOW, poll_interval=3600, feed_interval=3600,
+                         handle_hangup=False)  # fmt: skip
+        messages = Messages()
+        async with app.run_test(size=(120, 40), message_hook=messages) as pilot:
             await pilot.press("3")
-            for _ in range(40):
-                await pilot.pause(0.1)
-                if "control characters" in rows(app):
-                    break
+            await settle(app, pilot)
             screens = [rows(app)]
             app.push_screen(VendorDetailScreen("Acme"))
-            await pilot.pause(0.5)
-            await app.workers.wait_for_complete()
+            await settle(app, pilot)
             screens.append("\n".join(str(w.render()) for w in app.screen.query("Static")))
-            said = [str(n.message) for n in app._notifications]
+            said = messages.said()
     text = "\n".join(screens + said)
     assert "control characters" in text and "HTTP 401" in text
     assert SECRET not in text

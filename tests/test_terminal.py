@@ -14,16 +14,24 @@ from pathlib import Path
 import pytest
 
 
-def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
+def read_until(fd: int, needle: bytes, bound: float) -> bytes:
+    """What the pseudo-terminal shows up to and including `needle`. A real terminal gives
+    no event but its output, so this reads as it comes; `bound` seconds (or the console
+    closing the terminal) without `needle` fails the test, naming what it waited for."""
     seen = b""
-    deadline = time.monotonic() + timeout
-    while needle not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
+    deadline = time.monotonic() + bound
+    while needle not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"{needle!r} never appeared in {bound:.0f} s: {seen[-2000:]!r}")
+        ready, _, _ = select.select([fd], [], [], min(left, 0.2))
         if ready:
             try:
                 seen += os.read(fd, 65536)
             except OSError:
-                break
+                raise AssertionError(
+                    f"the terminal closed before {needle!r} appeared: {seen[-2000:]!r}"
+                ) from None
     return seen
 
 
@@ -51,8 +59,7 @@ def test_console_draws_and_exits_cleanly(demo_store: Path, how: str) -> None:
     )
     os.close(slave)
     try:
-        screen = read_until(master, b"INC-300", timeout=30)
-        assert b"INC-300" in screen, screen[-2000:]
+        screen = read_until(master, b"INC-300", bound=30)
         assert b"Traceback" not in screen
         if how == "sighup":
             process.send_signal(signal.SIGHUP)

@@ -28,6 +28,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+WRITE_WAIT_ENV = "OPSDESK_TEST_WRITE_WAIT"
+"""Seconds a worker may wait for the write lock before the store says "busy": set by the
+parent (tests/reliability.py) to the store's own limit, or more on a slow machine."""
 PEOPLE = ("ana", "ben", "cruz", "dana")
 SERVICES = ("payments", "checkout", "git", "wiki")
 SEED_INCIDENTS = 120
@@ -84,7 +87,7 @@ lead = 1
 async def seed(store_path: Path, config_path: Path, me: str, now: datetime) -> None:
     """Incidents to work on, and submitted changes from several requesters to decide."""
     from opsdesk.console.config import loader as config_loader
-    from opsdesk.console.ops.changes import ChangeOps
+    from opsdesk.console.ops.changes import ChangeOps, ChangePlan
     from opsdesk.console.ops.identity import actor_for
     from opsdesk.console.ops.incidents import IncidentOps
     from opsdesk.store import Store
@@ -98,11 +101,12 @@ async def seed(store_path: Path, config_path: Path, me: str, now: datetime) -> N
             requester = (me, *PEOPLE)[n % (len(PEOPLE) + 1)]
             ops = ChangeOps(store, config, actor_for(config, requester))
             start = now + timedelta(days=2 + n, hours=n % 7)
-            change = await ops.create(
-                f"seed change {n}", "normal", [SERVICES[n % len(SERVICES)]], start,
-                start + timedelta(hours=1), now, risk="high" if n % 3 == 0 else "low",
-                justification="seeded", test_plan="smoke test", backout_plan="redeploy",
+            plan = ChangePlan(
+                f"seed change {n}", "normal", (SERVICES[n % len(SERVICES)],), start,
+                start + timedelta(hours=1), test_plan="smoke test", backout_plan="redeploy",
+                risk="high" if n % 3 == 0 else "low", risk_justification="seeded",
             )  # fmt: skip
+            change = await ops.create(plan, now)
             await ops.submit(change.key, now, ack_conflicts=True)
 
 
@@ -320,6 +324,11 @@ async def run_app_worker(
 def main(argv: list[str]) -> int:
     kind, name, store, config, log_path, count, seed_value = argv[:7]
     from opsdesk.console.ops.identity import current_login
+    from opsdesk.store import db
+
+    if os.environ.get(WRITE_WAIT_ENV):
+        assert hasattr(db, "WRITE_WAIT_SECONDS")
+        db.WRITE_WAIT_SECONDS = float(os.environ[WRITE_WAIT_ENV])
 
     login = argv[7] if len(argv) > 7 else current_login()
     plan = Plan(name, int(seed_value), login)
