@@ -1,14 +1,52 @@
-"""Reading the audit log. Rows are written only by `Transaction.audit`, inside each mutation."""
+"""The audit log: reading it, and the hash chain that makes changes to it evident.
+
+Rows are written only by `Transaction.audit` (store/db.py), inside each mutation. Each row's
+`hash` is SHA-256 over the previous row's hash and the row's own content (`entry_hash`),
+computed in that same transaction, so a row changed, inserted or deleted with other tools no
+longer matches and `verify` names it. Whoever can write the file can also recompute the whole
+chain: the chain makes tampering evident to `opsdesk audit --verify`, it does not prevent it
+(docs/operations.md says what it proves and what it cannot).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from opsdesk.store.db import Database
-from opsdesk.store.records import AuditEntry
+from opsdesk.store.records import AuditBreak, AuditCheck, AuditEntry
 from opsdesk.store.timefmt import from_db, to_db
+
+if TYPE_CHECKING:
+    from opsdesk.store.db import Database
+
+CHAIN_PREFIX = b"opsdesk audit chain 1\n"
+# An entry's content as stored, text as its UTF-8 bytes (so nothing anyone wrote into the
+# file can fail to decode), then its stored hash.
+CHAIN_COLUMNS = (
+    "id, CAST(at AS BLOB), CAST(actor AS BLOB), CAST(action AS BLOB), CAST(entity AS BLOB),"
+    " CAST(entity_key AS BLOB), CAST(before AS BLOB), CAST(after AS BLOB), CAST(hash AS BLOB)"
+)
+VERIFY_BATCH = 5000
+
+Field = int | str | bytes | None
+
+
+def entry_hash(previous: str | bytes | None, fields: Sequence[Field]) -> str:
+    """The hash an audit entry must hold: SHA-256 (hex) over the previous entry's hash (None
+    for the first entry) and this entry's id, at, actor, action, entity, entity_key, before
+    and after as stored, each as `<length>:<UTF-8 bytes>,` (NULL as `-,`), so that no two
+    different contents are hashed alike."""
+    parts = [CHAIN_PREFIX]
+    for value in (previous, *fields):
+        if value is None:
+            parts.append(b"-,")
+            continue
+        data = value if isinstance(value, bytes) else str(value).encode("utf-8")
+        parts.append(b"%d:%b," % (len(data), data))
+    return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
 def _entry(row: Any) -> AuditEntry:
@@ -56,3 +94,30 @@ class AuditLog:
         )
         async with self._db.conn.execute(sql, (*params, limit)) as cursor:
             return [_entry(row) for row in await cursor.fetchall()]
+
+    async def verify(self) -> AuditCheck:
+        """Walk the whole chain in one snapshot, oldest first: each entry's stored hash must
+        be `entry_hash` of the previous entry's stored hash and its own content. Reports
+        the first entry that does not match (the rest are still counted), and whether the
+        triggers that refuse UPDATE and DELETE are there as opsdesk made them."""
+        guards = await self._db.audit_guards_intact()
+        entries, last_id, previous, broken = 0, 0, None, None
+        sql = f"SELECT {CHAIN_COLUMNS} FROM audit ORDER BY id"
+        async with self._db.conn.execute(sql) as cursor:
+            while rows := list(await cursor.fetchmany(VERIFY_BATCH)):
+                entries += len(rows)
+                for row in rows:
+                    if broken is None and entry_hash(previous, row[:8]).encode() != row[8]:
+                        broken = _break(row, last_id)
+                    last_id, previous = row[0], row[8]
+        head = None if previous is None else bytes(previous).decode("utf-8", "replace")
+        return AuditCheck(entries, guards, broken, last_id or None, head)
+
+
+def _break(row: Sequence[Any], previous_id: int) -> AuditBreak:
+    missing = (previous_id + 1, row[0] - 1) if row[0] > previous_id + 1 else None
+    return AuditBreak(id=row[0], at=_text(row[1]), entity_key=_text(row[5]), missing=missing)
+
+
+def _text(value: bytes | None) -> str:
+    return "" if value is None else bytes(value).decode("utf-8", "replace")

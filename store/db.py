@@ -9,8 +9,12 @@ row. Reads never block in WAL mode.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import json
 import os
+import re
+import secrets
 import shutil
 import sqlite3
 import time
@@ -23,14 +27,17 @@ from typing import Any
 
 import aiosqlite
 
+from opsdesk.store.audit import CHAIN_COLUMNS, VERIFY_BATCH, entry_hash
 from opsdesk.store.errors import (
+    GUARDS_MISSING,
+    AuditGuardsMissing,
     PermissionDenied,
     ReadOnlyStore,
     StoreBusy,
     StoreError,
     StoreOpenError,
 )
-from opsdesk.store.files import create_store_file, prepare_store_path, unwritable_reason
+from opsdesk.store.files import prepare_store_path, unwritable_reason
 from opsdesk.store.records import Actor, Role
 from opsdesk.store.timefmt import to_db
 
@@ -38,6 +45,13 @@ APPLICATION_ID = 0x6F707364  # "opsd": marks a SQLite file as an opsdesk store
 BUSY_TIMEOUT_MS = 5000
 WRITE_WAIT_SECONDS = 30.0
 FULL_BELOW = 256 * 1024  # bytes free under which a failing write means a full disk
+# WAL mode. NORMAL: a commit is durable once the WAL is synced at the next checkpoint, so a
+# power cut can lose the last commits but never corrupts the store; FULL syncs the WAL at
+# every commit, so nothing committed is lost. README "How it stores data" has the cost.
+SYNCHRONOUS = "FULL"
+AUDIT_CHAIN_SCHEMA = 9  # 0009_audit_chain.sql: audit rows carry a hash chain from here on
+BACKUP_NAME_TRIES = 20
+COPY_CHUNK = 1 << 20
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -87,18 +101,27 @@ class Transaction:
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
     ) -> None:
+        """Append one audit row chained to the newest one: its hash covers that row's hash
+        and its own content (store/audit.py). The write lock is held, so nobody can append
+        between reading the newest row and writing this one."""
+        async with self.conn.execute(
+            "SELECT id, CAST(hash AS BLOB) FROM audit ORDER BY id DESC LIMIT 1"
+        ) as cursor:
+            last = await cursor.fetchone()
+        fields = (
+            1 if last is None else int(last[0]) + 1,
+            to_db(self.now),
+            self.actor.login,
+            action,
+            entity,
+            entity_key,
+            None if before is None else json.dumps(before, default=str, ensure_ascii=False),
+            None if after is None else json.dumps(after, default=str, ensure_ascii=False),
+        )
         await self.conn.execute(
-            "INSERT INTO audit (at, actor, action, entity, entity_key, before, after)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                to_db(self.now),
-                self.actor.login,
-                action,
-                entity,
-                entity_key,
-                None if before is None else json.dumps(before, default=str, ensure_ascii=False),
-                None if after is None else json.dumps(after, default=str, ensure_ascii=False),
-            ),
+            "INSERT INTO audit (id, at, actor, action, entity, entity_key, before, after, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*fields, entry_hash(None if last is None else last[1], fields)),
         )
 
 
@@ -114,10 +137,13 @@ class Database:
         # Why writes are off when nobody asked for read-only: the file or folder is not
         # writable, or a write found the store read-only (a filesystem remounted ro).
         self.read_only_reason = reason
+        # The audit log's triggers were dropped or altered with other tools: writes refused.
+        self.guards_missing = False
         self._write_lock = asyncio.Lock()
         self._own_commits = 0
         self._reader: aiosqlite.Connection | None = None
         self._reader_lock = asyncio.Lock()
+        self._holder: asyncio.Task[Any] | None = None  # the task whose transaction is open
 
     @classmethod
     async def open(
@@ -150,6 +176,8 @@ class Database:
         try:
             await db._configure()
             await db._migrate()
+            if not read_only:
+                await db._check_guards()
             if read_only:
                 await conn.execute("PRAGMA query_only = ON")
         except BaseException:
@@ -186,7 +214,7 @@ class Database:
             if mode != "wal" and not self.read_only:
                 await self._retry_busy(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
             await self.conn.execute("PRAGMA foreign_keys = ON")
-            await self.conn.execute("PRAGMA synchronous = NORMAL")
+            await self.conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
         except sqlite3.DatabaseError as exc:
             if _is_busy(exc):
                 raise _translate(exc, self.path) from None
@@ -236,12 +264,15 @@ class Database:
                 f"{self.path}: schema {version} needs upgrading to {LATEST_SCHEMA}; "
                 "open it once without --read-only"
             )
-        if version > 0:
-            await asyncio.to_thread(backup_copy, self.path, version)
         await self._begin()
         try:
             # Another process may have migrated while we waited for the lock: look again.
             version = await self._check_ours()
+            if 0 < version < LATEST_SCHEMA:
+                if not await self.audit_guards_intact(version):
+                    # Upgrading would chain (and so bless) whatever was done to it.
+                    raise AuditGuardsMissing(f"{self.path}: {GUARDS_MISSING}")
+                await self._backup(version)
             for number, name, sql in migrations():
                 if number > version:
                     await self._apply(number, name, sql)
@@ -254,6 +285,69 @@ class Database:
         except BaseException:
             await self._rollback()
             raise
+        if version == 0 and LATEST_SCHEMA >= AUDIT_CHAIN_SCHEMA:
+            await self._chain_bulk_loads()
+
+    async def _backup(self, version: int) -> None:
+        """Copy the store before migrating it. This transaction holds the write lock, so
+        the copy is exactly what the migration starts from."""
+        size = int(await self.scalar("PRAGMA page_size")) * int(
+            await self.scalar("PRAGMA page_count")
+        )
+        await asyncio.to_thread(backup_copy, self.path, version, size)
+
+    async def _chain_existing_audit(self) -> None:
+        """Chain the audit rows written before schema 9, in the migration's transaction
+        (SQL has no SHA-256). The trigger refusing UPDATE on the audit log (checked before
+        the migration began) is lifted around these UPDATEs and put back word for word."""
+        guard = await self.scalar(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+            ("audit_refuses_update",),
+        )
+        await self.conn.execute("DROP TRIGGER audit_refuses_update")
+        last_id, previous = 0, None
+        sql = f"SELECT {CHAIN_COLUMNS} FROM audit WHERE id > ? ORDER BY id LIMIT {VERIFY_BATCH}"
+        while True:
+            async with self.conn.execute(sql, (last_id,)) as cursor:
+                rows = list(await cursor.fetchall())
+            if not rows:
+                break
+            links = []
+            for row in rows:
+                previous = entry_hash(previous, row[:8])
+                links.append((previous, row[0]))
+            await self.conn.executemany("UPDATE audit SET hash = ? WHERE id = ?", links)
+            last_id = rows[-1][0]
+        await self.conn.execute(guard)
+
+    async def _chain_bulk_loads(self) -> None:
+        """Audit rows inserted into a store this connection has just created without a
+        hash (the demo builder loads them in bulk: store/bulk.py) are chained as they go
+        in, by a TEMP trigger that exists only in this connection. No other store and no
+        other connection gets it, so a row inserted with other tools is never adopted."""
+        await self.conn.create_function("opsdesk_entry_hash", 9, _sql_entry_hash)
+        await self.conn.execute(CHAIN_BULK_LOADS)
+
+    async def audit_guards_intact(self, version: int | None = None) -> bool:
+        """Whether the audit table has exactly the triggers the migrations gave it (they
+        refuse UPDATE and DELETE), word for word, and no other: a trigger added there could
+        as well drop or rewrite the rows as they are written."""
+        async with self.conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+            " AND lower(tbl_name) = 'audit'"
+        ) as cursor:
+            found = {name: _squeeze(sql or "") for name, sql in await cursor.fetchall()}
+        return found == audit_guards(LATEST_SCHEMA if version is None else version)
+
+    async def _check_guards(self) -> None:
+        """A store whose audit guards were dropped or altered with other tools still opens
+        and reads, but refuses every write (saying why) until they are put back."""
+        if await self.audit_guards_intact():
+            return
+        self.guards_missing = True
+        self.read_only = True
+        self.read_only_reason = GUARDS_MISSING
+        await self.conn.execute("PRAGMA query_only = ON")
 
     async def _apply(self, number: int, name: str, sql: str) -> None:
         """Run one migration inside the caller's transaction, so a failure (or a crash)
@@ -261,6 +355,8 @@ class Database:
         try:
             for statement in split_statements(sql):
                 await self.conn.execute(statement)
+            if number == AUDIT_CHAIN_SCHEMA:
+                await self._chain_existing_audit()
             await self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             await self.conn.execute(f"PRAGMA user_version = {number}")
         except sqlite3.Error as exc:
@@ -270,7 +366,9 @@ class Database:
         """Changes when any process commits (data_version) or this connection does."""
         return int(await self.scalar("PRAGMA data_version")), self._own_commits
 
-    def read_only_error(self) -> ReadOnlyStore:
+    def read_only_error(self) -> StoreError:
+        if self.guards_missing:
+            return AuditGuardsMissing(f"{self.path}: {GUARDS_MISSING}")
         if self.read_only_reason:
             return ReadOnlyStore(
                 f"{self.path}: read-only ({self.read_only_reason}); nothing was changed"
@@ -306,9 +404,17 @@ class Database:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
+        if self._holder is not None and self._holder is asyncio.current_task():
+            async with self._nested():
+                yield
+            return
         try:
             async with self._locked_transaction():
-                yield
+                self._holder = asyncio.current_task()
+                try:
+                    yield
+                finally:
+                    self._holder = None
         except ReadOnlyStore:
             # The file or its filesystem became read-only under us: say so from now on
             # (the console shows READ-ONLY and stops offering changes) instead of failing
@@ -335,6 +441,25 @@ class Database:
                 await self._rollback()
                 raise _translate(exc, self.path) from None
             self._own_commits += 1
+
+    @asynccontextmanager
+    async def _nested(self) -> AsyncIterator[None]:
+        """A write or observation made inside a transaction the same task already holds
+        (a round of polls and the incidents its alerts open or resolve): a savepoint, so
+        it can fail alone, committed with the rest at the end of the outermost one."""
+        if not self.conn.in_transaction:  # SQLite rolled the whole of it back on an error
+            raise StoreError(f"{self.path}: the transaction was rolled back; nothing was changed")
+        await self.conn.execute("SAVEPOINT nested")
+        try:
+            yield
+        except BaseException as exc:
+            if self.conn.in_transaction:
+                await self.conn.execute("ROLLBACK TO nested")
+                await self.conn.execute("RELEASE nested")
+            if isinstance(exc, sqlite3.Error):
+                raise _translate(exc, self.path) from None
+            raise
+        await self.conn.execute("RELEASE nested")
 
     async def _rollback(self) -> None:
         if self.conn.in_transaction:
@@ -372,21 +497,169 @@ def peek_schema(path: Path) -> int | None:
         return None
 
 
-def backup_copy(path: Path, version: int) -> Path:
-    """Copy the store (consistently, via SQLite's backup API) before migrating it.
+def backup_copy(path: Path, version: int, size: int) -> Path:
+    """Copy the store beside it before migrating it, as STORE.schemaN-TIMESTAMP.bak.
 
-    Restore by stopping every console and moving the copy over the store file
-    (and deleting its -wal and -shm files)."""
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    target = path.with_name(f"{path.name}.schema{version}-{stamp}.bak")
-    create_store_file(target, None, like=path)
-    source, copy = sqlite3.connect(path), sqlite3.connect(target)
+    The caller holds the write lock, so nothing commits meanwhile: once every commit in
+    the WAL is checkpointed into the store file, its first `size` bytes are the whole
+    store, and they are copied into a file this call creates. Nothing already at the name
+    (a file, or a link or folder a group member planted in a shared folder) is followed
+    or reused: the name gets a random suffix instead (`...-TIMESTAMP-1a2b3c4d.bak`). The
+    copy has the store's mode and group. Restore by stopping every console and moving the
+    copy over the store file (and deleting its -wal and -shm files)."""
+    _checkpoint_everything(path)
     try:
-        source.backup(copy)
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise StoreOpenError(f"{path}: cannot back it up before upgrading: {exc}") from None
+    try:
+        name, fd = _create_backup(folder, f"{path.name}.schema{version}-", path)
+        try:
+            _copy_store(path, fd, size)
+            os.fsync(fd)
+        except BaseException:
+            _remove_own(folder, name, fd)
+            raise
+        finally:
+            os.close(fd)
+        os.fsync(folder)
     finally:
-        copy.close()
-        source.close()
-    return target
+        os.close(folder)
+    return path.with_name(name)
+
+
+def _checkpoint_everything(path: Path) -> None:
+    """Copy every commit in the WAL into the store file. A reader of an older snapshot
+    keeps its frames in the WAL: wait (as a writer waits for the lock) for it to finish."""
+    deadline = time.monotonic() + WRITE_WAIT_SECONDS
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        while True:
+            try:
+                _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            except sqlite3.OperationalError as exc:  # another process is checkpointing
+                if not _is_busy(exc):
+                    raise
+                frames, copied = 1, 0
+            if frames == copied:  # both -1 when the store is not in WAL mode
+                return
+            if time.monotonic() >= deadline:
+                raise StoreBusy(
+                    f"{path}: cannot back it up before upgrading: another process kept "
+                    f"reading an old snapshot for {WRITE_WAIT_SECONDS:.0f} s; try again"
+                )
+            time.sleep(0.05)
+    except sqlite3.Error as exc:
+        raise _translate(exc, path) from None
+    finally:
+        conn.close()
+
+
+def _create_backup(folder: int, prefix: str, store: Path) -> tuple[str, int]:
+    """Create a new file in the `folder` fd, 0600, then give it the store's group and
+    mode. O_EXCL and O_NOFOLLOW: an existing name of any kind is never opened."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    taken = (errno.EEXIST, errno.ELOOP, errno.EISDIR, errno.ENOTDIR)
+    like = os.stat(store)
+    for attempt in range(BACKUP_NAME_TRIES):
+        suffix = "" if attempt == 0 else f"-{secrets.token_hex(4)}"
+        name = f"{prefix}{stamp}{suffix}.bak"
+        try:
+            fd = os.open(name, flags, 0o600, dir_fd=folder)
+        except OSError as exc:
+            if exc.errno in taken:
+                continue
+            raise StoreOpenError(f"{store}: cannot back it up before upgrading: {exc}") from None
+        if like.st_gid != os.fstat(fd).st_gid:
+            with contextlib.suppress(PermissionError):
+                os.fchown(fd, -1, like.st_gid)
+        os.fchmod(fd, like.st_mode & 0o777)
+        return name, fd
+    raise StoreOpenError(
+        f"{store}: cannot back it up before upgrading: {BACKUP_NAME_TRIES} names for the copy "
+        "were all taken (see who is planting files in that folder)"
+    )
+
+
+def _copy_store(path: Path, fd: int, size: int) -> None:
+    source = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        header = os.pread(source, 100, 0)
+        if header[:16] != b"SQLite format 3\x00" or int.from_bytes(header[68:72]) != APPLICATION_ID:
+            raise StoreOpenError(f"{path}: the store file was replaced while opening it")
+        offset = 0
+        while offset < size:
+            chunk = os.pread(source, min(COPY_CHUNK, size - offset), offset)
+            if not chunk:
+                raise StoreOpenError(f"{path}: the store file is shorter than SQLite says")
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view) :]
+            offset += len(chunk)
+    except OSError as exc:
+        full = " (the disk is full)" if exc.errno == errno.ENOSPC else ""
+        raise StoreOpenError(
+            f"{path}: cannot back it up before upgrading: {exc.strerror}{full}; not upgraded"
+        ) from None
+    finally:
+        os.close(source)
+
+
+def _remove_own(folder: int, name: str, fd: int) -> None:
+    """Remove a half-written copy, if the name still holds the file this call created."""
+    with contextlib.suppress(OSError):
+        if os.stat(name, dir_fd=folder, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+            os.unlink(name, dir_fd=folder)
+
+
+def audit_guards(version: int) -> dict[str, str]:
+    """The triggers on the audit table (they refuse UPDATE and DELETE) as the migrations up
+    to `version` create them: name -> SQL with its whitespace squeezed."""
+    guards: dict[str, str] = {}
+    for number, _, sql in migrations():
+        if number > version:
+            break
+        for statement in split_statements(sql):
+            created = _CREATE_TRIGGER.search(statement)
+            dropped = _DROP_TRIGGER.search(statement)
+            if created and created[2].lower() == "audit":
+                guards[created[1]] = _squeeze(created[0])
+            elif dropped:
+                guards.pop(dropped[1], None)
+    return guards
+
+
+_CREATE_TRIGGER = re.compile(
+    r"CREATE\s+TRIGGER\s+(\w+)\s+(?:BEFORE|AFTER|INSTEAD\s+OF)\s+(?:INSERT|UPDATE|DELETE)"
+    r"(?:\s+OF\s+[\w\s,]+?)?\s+ON\s+(\w+)\b.*",
+    re.DOTALL | re.IGNORECASE,
+)
+_DROP_TRIGGER = re.compile(r"DROP\s+TRIGGER\s+(?:IF\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
+
+
+def _squeeze(sql: str) -> str:
+    return " ".join(sql.strip().rstrip(";").split())
+
+
+# Chains an audit row inserted without a hash into the chain (see Database._chain_bulk_loads):
+# it inserts the row again with its id and hash, and drops the original (RAISE(IGNORE)).
+CHAIN_BULK_LOADS = """
+CREATE TEMP TRIGGER audit_chain_bulk_loads BEFORE INSERT ON main.audit WHEN NEW.hash IS NULL
+BEGIN
+    INSERT INTO audit (id, at, actor, action, entity, entity_key, before, after, hash)
+    SELECT n.id, NEW.at, NEW.actor, NEW.action, NEW.entity, NEW.entity_key, NEW.before,
+           NEW.after, opsdesk_entry_hash(
+               (SELECT CAST(hash AS BLOB) FROM audit WHERE id = n.id - 1), n.id, NEW.at,
+               NEW.actor, NEW.action, NEW.entity, NEW.entity_key, NEW.before, NEW.after)
+    FROM (SELECT coalesce(max(id), 0) + 1 AS id FROM audit) AS n;
+    SELECT RAISE(IGNORE);
+END
+"""
+
+
+def _sql_entry_hash(previous: bytes | None, *fields: int | str | bytes | None) -> str:
+    return entry_hash(previous, fields)
 
 
 def split_statements(script: str) -> list[str]:

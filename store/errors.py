@@ -35,3 +35,14 @@ class StaleWrite(StoreError):
 
 class InvalidOperation(StoreError):
     """The operation does not apply (wrong state, bad value)."""
+
+
+GUARDS_MISSING = (
+    "the audit log's guards are missing: the store was altered outside opsdesk; "
+    "see docs/operations.md"
+)
+
+
+class AuditGuardsMissing(StoreError):
+    """The triggers that make the audit log append-only are missing or altered: someone
+    changed the store with other tools. Writes are refused; reads still work."""
