@@ -138,11 +138,15 @@ class Incidents:
         *,
         response_due: datetime | None = None,
         resolve_due: datetime | None = None,
+        detail: str = "",
     ) -> Incident:
+        """A new incident; `detail` is what its "created" timeline event says beyond that
+        (which alert opened it, say)."""
         if not new.title.strip():
             raise InvalidOperation("an incident needs a title")
         _check_text("title", new.title, TITLE_LIMIT)
         _check_text("description", new.description, TEXT_LIMIT)
+        _check_text("detail", detail, TEXT_LIMIT)
         async with self._db.write(actor, "engineer", "creating an incident", now) as tx:
             stamp = to_db(now)
             try:
@@ -160,7 +164,8 @@ class Incidents:
             except sqlite3.IntegrityError as exc:
                 raise InvalidOperation(f"incident refused: {exc}") from None
             incident = await self._fetch(tx.conn, int(cursor.lastrowid or 0))
-            await self._event(tx, incident.id, IncidentEvent(now, actor.login, "created", "new"))
+            created = IncidentEvent(now, actor.login, "created", "new", detail)
+            await self._event(tx, incident.id, created)
             await tx.audit(
                 "incident.create", "incident", incident.key, None, incident_json(incident)
             )
@@ -190,7 +195,15 @@ class Incidents:
                     f"{before.version}); look at it again and retry"
                 )
             values = {column: _db_value(value) for column, value in changes.items()}
-            await tx.update_versioned("incidents", incident_id, expected_version, values)
+            try:
+                await tx.update_versioned("incidents", incident_id, expected_version, values)
+            except sqlite3.IntegrityError as exc:
+                if "dedup_key" not in str(exc):
+                    raise
+                raise InvalidOperation(
+                    f"{before.key} cannot be open again: another open incident already"
+                    f" follows the same alert ({before.source}, {before.dedup_key})"
+                ) from None
             after = await self._fetch(tx.conn, incident_id)
             await self._event(tx, incident_id, event)
             old, new = incident_json(before), incident_json(after)
@@ -348,14 +361,19 @@ class Incidents:
         return QueueStats(since, until, acks, resolves, resolved, met, csat_sum, csat_count)
 
     async def from_source(self, source: str, dedup_keys: list[str] | None = None) -> list[Incident]:
-        """Incidents opened from monitoring `source`: those with the given dedup keys, or
-        (None) every one still open."""
+        """Incidents opened from monitoring `source`, oldest first: every one with the
+        given dedup keys whatever its state (an alert that fired again after its incident
+        was closed has several; at most one of them is open), or (None) every one still
+        open."""
         if dedup_keys is None:
-            sql = f"SELECT {COLUMNS} FROM incidents WHERE source = ? AND {OPEN_SQL}"
+            sql = f"SELECT {COLUMNS} FROM incidents WHERE source = ? AND {OPEN_SQL} ORDER BY id"
             params: tuple[Any, ...] = (source,)
         else:
             marks = ", ".join("?" for _ in dedup_keys) or "NULL"
-            sql = f"SELECT {COLUMNS} FROM incidents WHERE source = ? AND dedup_key IN ({marks})"
+            sql = (
+                f"SELECT {COLUMNS} FROM incidents WHERE source = ? AND dedup_key IN ({marks})"
+                " ORDER BY id"
+            )
             params = (source, *dedup_keys)
         async with self._db.conn.execute(sql, params) as cursor:
             return [_incident(row) for row in await cursor.fetchall()]

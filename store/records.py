@@ -37,6 +37,33 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
+class AuditBreak:
+    """The first audit entry whose stored hash does not match the chain: it was changed or
+    inserted outside opsdesk, or (`missing`) the entries before it were deleted."""
+
+    id: int
+    at: str  # as stored: ISO-8601 UTC text, unless that was rewritten too
+    entity_key: str
+    missing: tuple[int, int] | None = None  # (first, last) ids absent just before it
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    """What `opsdesk audit --verify` found: the hash chain walked from the first entry,
+    and whether the triggers that refuse UPDATE and DELETE on the audit log are there."""
+
+    entries: int
+    guards_intact: bool
+    broken: AuditBreak | None
+    head_id: int | None  # the newest entry and its hash: worth recording elsewhere
+    head_hash: str | None
+
+    @property
+    def intact(self) -> bool:
+        return self.guards_intact and self.broken is None
+
+
+@dataclass(frozen=True)
 class Incident:
     id: int
     title: str

@@ -4,6 +4,8 @@ the claims that make several consoles poll a source once per interval between th
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +52,17 @@ class SourceStatuses:
                 if cursor.rowcount == 1:
                     taken.add(source)
         return taken
+
+    @asynccontextmanager
+    async def round(self) -> AsyncIterator[None]:
+        """One transaction for a round of polls and everything done because of it: the
+        reports `record` writes and the incidents their alerts open, reopen, note or
+        resolve (those writes keep their role check and audit rows) commit together or
+        not at all. A report is what the next round compares its alerts with, so it must
+        never be stored without what it caused, nor the other way round. Rounds nested
+        in a round (one per source, say) are savepoints: each can fail alone."""
+        async with self._db.observe():
+            yield
 
     async def record(self, outcomes: list[Outcome]) -> None:
         """What a round of polls found, in one transaction. A report (level given)

@@ -185,7 +185,8 @@ async def test_the_console_polls_by_itself_and_shows_vendor_status_literally(
     from opsdesk.console.ops.session import Options
     from opsdesk.console.tui.app import OpsdeskApp
     from opsdesk.screens.vendors import VendorsScreen
-    from tests.test_app import SIZE, settle, table_text
+    from tests.test_app import NEVER, SIZE, settle, table_text
+    from tests.waits import finish
 
     hostile = {
         "page": {"url": "https://status.example"},
@@ -197,27 +198,23 @@ async def test_the_console_polls_by_itself_and_shows_vendor_status_literally(
     config.write_text(team(server))
     app = OpsdeskApp(
         Options(store=str(tmp_path / "s.db"), config=str(config)),
-        clock=lambda: FIXED_NOW, feed_interval=0.05, poll_interval=0.2, handle_hangup=False,
+        clock=lambda: FIXED_NOW, feed_interval=NEVER, poll_interval=NEVER, handle_hangup=False,
     )  # fmt: skip
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("3")
+        # No key: the console polls once on start (the worker settle waits for), and the
+        # change feed (looked at by settle, as its tick would) brings the result in.
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, VendorsScreen)
-        for _ in range(60):  # no key: the poller and the change feed bring it in
-            await pilot.pause(0.1)
-            rows = table_text(screen)
-            if rows and "MAJOR" in rows[0]:
-                break
         [row] = table_text(screen)
         assert row.startswith("GitHub ✖ MAJOR") and "[@click=app.quit]x[/]" in row
         assert "\x1b" not in row and "\x07" not in row
         requests = len(server.requests)
+        await finish([app.poll_sources()])  # what the poll timer does on each tick
+        assert len(server.requests) == requests  # the source is not due again yet
         await pilot.press("r")
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if len(server.requests) > requests:
-                break
+        await settle(app, pilot)
         assert len(server.requests) == requests + 1  # re-polled now, not due yet
         assert app.is_running  # no markup action fired
 

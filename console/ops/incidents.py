@@ -147,7 +147,9 @@ class IncidentOps:
         description: str = "",
         source: str = "manual",
         dedup_key: str | None = None,
+        opened_by: str = "",
     ) -> Incident:
+        """A new incident; `opened_by` (which alert opened it, say) goes on its timeline."""
         self._check_service(service)
         try:
             priority = priority_of(self.config, impact, urgency)
@@ -164,8 +166,9 @@ class IncidentOps:
             assignee=assignee, source=source, dedup_key=dedup_key,
         )  # fmt: skip
         return await self.store.incidents.create(
-            self.actor, new, now, response_due=respond.due, resolve_due=resolve.due
-        )
+            self.actor, new, now, response_due=respond.due, resolve_due=resolve.due,
+            detail=clean(opened_by),
+        )  # fmt: skip
 
     async def _write(
         self,
@@ -244,6 +247,38 @@ class IncidentOps:
             changes["closed_at"] = now
         event = IncidentEvent(now, self.actor.login, "state", target, detail)
         return await self._write(incident, events, changes, event, f"incident.{verb}", now)
+
+    def reopenable(self, incident: Incident, now: datetime) -> bool:
+        """Whether the lifecycle lets `incident` be reopened now: resolved (not closed),
+        within `queue.reopen_days` of resolving."""
+        try:
+            check_transition(incident.key, incident.state, "reopen")
+            check_reopen_window(
+                incident.key, incident.resolved_at, now, self.config.queue.reopen_days
+            )
+        except TransitionRefused:
+            return False
+        return True
+
+    async def reopen_for_alert(
+        self, key: str, now: datetime, why: str, *, version: int | None = None
+    ) -> Incident:
+        """Reopen a resolved incident because the alert that opened it fires again: the
+        lifecycle's reopen (window included), with `why` (which alert, from where) on the
+        timeline's state change."""
+        incident, events = await self._load(key, version)
+        try:
+            target = check_transition(incident.key, incident.state, "reopen")
+            check_reopen_window(
+                incident.key, incident.resolved_at, now, self.config.queue.reopen_days
+            )
+        except TransitionRefused as exc:
+            raise Refused(str(exc)) from None
+        changes: dict[str, Any] = {
+            "state": target, "resolved_at": None, "resolution_code": None, "resolution_note": None,
+        }  # fmt: skip
+        event = IncidentEvent(now, self.actor.login, "state", target, clean(why))
+        return await self._write(incident, events, changes, event, "incident.reopen", now)
 
     async def assign(
         self, key: str, login: str, now: datetime, *, version: int | None = None

@@ -9,8 +9,15 @@ them. A source that fails, hangs, answers garbage or whose plugin raises is reco
 an error with the reason, its last good report kept; the others carry on.
 
 Sources with `open_incidents = true` (Alertmanager, Prometheus) turn firing alerts into
-queue incidents, deduplicated by fingerprint, and say on the incident's timeline when
-the alert stops firing (resolving it too with `auto_resolve = true`).
+queue incidents, deduplicated by fingerprint among open incidents: an alert that fires
+again reopens the incident it opened last (resolved, within `queue.reopen_days`) or opens
+a new one, and the timeline says which alert brought it back. When the alert stops
+firing the incident's timeline says so (and `auto_resolve = true` resolves it).
+
+"Stopped firing" is seen by comparing a report's alerts with the last stored report's,
+so a round's reports and what their alerts did to the queue are one transaction: a
+poller that dies in between leaves the old report, and the next round sees the change
+again. Firing needs no comparison: every round opens what is missing.
 """
 
 from __future__ import annotations
@@ -29,11 +36,12 @@ import httpx
 
 from opsdesk.console.config.model import Config, StatusSource
 from opsdesk.console.config.plugin_options import plugins_for, source_options
+from opsdesk.console.domain.lifecycle import OPEN_STATES
 from opsdesk.console.domain.text import one_line
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.ops.incidents import IncidentOps
 from opsdesk.plugins.api import AdapterError, Alert, NotModified, Source, StatusReport
-from opsdesk.store import Actor, Store, StoreError
+from opsdesk.store import Actor, Incident, Store, StoreError
 from opsdesk.store.incidents import TEXT_LIMIT
 from opsdesk.store.records import Outcome, SourceState
 
@@ -52,6 +60,20 @@ class PollResult:
 
 def report_data(report: StatusReport) -> dict[str, Any]:
     return dataclasses.asdict(report)
+
+
+def alert_words(alert: Alert, origin: str) -> str:
+    """How a timeline names an alert: its name, source and fingerprint, and summary."""
+    words = f"{alert.name} ({origin}, fingerprint {alert.fingerprint})"
+    return one_line(f"{words}: {alert.summary}" if alert.summary else words, limit=1000)
+
+
+def not_reopened(incident: Incident, now: datetime, reopen_days: int) -> str:
+    """Why the incident an alert opened last is not the one it reopens."""
+    if incident.state == "resolved" and incident.resolved_at is not None:
+        days = (now - incident.resolved_at).days
+        return f"{incident.key} was resolved {days} days ago (reopen_days is {reopen_days})"
+    return f"{incident.key} is {incident.state.replace('_', ' ')}"
 
 
 class Poller:
@@ -94,7 +116,8 @@ class Poller:
     async def poll(self, only: str | None = None, force: bool = False) -> list[PollResult]:
         """Poll every source that is due (or `only` that one; `force`: due or not) and
         that no other console holds; return what happened to each polled here. Claims
-        and results each go to the store in one transaction per round."""
+        go to the store in one transaction per round, and so do the results together with
+        what their alerts did to the queue."""
         now = self.clock()
         chosen = [s for s in self.config.sources if only in (None, s.name)]
         if only is not None and not chosen:
@@ -110,16 +133,19 @@ class Poller:
             return []
         states = {s.source: s for s in await self.store.statuses.all()}
         polled = await asyncio.gather(*(self._guarded(s, states.get(s.name)) for s in chosen))
-        await self.store.statuses.record([outcome for outcome, _ in polled])
         results = []
-        for source, (outcome, alerts) in zip(chosen, polled, strict=True):
-            level = outcome.level
-            if level is None and outcome.error is None and source.name in states:
-                level = states[source.name].level  # not modified: the report stands
-            result = PollResult(source.name, level, outcome.error)
-            if alerts is not None:
-                result = await self._follow_alerts(source, alerts, states.get(source.name), result)
-            results.append(result)
+        async with self.store.statuses.round():  # the reports and what their alerts did
+            plain = [outcome for outcome, alerts in polled if alerts is None]
+            if plain:
+                await self.store.statuses.record(plain)
+            for source, (outcome, alerts) in zip(chosen, polled, strict=True):
+                level = outcome.level
+                if level is None and outcome.error is None and source.name in states:
+                    level = states[source.name].level  # not modified: the report stands
+                result = PollResult(source.name, level, outcome.error)
+                if alerts is not None:
+                    result = await self._follow_alerts(source, outcome, alerts, result)
+                results.append(result)
         return results
 
     async def _guarded(
@@ -206,16 +232,23 @@ class Poller:
     async def _follow_alerts(
         self,
         source: StatusSource,
+        outcome: Outcome,
         alerts: tuple[Any, tuple[Alert, ...]],
-        state: SourceState | None,
         result: PollResult,
     ) -> PollResult:
+        """Store the source's report and act on its alerts, all or nothing. If acting
+        fails, the report is not stored either (an error saying why is), so the next
+        round compares with the report whose alerts were acted on and tries again."""
         options, firing = alerts
-        previous = (state.report or {}).get("alerts", []) if state else []
         try:
-            await self._alert_incidents(source, options, firing, previous, self.clock())
+            async with self.store.statuses.round():
+                # Read inside the transaction: the report the last acted-on round left.
+                state = await self.store.statuses.get(source.name)
+                previous = (state.report or {}).get("alerts", []) if state else None
+                await self.store.statuses.record([outcome])
+                await self._alert_incidents(source, options, firing, previous, self.clock())
         except (OpsdeskError, StoreError) as exc:
-            reason = one_line(f"opening incidents: {exc}", limit=300)
+            reason = one_line(f"acting on alerts: {exc}", limit=300)
             await self.store.statuses.record(
                 [Outcome(source.name, self.clock(), self._due(source), error=reason)]
             )
@@ -227,43 +260,85 @@ class Poller:
         source: StatusSource,
         options: Any,
         alerts: tuple[Alert, ...],
-        previous: list[dict[str, Any]],
+        previous: list[dict[str, Any]] | None,
         now: datetime,
     ) -> None:
-        """Open an incident per firing alert (once per fingerprint) and note the ones that
-        stopped firing since the last report."""
+        """Keep the queue in step with the source's alerts. Every firing alert has an open
+        incident: when none is open, the alert reopens the latest one it opened if the
+        lifecycle allows (resolved, within `queue.reopen_days`), else it opens a new one.
+        An alert that stopped firing since the last report (`previous`: None when there
+        was none) is noted on its open incident, which `auto_resolve` also resolves.
+        Silenced and inhibited alerts count as not firing."""
         ops = IncidentOps(self.store, self.config, self.actor)
         origin = f"{source.plugin}:{source.name}"
         firing = {a.fingerprint: a for a in alerts if not a.suppressed}
-        known = {i.dedup_key for i in await self.store.incidents.from_source(origin, list(firing))}
-        services = {s.name for s in self.config.services}
-        for fingerprint, alert in firing.items():
-            if fingerprint in known:
-                continue
-            service = alert.labels.get(options.service_label) or source.service
-            if service not in services:
-                service = source.service
-            if service is None:
-                continue
-            impact, urgency = IMPACT.get(alert.level, (3, 3))
-            title = alert.summary or alert.name
-            description = "\n".join(f"{k}={v}" for k, v in sorted(alert.labels.items()))
-            await ops.create(
-                f"{alert.name}: {title}"[:300], service, now, impact=impact, urgency=urgency,
-                description=f"Firing since {alert.started}.\n{description}"[:TEXT_LIMIT],
-                source=origin, dedup_key=fingerprint,
-            )  # fmt: skip
-        stopped = [
-            a["fingerprint"]
-            for a in previous
-            if not a.get("suppressed") and a.get("fingerprint") not in firing
+        was_firing = [
+            str(a["fingerprint"])
+            for a in previous or []
+            if not a.get("suppressed") and a.get("fingerprint") is not None
         ]
+        opened: dict[str, list[Incident]] = {}
+        for incident in await self.store.incidents.from_source(origin, list(firing)):
+            opened.setdefault(incident.dedup_key or "", []).append(incident)
+        before = set(was_firing)
+        for fingerprint, alert in firing.items():
+            again = fingerprint not in before
+            await self._alert_firing(
+                ops, source, options, alert, opened.get(fingerprint, []), again, previous, now
+            )
+        stopped = [fingerprint for fingerprint in was_firing if fingerprint not in firing]
         for incident in await self.store.incidents.from_source(origin, stopped):
-            if incident.state in ("resolved", "closed"):
+            if incident.state not in OPEN_STATES:
                 continue
             await ops.note(incident.key, f"The alert stopped firing ({source.name}).", now)
             if options.auto_resolve:
                 await ops.transition(
                     incident.key, "resolve", now, code="fixed",
                     note=f"Resolved automatically: the alert stopped firing ({source.name}).",
+                    version=incident.version,
                 )  # fmt: skip
+
+    async def _alert_firing(
+        self,
+        ops: IncidentOps,
+        source: StatusSource,
+        options: Any,
+        alert: Alert,
+        opened: list[Incident],
+        again: bool,
+        previous: list[dict[str, Any]] | None,
+        now: datetime,
+    ) -> None:
+        """One firing alert and the incidents it opened before, oldest first. `again`:
+        it was not firing in the last report (it stopped, or was silenced, and is back);
+        otherwise it kept firing while someone resolved or closed its incident."""
+        origin = f"{source.plugin}:{source.name}"
+        words = alert_words(alert, origin)
+        still = "firing again" if again else "still firing"
+        current = next((i for i in opened if i.state in OPEN_STATES), None)
+        if current is not None:  # dedupe: the alert has its open incident
+            if again and previous is not None:
+                await ops.note(current.key, f"The alert is firing again: {words}", now)
+            return
+        latest = opened[-1] if opened else None
+        if latest is not None and ops.reopenable(latest, now):
+            why = f"Reopened: the alert is {still}: {words}"
+            await ops.reopen_for_alert(latest.key, now, why, version=latest.version)
+            return
+        service = alert.labels.get(options.service_label) or source.service
+        if service not in {s.name for s in self.config.services}:
+            service = source.service
+        if service is None:
+            return
+        why = f"Opened by alert {words}"
+        if latest is not None:
+            gone = not_reopened(latest, now, self.config.queue.reopen_days)
+            why = f"Opened: the alert is {still} and {gone}: {words}"
+        impact, urgency = IMPACT.get(alert.level, (3, 3))
+        title = alert.summary or alert.name
+        description = "\n".join(f"{k}={v}" for k, v in sorted(alert.labels.items()))
+        await ops.create(
+            f"{alert.name}: {title}"[:300], service, now, impact=impact, urgency=urgency,
+            description=f"Firing since {alert.started}.\n{description}"[:TEXT_LIMIT],
+            source=origin, dedup_key=alert.fingerprint, opened_by=why,
+        )  # fmt: skip
