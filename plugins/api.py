@@ -9,8 +9,10 @@ when to call them, keeps the last good report, and records errors.
 
 Everything an adapter reads comes from outside: treat every enum as open (unknown values
 become "unknown"), accept null, missing and [] alike, cap text, and raise `AdapterError`
-with one line that says what was wrong. The HTTP helpers here cap the body size, speak
-conditional requests (ETag / Last-Modified) and turn transport failures into that error.
+with one line that says what was wrong. The HTTP helpers here cap the body size (counted
+after decompression, which is bounded by what is left of the cap, so a gzip bomb costs no
+more than an honest body), speak conditional requests (ETag / Last-Modified) and turn
+transport failures into that error.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from __future__ import annotations
 import json
 import re
 import time
+import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -38,6 +41,8 @@ MAX_BODY = 5 * 1024 * 1024
 MAX_REDIRECTS = 5
 MAX_TEXT = 2000
 MAX_ITEMS = 500
+INFLATE_STEP = 64 * 1024  # the most zlib may produce in one call, so one chunk cannot balloon
+MAX_ENCODINGS = 3  # "Content-Encoding: gzip, gzip, ..." beyond this is refused
 
 
 class AdapterError(Exception):
@@ -223,12 +228,7 @@ async def get_body(
                     continue
                 if response.status_code == 304:
                     raise NotModified
-                chunks, size = [], 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > source.max_body:
-                        raise AdapterError(f"response larger than {source.max_body:,} bytes")
-                    chunks.append(chunk)
+                chunks = await _read_capped(response, source.max_body)
                 break
         else:
             raise AdapterError("too many redirects")
@@ -244,6 +244,113 @@ async def get_body(
             source.validators[name] = response.headers[name]
     body = b"".join(chunks)
     return Fetched(response.status_code, response.headers, body, time.perf_counter() - began)
+
+
+async def _read_capped(response: httpx.Response, cap: int) -> list[bytes]:
+    """The body of `response`, decoded, as chunks adding up to at most `cap` bytes.
+
+    The raw bytes are read and decompressed here rather than by httpx, whose decoders
+    inflate each network chunk whole: 64 KB of a gzip bomb become 64 MB before any cap
+    can look at them. Here no zlib call may produce more than what is left of the cap
+    (nor more than INFLATE_STEP), and the caller leaves its `async with`, closing the
+    response, the moment the decoded size passes `cap`. The compressed size is held to
+    `cap` too, so endless bytes after the end of a gzip stream are cut off as well."""
+    decoders = _decoders(response.headers)
+    too_big = f"response larger than {cap:,} bytes"
+    inflated_too_big = too_big
+    if decoders:
+        codings = ", ".join(d.coding for d in reversed(decoders))
+        inflated_too_big = f"{too_big} once decompressed ({codings})"
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise AdapterError(f"{too_big} (Content-Length {int(declared):,})")
+    body = _Budget(cap)
+    chunks: list[bytes] = []
+    raw = 0
+    async for chunk in response.aiter_raw():
+        raw += len(chunk)
+        if raw > cap:
+            raise AdapterError(too_big)
+        for piece in _inflate(decoders, chunk, body):
+            body.left -= len(piece)
+            if body.left < 0:
+                raise AdapterError(inflated_too_big)
+            chunks.append(piece)
+    return chunks
+
+
+@dataclass
+class _Budget:
+    """How many more decoded bytes the body may have; one more is allowed out of zlib,
+    so that passing the cap shows."""
+
+    left: int
+
+    def step(self) -> int:
+        return max(1, min(self.left + 1, INFLATE_STEP))
+
+
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+_UNREADABLE = ("br", "zstd", "compress", "x-compress")
+
+
+class _Inflater:
+    """One Content-Encoding (gzip or deflate) undone a bounded step at a time."""
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self._zlib = zlib.decompressobj(_WBITS[coding])
+        # "deflate" is meant to be zlib-wrapped, but some servers send it raw: like
+        # httpx, try the wrapped form first and fall back if the very start fails.
+        self._may_fall_back = coding == "deflate"
+
+    def inflate(self, data: bytes, budget: _Budget) -> Iterator[bytes]:
+        """What `data` inflates to, in pieces no larger than `budget.step()` at the time
+        each is made. Anything after the end of the stream is ignored, as httpx does."""
+        pending = data
+        while not self._zlib.eof:
+            step = budget.step()
+            try:
+                out = self._zlib.decompress(pending, step)
+            except zlib.error as exc:
+                if self._may_fall_back:
+                    self._may_fall_back = False
+                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise AdapterError(f"the {self.coding} body is corrupt ({exc})") from None
+            self._may_fall_back = False
+            pending = self._zlib.unconsumed_tail
+            if out:
+                yield out
+            if not pending and len(out) < step:  # a full piece may leave output in zlib
+                return
+
+
+def _decoders(headers: httpx.Headers) -> list[_Inflater]:
+    """Inflaters for the response's Content-Encoding, in the order to undo them (the
+    coding applied last comes off first). Like httpx, codings it does not know are
+    skipped, except compressions it cannot read, which are an error."""
+    codings = [c.strip().lower() for c in headers.get_list("content-encoding", split_commas=True)]
+    unreadable = [c for c in codings if c in _UNREADABLE]
+    if unreadable:
+        raise AdapterError(f"the answer is compressed with {unreadable[0]}, which is not supported")
+    known = [c for c in codings if c in _WBITS]
+    if len(known) > MAX_ENCODINGS:
+        raise AdapterError(
+            f"the answer is compressed {len(known)} times over (at most {MAX_ENCODINGS})"
+        )
+    return [_Inflater(c) for c in reversed(known)]
+
+
+def _inflate(decoders: list[_Inflater], data: bytes, budget: _Budget) -> Iterator[bytes]:
+    """`data` through every decoder in turn, no piece larger than the budget allows."""
+    if not decoders:
+        if data:
+            yield data
+        return
+    first, rest = decoders[0], decoders[1:]
+    for piece in first.inflate(data, budget):
+        yield from _inflate(rest, piece, budget)
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:

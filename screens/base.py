@@ -168,7 +168,7 @@ class StoreScreen(OpsScreen):
         key = self.table.selected_key()
         if key:
             self.app.copy_to_clipboard(key)
-            self.notify(f"copied {key}", markup=False)
+            self.notify(f"copied {one_line(key, limit=60)}", markup=False)
 
     @on(OpsTable.Highlighted)
     def _row_highlighted(self) -> None:

@@ -91,7 +91,7 @@ class ChangeCalendarScreen(LiveDetailScreen):
         try:
             found = await self.ops.store.changes.overlapping(start, end)
         except StoreError as exc:
-            self.notify(str(exc), severity="error", markup=False)
+            self.notify(one_line(str(exc), limit=400), severity="error", markup=False)
             return
         changes = [c for c in found if c.state in SHOWN_STATES]
         text = Text(f"Next {self.days} days by service (UTC). ", style="dim")
@@ -106,11 +106,12 @@ class ChangeCalendarScreen(LiveDetailScreen):
         for change in changes[:60]:
             text.append(f"{change.key:<9}", style="bold")
             text.append(f"{change.planned_start:%m-%d %H:%M} {change.state:<10} ")
-            text.append(f"{one_line(change.title, limit=40)} ({', '.join(change.services)})\n")
+            services = one_line(", ".join(change.services), limit=60)
+            text.append(f"{one_line(change.title, limit=40)} ({services})\n")
         for window in self.ops.config.freeze_windows:
             if window.end > now and window.start < end:
                 scope = ", ".join(window.services) if window.services else "all services"
                 text.append(f"freeze {one_line(window.name, limit=30)}: ", style="blue")
                 when = f"{window.start:%m-%d %H:%M} – {window.end:%m-%d %H:%M} UTC"
-                text.append(f"{when} ({scope})\n")
+                text.append(f"{when} ({one_line(scope, limit=120)})\n")
         self.query_one("#calendar", Static).update(text)

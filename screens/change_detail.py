@@ -50,7 +50,7 @@ class ChangeDetailScreen(LiveDetailScreen):
         try:
             self.view = await self.changes.view(self.key, self.ops.now())
         except (StoreError, OpsdeskError) as exc:
-            self.notify(str(exc), severity="error", markup=False)
+            self.notify(one_line(str(exc), limit=400), severity="error", markup=False)
             return
         self.query_one("#change", Static).update(render(self.view))
         self.refresh_bindings()
@@ -143,7 +143,7 @@ class ChangeDetailScreen(LiveDetailScreen):
             self.notify(one_line(str(exc), limit=400), severity="error", markup=False, timeout=10)
             return
         state = getattr(result, "state", "")
-        self.notify(f"{self.key}: {state.replace('_', ' ')}", markup=False)
+        self.notify(one_line(f"{self.key}: {state.replace('_', ' ')}", limit=80), markup=False)
 
 
 def render(view: ChangeView) -> Text:
@@ -151,10 +151,11 @@ def render(view: ChangeView) -> Text:
     out = Text()
     out.append(f"{c.key} ", style="bold")
     out.append(f"{one_line(c.title, limit=200)}\n")
-    out.append(f"{c.type} · risk {c.risk} · {c.state.replace('_', ' ')} · ")
-    out.append(f"{', '.join(c.services)}\n")
+    out.append(one_line(f"{c.type} · risk {c.risk} · {c.state.replace('_', ' ')} · ", 80))
+    out.append(f"{one_line(', '.join(c.services), limit=200)}\n")
     out.append(f"window {c.planned_start:%Y-%m-%d %H:%M} – {c.planned_end:%Y-%m-%d %H:%M} UTC")
-    out.append(f" · implementer {c.implementer} · requested by {c.requester}\n")
+    people = f" · implementer {c.implementer} · requested by {c.requester}"
+    out.append(f"{one_line(people, limit=120)}\n")
     if c.risk_answers:
         answered = ", ".join(f"{q}: {'yes' if a else 'no'}" for q, a in c.risk_answers.items())
         out.append(f"risk answers: {one_line(answered, limit=300)}\n")
@@ -173,22 +174,24 @@ def render(view: ChangeView) -> Text:
         out.append(" (CAB review afterwards: " + ("done)" if reviewed else "pending)"))
     out.append("\n")
     for approval in view.approvals:
-        out.append(f"  {approval.at:%m-%d %H:%M} {approval.decision} by {approval.actor}")
-        out.append(f" ({'/'.join(sorted(approval.roles))}) {one_line(approval.comment, 200)}\n")
+        by = one_line(f"{approval.decision} by {approval.actor}", limit=60)
+        out.append(f"  {approval.at:%m-%d %H:%M} {by}")
+        roles = one_line("/".join(sorted(approval.roles)), limit=40)
+        out.append(f" ({roles}) {one_line(approval.comment, 200)}\n")
     out.append("\nconflicts", style="bold")
     out.append(f" ({len(view.conflicts)})\n")
     for conflict in view.conflicts:
-        out.append(f"  {conflict.kind}: ", style="bold yellow")
+        out.append(f"  {one_line(conflict.kind, limit=20)}: ", style="bold yellow")
         out.append(f"{one_line(conflict.reason, limit=300)}\n")
     if c.conflicts_ack:
         out.append(f"  acknowledged on submit: {len(c.conflicts_ack)}\n", style="dim")
     if view.linked:
         out.append("\nlinked incidents ", style="bold")
-        out.append(", ".join(view.linked) + "\n")
+        out.append(one_line(", ".join(view.linked), limit=300) + "\n")
     out.append("\ntimeline\n", style="bold")
     for event in view.events:
         what = event.state.replace("_", " ") if event.state else event.kind
-        out.append(f"  {event.at:%m-%d %H:%M} {event.actor}: {what}")
+        out.append(f"  {event.at:%m-%d %H:%M} {one_line(f'{event.actor}: {what}', limit=80)}")
         if event.detail:
             out.append(f" — {one_line(event.detail, limit=200)}")
         out.append("\n")

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label
 
+from opsdesk.console.domain.text import one_line
 from opsdesk.console.ops.changes import ChangePlan
 from opsdesk.screens.forms import ValidatedForm
 from opsdesk.store.records import ChangeRequest
@@ -72,7 +73,7 @@ class NewChangeForm(ValidatedForm[ChangePlan]):
             yield Input(
                 compact=True, placeholder="backout plan", max_length=20000, id="backout_plan"
             )
-            ids = ", ".join(q for q, _ in self._questions) or "none configured"
+            ids = one_line(", ".join(q for q, _ in self._questions) or "none configured", 200)
             yield Input(
                 compact=True, placeholder=f"risk questions answered yes ({ids})", id="answers"
             )

@@ -12,6 +12,7 @@ from textual import work
 from textual.binding import BindingType
 
 from opsdesk.console.config.durations import format_duration
+from opsdesk.console.domain.text import one_line
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.ops.changes import ChangeOps, ChangePlan
 from opsdesk.screens.base import StoreScreen
@@ -138,7 +139,7 @@ class ChangesScreen(StoreScreen):
         try:
             change = await ops.create(given, self.ops.now())
         except (OpsdeskError, StoreError) as exc:
-            self.notify(str(exc), severity="error", markup=False, timeout=10)
+            self.notify(one_line(str(exc), limit=400), severity="error", markup=False, timeout=10)
             return
         self.notify(f"{change.key} created as a draft (risk {change.risk})", markup=False)
 

@@ -54,7 +54,7 @@ class HelpScreen(ModalScreen[None]):
             table: DataTable[str] = DataTable(id="help-table", cursor_type="row")
             table.add_columns(Text("Key"), Text("Does"), Text("Binding id (for [keys] in config)"))
             for row in self._rows:
-                table.add_row(*(Text(part) for part in row))  # type: ignore[arg-type]
+                table.add_row(*(Text(one_line(part, limit=60)) for part in row))  # type: ignore[arg-type]
             yield table
             yield Static(Text("\n".join(self._extra)), id="help-extra")
             yield Label(Text("Esc closes", style="dim"))
@@ -190,7 +190,8 @@ class HandoffNotesScreen(ModalScreen[bool]):
         body = Text()
         for note in self._notes:
             body.append(
-                f"{note.schedule} · from {one_line(note.author, limit=24)} · ", style="bold"
+                f"{one_line(note.schedule, limit=40)} · from {one_line(note.author, limit=24)} · ",
+                style="bold",
             )
             body.append(f"{note.created_at:%Y-%m-%d %H:%M}Z\n", style="dim")
             body.append(clean(note.text, limit=4000))

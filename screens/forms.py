@@ -39,7 +39,8 @@ class ValidatedForm(ModalScreen[T | None]):
     def action_save(self) -> None:
         result = self.read()
         if isinstance(result, str):
-            self.query_one("#problem", Label).update(Text(result, style="bold red"))
+            problem = Text(one_line(result, limit=300), style="bold red")
+            self.query_one("#problem", Label).update(problem)
             return
         self.dismiss(result)
 

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from opsdesk.console.config.durations import format_duration
 from opsdesk.console.domain.sla import Clock
+from opsdesk.console.domain.text import one_line
 from opsdesk.console.ops.incidents import IncidentView, history_of
 from opsdesk.screens.cells import age, block, priority, until
 from opsdesk.screens.incident_actions import IncidentActions, Target
@@ -36,7 +37,7 @@ def clocks_text(respond: Clock, resolve: Clock, now: datetime) -> Text:
             out.append(" AT RISK ", style="bold reverse yellow")
         elif clock.state == "stopped":
             out.append(" met ", style="bold green")
-        out.append(f" {clock.reason}")
+        out.append(f" {one_line(clock.reason, limit=200)}")
         used = f"{format_duration(_minutes(clock.elapsed))} of {format_duration(clock.target)}"
         out.append(f" · {used}", style="dim")
         if clock.due is not None and clock.state != "stopped":
@@ -85,7 +86,9 @@ class IncidentScreen(IncidentActions, LiveDetailScreen):
         try:
             view = await self.ops.incidents.view(self.key, now)
         except StoreError as exc:
-            self.query_one("#fields", Static).update(Text(str(exc), style="bold red"))
+            self.query_one("#fields", Static).update(
+                Text(one_line(str(exc), limit=400), style="bold red")
+            )
             return
         self.view = view
         self.refresh_bindings()
@@ -130,4 +133,4 @@ class IncidentScreen(IncidentActions, LiveDetailScreen):
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self.key)
-        self.notify(f"copied {self.key}", markup=False)
+        self.notify(f"copied {one_line(self.key, limit=60)}", markup=False)

@@ -18,6 +18,7 @@ from opsdesk.console.domain.rotations import (
     final_rota,
     on_call_at,
 )
+from opsdesk.console.domain.text import one_line
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.screens.base import StoreScreen
 from opsdesk.screens.cells import cell, until
@@ -228,12 +229,12 @@ class OncallScreen(StoreScreen):
         try:
             note = await self.ops.oncall.leave_handoff(name, text, self.ops.now())
         except OpsdeskError as exc:
-            self.notify(str(exc), severity="warning", markup=False)
+            self.notify(one_line(str(exc), limit=400), severity="warning", markup=False)
             return
         except StoreError as exc:
-            self.notify(str(exc), severity="error", markup=False)
+            self.notify(one_line(str(exc), limit=400), severity="error", markup=False)
             return
-        self.notify(f"handoff note left for {note.for_login}", markup=False)
+        self.notify(one_line(f"handoff note left for {note.for_login}", limit=200), markup=False)
 
     def action_timeline(self) -> None:
         self.app.push_screen(OncallTimelineScreen())
@@ -260,9 +261,10 @@ class OncallScreen(StoreScreen):
                 value.schedule, value.login, value.start, value.end, value.reason, self.ops.now()
             )
         except (OpsdeskError, StoreError) as exc:
-            self.notify(str(exc), severity="error", markup=False, timeout=10)
+            self.notify(one_line(str(exc), limit=400), severity="error", markup=False, timeout=10)
             return
-        self.notify(f"OVR-{added.id}: {added.login} covers {added.schedule}", markup=False)
+        covers = f"OVR-{added.id}: {added.login} covers {added.schedule}"
+        self.notify(one_line(covers, limit=200), markup=False)
 
     def action_remove_override(self) -> None:
         key = self.table.selected_key() or ""
@@ -280,6 +282,6 @@ class OncallScreen(StoreScreen):
         try:
             await self.ops.oncall.remove_override(override_id, self.ops.now())
         except StoreError as exc:
-            self.notify(str(exc), severity="error", markup=False, timeout=10)
+            self.notify(one_line(str(exc), limit=400), severity="error", markup=False, timeout=10)
             return
         self.notify(f"OVR-{override_id} removed", markup=False)

@@ -109,7 +109,7 @@ class OncallTimelineScreen(LiveDetailScreen):
         try:
             overrides = await self.ops.oncall.upcoming_overrides(now - timedelta(days=1))
         except StoreError as exc:
-            self.notify(str(exc), severity="error", markup=False)
+            self.notify(one_line(str(exc), limit=400), severity="error", markup=False)
             return
         text = Text(f"Next {DAYS} days, 6-hour slots, each schedule in its own zone. ")
         text.append("Lines: each layer (blank = its restriction), overrides, then who is ")

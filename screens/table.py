@@ -27,6 +27,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from opsdesk.console.domain.text import one_line
 from opsdesk.screens.keys import bindings
 from opsdesk.store import StoreError
 
@@ -331,7 +332,7 @@ class OpsTable(ScrollView, can_focus=True):
             return self._strip([Text("…")], pending, width)
         cells = list(row.cells)
         if row.key in self.marked:
-            cells[0] = Text(f"●{row.key}", style="bold reverse")
+            cells[0] = Text(f"●{one_line(row.key, limit=60)}", style="bold reverse")
         strip = self._strip(cells, style, width)
         if index == self.cursor:
             cursor = self.get_component_rich_style("ops-table--cursor")
@@ -363,7 +364,7 @@ class OpsTable(ScrollView, can_focus=True):
         try:
             rows = await self._source.window(page * PAGE, PAGE)
         except StoreError as exc:
-            self.notify(str(exc), severity="error", markup=False)
+            self.notify(one_line(str(exc), limit=400), severity="error", markup=False)
             return
         finally:
             self._pending.discard(page)

@@ -42,12 +42,13 @@ class VendorDetailScreen(LiveDetailScreen):
             if (vendor and s.vendor == vendor.name) or f"⌁ {s.name}" == self.key
         ]  # fmt: skip
         out = Text()
-        out.append(f"{self.key}\n", style="bold")
+        out.append(f"{one_line(self.key, limit=200)}\n", style="bold")
         try:
             for source in sources:
                 state = await store.statuses.get(source.name)
-                out.append(f"\n{source.name} ", style="bold")
-                out.append(f"({source.plugin}, every {source.interval.total_seconds():g}s) ")
+                out.append(f"\n{one_line(source.name, limit=80)} ", style="bold")
+                plugin, every = one_line(source.plugin, limit=40), source.interval.total_seconds()
+                out.append(f"({plugin}, every {every:g}s) ")
                 if state is None:
                     out.append("not polled yet\n", style="dim")
                     continue
@@ -68,10 +69,10 @@ class VendorDetailScreen(LiveDetailScreen):
                     out.append(f"{days}d {'—' if share is None else f'{share:.2%}'}  ")
                 out.append("\nhistory ", style="bold")
                 for change in month[-8:]:
-                    out.append(f"{change.at:%m-%d %H:%M} {change.level}  ")
+                    out.append(f"{change.at:%m-%d %H:%M} {one_line(change.level, limit=20)}  ")
                 out.append("\n")
         except StoreError as exc:
-            self.notify(str(exc), severity="error", markup=False)
+            self.notify(one_line(str(exc), limit=400), severity="error", markup=False)
             return
         if vendor is not None:
             support, contract = vendor.support, vendor.contract
@@ -81,8 +82,8 @@ class VendorDetailScreen(LiveDetailScreen):
             if contract is not None:
                 out.append("\ncontract ", style="bold")
                 out.append(
-                    f"{contract.cost:,.0f} {contract.currency} {contract.period}, renews "
-                    f"{contract.renewal} (notice {contract.notice.days}d)"
+                    f"{contract.cost:,.0f} {one_line(contract.currency, limit=12)} "
+                    f"{contract.period}, renews {contract.renewal} (notice {contract.notice.days}d)"
                 )
                 if contract.sla:
                     out.append(f"; SLA: {one_line(contract.sla, limit=200)}")
@@ -95,14 +96,16 @@ class VendorDetailScreen(LiveDetailScreen):
         for component in trouble[:MAX_LISTED]:
             group = f"{component.get('group')} / " if component.get("group") else ""
             out.append(f"  component {one_line(group + str(component.get('name')), limit=80)}: ")
-            out.append(f"{component.get('level')}\n")
+            out.append(f"{one_line(str(component.get('level')), limit=20)}\n")
         for incident in report.get("incidents", [])[:MAX_LISTED]:
             out.append("  incident ", style="bold")
             out.append(f"{one_line(str(incident.get('title')), limit=120)} ")
-            out.append(f"[{incident.get('impact')}/{incident.get('status')}]\n", style="dim")
+            flags = f"[{incident.get('impact')}/{incident.get('status')}]"
+            out.append(f"{one_line(flags, limit=80)}\n", style="dim")
             if incident.get("last_update"):
                 out.append(f"    {clean(str(incident['last_update']), limit=400)}\n")
         for maintenance in report.get("maintenances", [])[:MAX_LISTED]:
             out.append("  maintenance ", style="bold")
             out.append(f"{one_line(str(maintenance.get('title')), limit=120)} ")
-            out.append(f"{maintenance.get('start')} → {maintenance.get('end')}\n", style="dim")
+            window = f"{maintenance.get('start')} → {maintenance.get('end')}"
+            out.append(f"{one_line(window, limit=80)}\n", style="dim")

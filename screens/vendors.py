@@ -12,6 +12,7 @@ from textual import work
 from textual.binding import BindingType
 
 from opsdesk.console.config.model import Vendor
+from opsdesk.console.domain.text import one_line
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.ops.poller import Poller
 from opsdesk.plugins.api import Level, worst
@@ -115,7 +116,7 @@ class VendorsScreen(StoreScreen):
         config = self.ops.config
         names = [s.name for s in config.sources if s.vendor == key or f"⌁ {s.name}" == key]
         if names:
-            self.notify(f"polling {', '.join(names)}…", markup=False)
+            self.notify(one_line(f"polling {', '.join(names)}…", limit=300), markup=False)
             self._repoll(names)
 
     @work(group="repoll", exit_on_error=False)
@@ -125,8 +126,8 @@ class VendorsScreen(StoreScreen):
             for name in names:
                 for result in await poller.poll(only=name, force=True):
                     outcome = result.error or result.level or "not modified"
-                    self.notify(f"{result.source}: {outcome}", markup=False)
+                    self.notify(one_line(f"{result.source}: {outcome}", limit=400), markup=False)
         except (OpsdeskError, StoreError) as exc:
-            self.notify(str(exc), severity="error", markup=False)
+            self.notify(one_line(str(exc), limit=400), severity="error", markup=False)
         finally:
             await poller.close()

@@ -16,7 +16,7 @@ class StatusHeader(Static):
     ) -> Text:
         line = Text()
         line.append(" opsdesk ", style="bold reverse")
-        line.append(f" {screen} ", style="bold")
+        line.append(f" {one_line(screen, limit=60)} ", style="bold")
         line.append("│ ")
         line.append(one_line(login, limit=24), style="bold")
         line.append(f" ({roles}) │ ")

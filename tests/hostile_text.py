@@ -36,6 +36,12 @@ INVALID_UTF8 = b"\xff\xfe\xc3(\xed\xa0\x80"
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+def toml_string(text: str) -> str:
+    """`text` as a TOML basic string: TOML allows no raw control character but tab, so
+    they are written as escapes (which the config loader turns back into the real ones)."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 def unsafe_in(text: str) -> list[str]:
     return sorted({f"U+{ord(c):04X}" for c in UNSAFE.findall(text)})
 

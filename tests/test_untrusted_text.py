@@ -23,7 +23,7 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -45,6 +45,7 @@ from tests.hostile_text import (
     hostile_feed,
     poisoned_fixture,
     short,
+    toml_string,
     unsafe_in,
 )
 from tests.status_server import StatusServer, status_server
@@ -66,11 +67,16 @@ SOURCES = {  # name: (plugin, path, payload, extra options)
 
 
 def config_text(server: StatusServer, me: str) -> str:
+    """The team's config, itself untrusted: hostile text in every free-text field
+    (descriptions, contacts, contract terms, a risk question), and names that a name may
+    be (markup, wide and right-to-left text; control characters are refused, see
+    test_a_name_with_control_characters_is_refused) but that must be drawn literally."""
     sources = "".join(
         f'[[sources]]\nname = "{name}"\nplugin = "{plugin}"\nurl = "{server.base}{path}"\n'
         f'vendor = "Acme"\ntimeout = "2s"\nretries = 0\n{extra}\n'
         for name, (plugin, path, _, extra) in SOURCES.items()
     )
+    t = {name: toml_string(text) for name, text in HOSTILE.items()}
     return f"""
 [ui]
 bell = false
@@ -78,22 +84,57 @@ bell = false
 login = "{me}"
 [[people]]
 login = "ana"
+name = {t["action link"]}
+email = {t["title OSC 2 (ST)"]}
+phone = {t["clipboard OSC 52"]}
 [roles]
 lead = ["{me}"]
 cab = ["{me}", "ana"]
 [[services]]
 name = "payments"
 vendors = ["Acme"]
+description = {t["clear screen CSI"]}
+[[services]]
+name = {t["right to left"]}
+description = {t["8-bit CSI/OSC"]}
+[[vendors]]
+name = {t["markup"]}
+description = {t["title OSC 0"]}
+[vendors.support]
+phone = {t["clipboard OSC 52"]}
+email = {t["title OSC 2 (ST)"]}
+portal = {t["link"]}
+account_manager = {t["8-bit CSI/OSC"]}
+[vendors.contract]
+cost = 1200
+renewal = 2027-01-31
+currency = {toml_string(HOSTILE["C0 and NUL"][:12])}
+sla = {toml_string(HOSTILE["bidi override"] + HOSTILE["DCS"])}
 [[vendors]]
 name = "Acme"
+description = {t["long line"]}
+[vendors.support]
+phone = {t["device query"]}
+account_manager = {t["title OSC 0"]}
 [[schedules]]
 name = "platform"
 timezone = "UTC"
 [[schedules.layers]]
-name = "primary"
+name = {t["wide and emoji"]}
 members = ["ana", "{me}"]
 rotation = "1d"
 start = "2026-01-05T09:00"
+[[escalation_policies]]
+service = "payments"
+levels = [{{ after = "0m", person = "ana" }}]
+[[freeze_windows]]
+name = {t["link"]}
+start = "2020-01-01T00:00:00Z"
+end = "2040-01-01T00:00:00Z"
+services = [{t["right to left"]}]
+[[changes.risk_questions]]
+id = "db"
+text = {t["device query"]}
 {sources}"""
 
 
@@ -165,6 +206,51 @@ def test_every_adapter_copes_and_invalid_utf8_is_a_clear_error(hostile: Hostile)
                 name, results[name])  # fmt: skip
 
 
+NAME_SLOTS = {  # a name in the config above: (its line, where the error says it is)
+    "login": ('login = "ana"', "people[2].login"),
+    "person": (f"name = {toml_string(HOSTILE['action link'])}", "people[2].name"),
+    "service": ('[[services]]\nname = "payments"', "services[1].name"),
+    "vendor": ('[[vendors]]\nname = "Acme"', "vendors[2].name"),
+    "source": ('name = "statuspage"', "sources[1].name"),
+    "schedule": ('name = "platform"', "schedules[1].name"),
+    "layer": (f"name = {toml_string(HOSTILE['wide and emoji'])}", "schedules[1].layers[1].name"),
+    "freeze window": (f"name = {toml_string(HOSTILE['link'])}", "freeze_windows[1].name"),
+}
+WITH_CONTROLS = [name for name, text in HOSTILE.items() if unsafe_in(text)]
+
+
+@pytest.mark.parametrize("hostile_name", WITH_CONTROLS)
+@pytest.mark.parametrize("slot", sorted(NAME_SLOTS))
+def test_a_name_with_control_characters_is_refused(
+    slot: str, hostile_name: str, tmp_path: Path, me: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Names are what CLI arguments, other sections and the store refer to: a config
+    whose login, person, service, vendor, source, schedule, layer or freeze window name
+    carries an escape sequence or other control character does not load (exit 2, one
+    clean line naming the file and key); free text beside it loads and is cleaned."""
+    line, where = NAME_SLOTS[slot]
+    text = config_text(StatusServer("http://127.0.0.1:9"), me)
+    assert text.count(line) == 1, line
+    key = line.partition("= ")[0]  # 'login ', or '[[services]]\nname '
+    config = tmp_path / "team.toml"
+    config.write_text(text.replace(line, f"{key}= {toml_string(HOSTILE[hostile_name])}"), "utf-8")
+    assert run(["--config", str(config), "config", "check"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and unsafe_in(err) == [], err
+    unlabelled = re.sub(r'\[(\d+) "(?:[^"\\]|\\.)*"\]', r"[\1]", err)
+    assert unlabelled.startswith(
+        f"opsdesk: {config}: {where}: control characters are not allowed (U+"
+    ), err
+
+
+def test_the_hostile_config_itself_loads(tmp_path: Path, me: str) -> None:
+    """The free text and the printable names above are accepted as they are."""
+    config = parse_text(config_text(StatusServer("http://127.0.0.1:9"), me), "team.toml")
+    assert config.vendors[0].name == HOSTILE["markup"]
+    assert config.vendors[0].description == HOSTILE["title OSC 0"]
+    assert config.schedules[0].layers[0].name == HOSTILE["wide and emoji"]
+
+
 READS = [
     ["incident", "list", "--all"],
     ["incident", "show", "INC-1"],
@@ -226,13 +312,18 @@ class Terminal:
                 self.stream.feed(chunk)
         self.seen.append("\n".join(self.screen.display))
 
-    def wait_for(self, text: str, seconds: float = 30) -> None:
+    def wait_until(self, shown: Callable[[str], bool], what: str, seconds: float = 30) -> None:
+        """Read until the screen satisfies `shown`; a real terminal gives no event but its
+        output, so `seconds` is a failure bound: past it the test fails naming `what`."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             self.read(0.2)
-            if text in self.seen[-1]:
+            if shown(self.seen[-1]):
                 return
-        raise AssertionError(f"{text!r} never appeared:\n{self.seen[-1]}")
+        raise AssertionError(f"{what} never appeared in {seconds:.0f} s:\n{self.seen[-1]}")
+
+    def wait_for(self, text: str, seconds: float = 30) -> None:
+        self.wait_until(lambda screen: text in screen, repr(text), seconds)
 
     def press(self, keys: bytes, settle: float = 0.8) -> None:
         os.write(self.master, keys)
@@ -255,13 +346,17 @@ def test_the_console_shows_hostile_text_literally_in_a_real_terminal(hostile: Ho
         term.wait_for("INC-")
         term.press(b"\r", 1.5)  # the incident under the cursor, with its notes
         term.press(b"\x1b")
-        for screen_key in (b"2", b"3", b"\r", b"\x1b", b"4", b"\r", b"\x1b", b"v", b"\x1b", b"1"):
-            term.press(screen_key)
+        keys = (b"2", b"v", b"\x1b",  # on-call (escalation contacts), its timeline
+                b"3", b"\r", b"\x1b",  # vendors, the first (config text only) in detail
+                b"\x1b[B", b"\r", b"\x1b",  # the second (Acme: poisoned reports) in detail
+                b"4", b"\r", b"\x1b", b"v", b"\x1b", b"1")  # fmt: skip
+        for key in keys:
+            term.press(key)
         new = [sys.executable, "-m", "opsdesk.console", "--config", str(hostile.config),
                "--store", str(hostile.store), "incident", "new", "--impact", "1", "--urgency",
                "1", "--service", "payments", "--title", HOSTILE["clipboard OSC 52"]]  # fmt: skip
         subprocess.run(new, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        term.read(2.0)  # the new P1 arrives as a toast
+        term.wait_until(lambda screen: "NEW P1" in screen.upper(), "the New P1 toast")
         term.press(b"q", 2.0)
         assert term.process.wait(timeout=15) == 0, term.seen[-1]
     finally:
@@ -280,3 +375,6 @@ def test_the_console_shows_hostile_text_literally_in_a_real_terminal(hostile: Ho
     for sequence in ("\x1b]0;", "\x1b]2;", "\x1b]52", "\x1bP", "\x1b[21t", "\x9b", "\x9d",
                      "\u202e", "\u2066", "\x00"):  # fmt: skip
         assert sequence not in output, repr(sequence)
+    # Both vendors were shown in detail, the config's contract and contacts drawn cleaned.
+    assert "renews 2027-01-31" in everything and "SLA: evil.exe iso" in everything
+    assert "support after" in everything and "statuspage (statuspage, every 60s)" in everything

@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit_.add_argument("--entity", metavar="KEY", help="only this entity, e.g. INC-12")
     audit_.add_argument("--limit", type=count, default=200, metavar="N", help="default 200")
+    audit_.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the whole log's hash chain and guards instead (exit 1 if broken)",
+    )
     audit_.add_argument("--json", action="store_true")
 
     from opsdesk.console.cli import changes, incidents, oncall, status
@@ -100,11 +105,83 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+NAME_ARGUMENTS = ("service", "schedule", "source", "vendor", "person", "assignee",
+                  "implementer", "login")  # fmt: skip
+"""Arguments that name a config entry: held to the same rule as names in config."""
+
+
+def argument_problem(
+    parser: argparse.ArgumentParser, argv: Sequence[str], args: argparse.Namespace
+) -> str | None:
+    """The first argument that cannot be used, as "--title: not valid UTF-8": bytes that
+    are not UTF-8 reach Python as lone surrogates, which crash wherever the text is
+    written (store, log, terminal); a name with control characters could never match
+    a config entry and would be drawn as an escape sequence."""
+    from opsdesk.console.config.schema import name_problem
+
+    labels = _argument_labels(parser, argv)
+    for dest, value in vars(args).items():
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if not isinstance(item, str):
+                continue
+            label = labels.get(dest, dest)
+            if any("\ud800" <= char <= "\udfff" for char in item):
+                return f"{label}: not valid UTF-8"
+            problem = name_problem(item) if dest in NAME_ARGUMENTS else None
+            if problem:
+                return f"{label}: {problem}"
+    return None
+
+
+def _argument_labels(parser: argparse.ArgumentParser, argv: Sequence[str]) -> dict[str, str]:
+    """How the command line spells each argument (`--title`, or `login` for a
+    positional), following the subcommands named in `argv`."""
+    labels: dict[str, str] = {}
+    current: argparse.ArgumentParser | None = parser
+    while current is not None:
+        chosen = None
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                name = next((a for a in argv if a in action.choices), None)
+                chosen = action.choices[name] if name is not None else None
+            elif action.option_strings:
+                longs = [o for o in action.option_strings if o.startswith("--")]
+                labels[action.dest] = (longs or action.option_strings)[0]
+            else:
+                labels[action.dest] = str(action.metavar or action.dest)
+        current = chosen
+    return labels
+
+
+TRUST_LOG = logging.getLogger("opsdesk.trust")
+
+
+class _SayOnce(logging.Handler):
+    """Says each trust warning (role grants ignored, from `opsdesk.console.ops.session`)
+    once per command, as one line on stderr; the log file gets it too."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.said: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message not in self.said:
+            self.said.add(message)
+            warn(message)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse `argv`, run the command, and turn every expected failure into one line."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    problem = argument_problem(parser, sys.argv[1:] if argv is None else argv, args)
+    if problem:
+        warn(problem)
+        return 2
     args.log_path = logs.setup(args.log_file, args.verbose)
+    say_once = _SayOnce()
+    TRUST_LOG.addHandler(say_once)
     try:
         result = args.handler(args)
         if asyncio.iscoroutine(result):
@@ -122,6 +199,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         where = f"; details in {args.log_path}" if args.log_path else ""
         warn(f"internal error: {type(exc).__name__}: {exc}{where}")
         return 1
+    finally:
+        TRUST_LOG.removeHandler(say_once)
 
 
 def main() -> None:

@@ -44,6 +44,24 @@ _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 NAME_KEYS = ("login", "name", "service")  # what a [[table]] entry is called by
 
+# A field whose metadata says `"kind": "name"` (a login, a service, vendor, source or
+# schedule name, ...) is what other sections, CLI arguments and the store refer to, and
+# it is drawn on every screen: it may hold no control characters (C0, DEL, C1, line and
+# paragraph separators, bidi controls) and no space around it.
+NAME_KIND = "name"
+_NAME_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def name_problem(value: str) -> str | None:
+    """Why `value` cannot be a name (a config entry's, or a CLI argument naming one), or
+    None when it can."""
+    found = _NAME_CONTROLS.search(value)
+    if found:
+        return f"control characters are not allowed (U+{ord(found.group()):04X})"
+    if value != value.strip():
+        return "leading or trailing whitespace is not allowed"
+    return None
+
 
 def format_path(path: Path, data: Any = None) -> str:
     """Render ("people", 2, "timezone") as "people[3].timezone" (entries count from 1),
@@ -172,9 +190,20 @@ def _build_record(kind: Any, value: Any, path: Path) -> Any:
     for key, field in fields.items():
         if key in value:
             kwargs[field.name] = build(hints[field.name], value[key], (*path, key))
+            if field.metadata.get("kind") == NAME_KIND:
+                _check_name(kwargs[field.name], field, (*path, key))
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise SchemaError((*path, key), "missing required key")
     return kind(**kwargs)
+
+
+def _check_name(value: Any, field: dataclasses.Field[Any], path: Path) -> None:
+    if not isinstance(value, str):
+        return
+    required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+    problem = "must not be empty" if required and not value else name_problem(value)
+    if problem:
+        raise SchemaError(path, problem)
 
 
 def to_data(kind: Any, value: Any) -> Any:
