@@ -4,16 +4,23 @@ built-ins use too) and Python files named in config.
 A broken plugin never stops the console: it is listed with its error and its sources go
 into an error state. Loading a file plugin runs that file's code with the user's rights,
 exactly like installing a package does; config says which files, nothing is searched.
+The config loader refuses a plugin file that others could change before anything gets
+here (console/config/trust.py); this module refuses a world-writable file once more, and
+compiles the source it reads itself, never a cached `__pycache__/*.pyc` (which whoever
+may write that folder could plant).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import inspect
+import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
+from types import ModuleType
 
 from opsdesk.plugins.api import Adapter
 
@@ -64,11 +71,7 @@ def _add(found: dict[str, PluginInfo], info: PluginInfo) -> None:
 def _from_file(path: Path) -> list[PluginInfo]:
     origin = f"file {path}"
     try:
-        spec = importlib.util.spec_from_file_location(f"opsdesk_file_plugin_{path.stem}", path)
-        if spec is None or spec.loader is None:
-            raise ImportError("not a Python file")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = _run_file(path)
     except Exception as exc:  # someone else's code, as above
         return [PluginInfo(path.stem, origin, "-", None, _reason(exc))]
     adapters = [
@@ -88,6 +91,25 @@ def _from_file(path: Path) -> list[PluginInfo]:
                 PluginInfo(getattr(cls, "name", path.stem), origin, version, None, _reason(exc))
             )
     return out
+
+
+def _run_file(path: Path) -> ModuleType:
+    """Run the plugin file as a module, from its source. Refused (PermissionError) when
+    anyone may write it: their code would run as you."""
+    if path.suffix != ".py":
+        raise ImportError("not a Python file")
+    with path.open("rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if mode & stat.S_IWOTH:
+            raise PermissionError(f"not loaded: writable by others (mode {stat.S_IMODE(mode):04o})")
+        source = handle.read()
+    spec = importlib.util.spec_from_loader(f"opsdesk_file_plugin_{path.stem}", None)
+    if spec is None:
+        raise ImportError("cannot make a module for it")
+    module = importlib.util.module_from_spec(spec)
+    module.__file__ = str(path)
+    exec(compile(source, str(path), "exec", dont_inherit=True), module.__dict__)
+    return module
 
 
 def _checked(loaded: object, name: str) -> type[Adapter]:

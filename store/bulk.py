@@ -14,7 +14,7 @@ from typing import Any
 
 from opsdesk.store.db import Database
 from opsdesk.store.errors import StoreOpenError
-from opsdesk.store.meta import DEMO, EMBEDDED_CONFIG
+from opsdesk.store.meta import DEMO
 
 INCIDENT_INSERT = (
     "INSERT INTO incidents (id, title, description, service, impact, urgency, priority, state,"
@@ -83,8 +83,10 @@ class DemoBuilder:
         assert self._db is not None
         return self._db.conn
 
-    async def meta(self, embedded_config: str, extra: dict[str, str]) -> None:
-        rows = [(DEMO, "1"), (EMBEDDED_CONFIG, embedded_config), *extra.items()]
+    async def meta(self, extra: dict[str, str]) -> None:
+        """Flag the store as a demo. No config goes into it: opsdesk rebuilds the demo
+        team's config from code, so nothing in a store can load code or grant roles."""
+        rows = [(DEMO, "1"), *extra.items()]
         await self.conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", rows)
 
     async def incidents(self, rows: Iterable[tuple[Any, ...]]) -> None:

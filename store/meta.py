@@ -1,10 +1,13 @@
-"""Store metadata: creation facts, the demo flag, and a config embedded in demo stores."""
+"""Store metadata: creation facts and the demo flag.
+
+Demo stores made by older versions also carry an `embedded_config` row; it is never read
+(whoever can write the store could put anything there, such as a plugin file to load).
+"""
 
 from __future__ import annotations
 
 from opsdesk.store.db import Database
 
-EMBEDDED_CONFIG = "embedded_config"
 DEMO = "demo"
 CREATED_AT = "created_at"
 
@@ -18,8 +21,5 @@ class Meta:
         return None if value is None else str(value)
 
     async def is_demo(self) -> bool:
+        """A flag only: it picks the demo team built into opsdesk, never config from here."""
         return await self.get(DEMO) == "1"
-
-    async def embedded_config(self) -> str | None:
-        """TOML a demo store carries so that `--store demo.db` works with no config file."""
-        return await self.get(EMBEDDED_CONFIG)

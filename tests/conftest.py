@@ -33,6 +33,10 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     for name in ("OPSDESK_CONFIG", "TEXTUAL_THEME", "NO_COLOR", "TEXTUAL_ANIMATIONS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TZ", "UTC")
+    # A real /etc/opsdesk on a developer's machine must not leak into the tests.
+    from opsdesk.console.config import loader
+
+    monkeypatch.setattr(loader, "SYSTEM_CONFIG_DIR", tmp_path / "etc-opsdesk")
     time.tzset()
     yield home
     time.tzset()

@@ -68,7 +68,9 @@ def test_config_set_writes_a_validated_dropin(write_config, capsys: Capture) -> 
     assert tomllib.loads(dropin.read_text())["ui"]["bell"] is False
 
 
-def test_global_options_before_or_after_the_command(tmp_path: Path, capsys: Capture) -> None:
+def test_global_options_before_or_after_the_command(
+    tmp_path: Path, capsys: Capture, me: str
+) -> None:
     store = tmp_path / "x.db"
     assert run(["--store", str(store), "info", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["schema_version"] is None
@@ -81,7 +83,8 @@ def test_global_options_before_or_after_the_command(tmp_path: Path, capsys: Capt
     assert info["schema_version"] >= 1
     assert info["demo"] is True
     assert info["counts"]["incidents"] == 20
-    assert info["config_source"] == f"{store} (embedded config)"
+    assert info["config_source"] == f"{store} (demo store: the built-in demo team, made by {me})"
+    assert info["role_sources"]["admin"] == info["config_source"]
 
 
 def test_banner_needs_lead_and_is_audited(

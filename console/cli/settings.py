@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,13 @@ from opsdesk.console.config.model import Person, Roles, Service
 from opsdesk.console.config.private_files import make_private_folders
 from opsdesk.console.config.schema import to_data
 from opsdesk.console.errors import ConfigError, OpsdeskError
-from opsdesk.console.ops.identity import current_login
+from opsdesk.console.ops.identity import EVERYONE, current_login, role_sources
 from opsdesk.console.ops.session import (
     Options,
     default_store_path,
+    load_config,
     open_session,
-    store_path,
+    say_warnings,
 )
 from opsdesk.store import LATEST_SCHEMA, Store
 
@@ -35,34 +37,43 @@ def init(args: argparse.Namespace) -> int:
     if path.exists() and not args.force:
         raise OpsdeskError(f"{path}: already exists; use --force to overwrite it")
     login = current_login()
-    starter = {
-        "store": {"path": str(default_store_path())},
-        "ui": {"theme": "textual-dark", "mouse": False, "bell": True},
-        "people": [to_data(Person, Person(login=login, name=login))],
-        "roles": to_data(Roles, Roles(admin=[login], lead=[login])),
-        "services": [to_data(Service, Service(name="website", tier=1, description="Public site"))],
-    }
-    config_loader.parse_sources([(str(path), starter)])
-    write_toml(
-        path,
-        starter,
+    header = (
         "opsdesk starter config (see sample.toml for every section). "
-        "Generated settings go into conf.d/.",
+        "Generated settings go into conf.d/."
     )
+    starter: dict[str, Any] = {"ui": {"theme": "textual-dark", "mouse": False, "bell": True}}
+    team = config_loader.system_files()
+    if team:  # a shared host: the team, its store and roles come from the system config
+        header = f"Your own settings; the team's config is {', '.join(map(str, team))}."
+    else:
+        starter = {
+            "store": {"path": str(default_store_path())},
+            **starter,
+            "people": [to_data(Person, Person(login=login, name=login))],
+            "roles": to_data(Roles, Roles(admin=[login], lead=[login])),
+            "services": [
+                to_data(Service, Service(name="website", tier=1, description="Public site"))
+            ],
+        }
+    config_loader.parse_sources([(str(path), starter)])
+    write_toml(path, starter, header)
     make_private_folders(path.parent / config_loader.DROPIN_DIR)
     emit_line(f"wrote {path}")
     return 0
 
 
 def config_check(args: argparse.Namespace) -> int:
-    loaded = config_loader.load(args.config)
+    """The effective config as the store's session would use it: role grants from files
+    not trusted to grant are left out (and said)."""
+    loaded, _ = load_config(options_from(args))
+    say_warnings(loaded)
     _check_keymap(loaded.config.keys, loaded.source_label)
     data = config_loader.to_toml_data(loaded.config)
     if getattr(args, "json", False):
         emit_json({"files": [str(f) for f in loaded.files], "config": data})
         return 0
     sys.stderr.write(f"opsdesk: config OK ({loaded.source_label})\n")
-    sys.stdout.write(tomli_w.dumps(data))
+    sys.stdout.write(_escape_invisible(tomli_w.dumps(data)))
     return 0
 
 
@@ -83,8 +94,8 @@ def config_set(args: argparse.Namespace) -> int:
 
 async def info(args: argparse.Namespace) -> int:
     options = options_from(args)
-    loaded = config_loader.load(options.config)
-    path = store_path(options, loaded)
+    loaded, path = load_config(options)
+    login = current_login()
     details: dict[str, Any] = {
         "version": __version__,
         "python": platform.python_version(),
@@ -93,9 +104,12 @@ async def info(args: argparse.Namespace) -> int:
         "config_dir": str(loaded.config_dir),
         "store": str(path),
         "log_file": str(args.log_path) if args.log_path else None,
-        "login": current_login(),
+        "login": login,
     }
+    held = role_sources(login, loaded.config, loaded.role_sources)
     on_disk = Store.peek_schema(path) if path.exists() else None
+    if on_disk is None or on_disk < LATEST_SCHEMA:
+        say_warnings(loaded)  # otherwise the session says them (none for a demo store)
     if on_disk is not None and on_disk < LATEST_SCHEMA:
         details.update(
             schema_version=on_disk,
@@ -115,14 +129,32 @@ async def info(args: argparse.Namespace) -> int:
             demo=store_info.demo,
             counts=store_info.counts,
             config_source=session.loaded.source_label,
-            roles=sorted(session.actor.roles),
         )
+        held = session.roles
     else:
         details.update(schema_version=None, note="the store is created when first used")
+    details.update(roles=sorted(held), role_sources=dict(sorted(held.items())))
     if args.json:
         emit_json(details)
         return 0
     for key, value in details.items():
+        if key == "role_sources":
+            continue
+        if key == "roles":
+            value = [
+                f"{role} ({source})" if source == EVERYONE else f"{role} (from {source})"
+                for role, source in sorted(held.items())
+            ]
         shown = ", ".join(map(str, value)) if isinstance(value, list) else value
         emit_line(f"{key + ':':16} {shown if shown not in (None, '') else '-'}")
     return 0
+
+
+# tomli-w escapes C0 controls but writes C1 controls, bidi overrides and invisible format
+# characters as they are; to a terminal they are commands or hidden text. Inside TOML
+# basic strings (all tomli-w writes) a \uXXXX escape reads back as the same character.
+_INVISIBLE_IN_TOML = re.compile("[\x80-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def _escape_invisible(text: str) -> str:
+    return _INVISIBLE_IN_TOML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

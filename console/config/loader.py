@@ -1,19 +1,26 @@
 """Find, read, merge and validate the configuration.
 
-Lookup order: `--config PATH`, else `$OPSDESK_CONFIG`, else the XDG config file, else
-built-in defaults. `*.toml` files in `conf.d/` beside the main file are merged after it,
-in name order: tables merge key by key, arrays of tables (people, services, ...) append,
-other values replace. Any mistake becomes a `ConfigError` whose one line names the file,
-the key path and what was expected.
+Two layers, merged in this order: the team's system config (`/etc/opsdesk/config.toml`,
+then `/etc/opsdesk/conf.d/*.toml`), then the person's own: `--config PATH`, else
+`$OPSDESK_CONFIG`, else the XDG config file, with the `conf.d/*.toml` beside it. With
+neither, built-in defaults. Drop-ins merge after their main file, in name order: tables
+merge key by key, arrays of tables (people, services, ...) append, other values replace.
+Any mistake becomes a `ConfigError` whose one line names the file, the key path and what
+was expected.
+
+Before a file is read it is checked as ssh checks its config (`trust.py`): a file, a
+`conf.d/` folder or a plugin file that someone other than its owner and root could change
+is refused. Which files may grant roles is decided by the session, which knows the store.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +28,7 @@ from typing import Any, TypeGuard, get_args
 
 import platformdirs
 
+from opsdesk.console.config import trust
 from opsdesk.console.config.model import (
     Config,
     EscalationLevel,
@@ -34,11 +42,31 @@ from opsdesk.console.errors import ConfigError
 
 ENV_VAR = "OPSDESK_CONFIG"
 DROPIN_DIR = "conf.d"
+CONFIG_NAME = "config.toml"
+SYSTEM_CONFIG_DIR = Path("/etc/opsdesk")
+"""The team's config folder, read before the person's own. A constant on purpose: no
+flag or environment variable moves it (tests replace it in-process)."""
+
+GRANTS = {"roles": "roles", "changes": "change approval rules"}
+"""Sections that grant privilege. A file the session does not trust to grant has them
+ignored (roles from `[roles]`; approvals needed, from `[changes]`)."""
 
 
 def default_config_path() -> Path:
     """The per-user config file (`~/.config/opsdesk/config.toml` on Linux)."""
-    return platformdirs.user_config_path("opsdesk") / "config.toml"
+    return platformdirs.user_config_path("opsdesk") / CONFIG_NAME
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """One file as read: its TOML data, its owner, and the folder of its layer (the
+    system folder, or the person's config folder) that relative paths start from."""
+
+    path: Path
+    data: dict[str, Any]
+    owner: int
+    layer: str  # "system" or "user"
+    folder: Path
 
 
 @dataclass
@@ -49,6 +77,13 @@ class LoadedConfig:
     files: list[Path] = field(default_factory=list)
     config_dir: Path | None = None
     source_label: str = "built-in defaults"
+    read: list[ConfigFile] = field(default_factory=list)
+    role_sources: dict[str, str] = field(default_factory=dict)
+    """Each role that is granted to anyone: the file its member list came from."""
+    warnings: list[str] = field(default_factory=list)
+    """One line per file whose grants were ignored."""
+    store_dir: Path | None = None
+    """The folder a relative `[store] path` is relative to (its layer's folder)."""
 
     @property
     def from_files(self) -> bool:
@@ -56,7 +91,8 @@ class LoadedConfig:
 
 
 def locate(explicit: str | None) -> tuple[Path | None, Path]:
-    """Return (main file or None, config directory) following the lookup order."""
+    """Return (the person's main file or None, their config directory) following the
+    lookup order."""
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
@@ -77,16 +113,89 @@ def dropin_files(config_dir: Path) -> list[Path]:
     return sorted(folder.glob("*.toml")) if folder.is_dir() else []
 
 
+def system_files() -> list[Path]:
+    """The team's config files on this host, if any (not read, not checked)."""
+    main = SYSTEM_CONFIG_DIR / CONFIG_NAME
+    return ([main] if main.is_file() else []) + dropin_files(SYSTEM_CONFIG_DIR)
+
+
+def refuse_if_exposed(path: Path, owners: Iterable[int] | None = None) -> int:
+    """Refuse (ConfigError, exit 2) a file or folder that someone other than its owner
+    and root could change, or that is not owned by one of `owners`; return its owner."""
+    found = trust.fault(path, owners=None if owners is None else set(owners))
+    if found is not None:
+        raise ConfigError(str(found))
+    return trust.owner_of(path)
+
+
+def read_files(explicit: str | None = None) -> tuple[list[ConfigFile], Path]:
+    """Every config file in merge order (system layer, then the person's), each checked
+    before it is read; and the person's config directory."""
+    main, config_dir = locate(explicit)
+    system_main = SYSTEM_CONFIG_DIR / CONFIG_NAME
+    seen: set[str] = set()
+    files = _read_layer(
+        system_main if system_main.is_file() else None, SYSTEM_CONFIG_DIR, "system",
+        trust.ROOT, seen,
+    )  # fmt: skip
+    files += _read_layer(main, config_dir, "user", os.geteuid(), seen)
+    return files, config_dir
+
+
+def _read_layer(
+    main: Path | None, folder: Path, layer: str, default_owner: int, seen: set[str]
+) -> list[ConfigFile]:
+    """The main file and its drop-ins. Drop-ins and their folder must belong to root or
+    to whoever owns the main file (root for the system layer, you for your own without
+    one): a `conf.d/` someone else made beside your file is not yours."""
+    out: list[ConfigFile] = []
+    principal = default_owner
+
+    def add(path: Path, owner: int) -> None:
+        real = os.path.realpath(path)
+        if real not in seen:
+            seen.add(real)
+            out.append(ConfigFile(path, read_toml(path), owner, layer, folder))
+
+    if main is not None:
+        principal = refuse_if_exposed(main)
+        add(main, principal)
+    dropins = folder / DROPIN_DIR
+    if dropins.is_dir():
+        owners = {trust.ROOT, principal}
+        refuse_if_exposed(dropins, owners)
+        for path in sorted(dropins.glob("*.toml")):
+            add(path, refuse_if_exposed(path, owners))
+    return out
+
+
 def read_toml(path: Path) -> dict[str, Any]:
+    """The parsed file. Arrays and tables nested more than `most` deep are refused: no
+    config needs them, and tomllib (like everything that walks the data after it)
+    recurses once per level, so `x = [[[[...` 5,000 deep would end in RecursionError."""
+    most = 64
+    too_deep = f"{path}: too deeply nested (over {most} levels)"
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data = tomllib.load(handle)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not valid TOML: the file is not UTF-8") from None
+    except RecursionError:
+        raise ConfigError(too_deep) from None
+    pending: list[tuple[Any, int]] = [(data, 0)]  # (value, its depth): no recursion here
+    while pending:
+        value, depth = pending.pop()
+        children = value.values() if isinstance(value, dict) else value
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > most:
+                    raise ConfigError(too_deep)
+                pending.append((child, depth + 1))
+    return data
 
 
 class _Merged:
@@ -126,19 +235,56 @@ def _is_table_array(value: Any) -> TypeGuard[list[dict[str, Any]]]:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
-def parse_sources(sources: Iterable[tuple[str, dict[str, Any]]]) -> Config:
-    """Merge (label, data) pairs in order and build a validated Config."""
+def parse_sources(
+    sources: Iterable[tuple[str, dict[str, Any]]], *, owners: Mapping[str, int] | None = None
+) -> Config:
+    """Merge (label, data) pairs in order and build a validated Config. `owners` gives
+    the owner of each file label, for the plugin files they name (see below)."""
+    return _parse(_merged(sources), owners or {})
+
+
+def _merged(sources: Iterable[tuple[str, dict[str, Any]]]) -> _Merged:
     merged = _Merged()
     for label, data in sources:
         merged.add(data, label)
     _gather_plugin_options(merged.data)
+    return merged
+
+
+def _parse(merged: _Merged, owners: Mapping[str, int]) -> Config:
     try:
         config: Config = build(Config, merged.data)
+        _check_plugin_files(config, merged, owners)
         check_references(config)
     except SchemaError as exc:
         where = format_path(exc.path, merged.data)
         raise ConfigError(f"{merged.origin_of(exc.path)}: {where}: {exc.reason}") from None
     return config
+
+
+def _check_plugin_files(config: Config, merged: _Merged, owners: Mapping[str, int]) -> None:
+    """A plugin file runs as you, so before anything loads one (config validation does,
+    to check the sources' options): refuse it if anyone but its owner and root could
+    change it, or if it belongs to someone other than root, you, or the owner of the
+    config file that names it. A missing file is left to the registry to report, unless
+    someone else could create it before the registry looks."""
+    if not config.plugins.files:
+        return
+    origin = merged.origin_of(("plugins", "files"))
+    allowed = {trust.ROOT, os.geteuid()}
+    if origin in owners:
+        allowed.add(owners[origin])
+    for name in config.plugins.files:
+        path = Path(name)
+        if path.exists():
+            refuse_if_exposed(path, allowed)
+            continue
+        found = trust.creatable(path, allowed)
+        if found is not None:
+            raise ConfigError(
+                f"{path}: no such plugin file, and {found.reason}: someone else could put one "
+                "there; keep plugin files where only root or you can write"
+            )
 
 
 SOURCE_KEYS = {f.name for f in dataclasses.fields(StatusSource)}
@@ -155,17 +301,73 @@ def _gather_plugin_options(data: dict[str, Any]) -> None:
                 entry["options"] = {**(options if isinstance(options, dict) else {}), **extras}
 
 
-def load(explicit: str | None = None) -> LoadedConfig:
-    """Load the configuration following the lookup order; defaults when nothing is found."""
-    main, config_dir = locate(explicit)
-    files = ([main] if main else []) + dropin_files(config_dir)
-    config = parse_sources((str(path), read_toml(path)) for path in files)
-    label = ", ".join(str(f) for f in files) if files else "built-in defaults"
-    return LoadedConfig(config=config, files=files, config_dir=config_dir, source_label=label)
+GrantCheck = Callable[[ConfigFile], str | None]
+"""Why a file may not grant roles (None: it may)."""
+
+
+def load(explicit: str | None = None, *, may_grant: GrantCheck | None = None) -> LoadedConfig:
+    """Load the configuration following the lookup order; defaults when nothing is found.
+    Without `may_grant` every file read may grant roles (the session passes the check)."""
+    files, config_dir = read_files(explicit)
+    return assemble(files, config_dir, may_grant=may_grant)
+
+
+def assemble(
+    files: list[ConfigFile], config_dir: Path | None, *, may_grant: GrantCheck | None = None
+) -> LoadedConfig:
+    """Merge files already read. The grant sections of a file `may_grant` does not trust
+    are dropped (and said, once per file, in `warnings`)."""
+    sources: list[tuple[str, dict[str, Any]]] = []
+    warnings: list[str] = []
+    for item in files:
+        data = copy.deepcopy(item.data)
+        dropped = [key for key in GRANTS if key in data]
+        reason = may_grant(item) if may_grant is not None and dropped else None
+        if reason is not None:
+            for key in dropped:
+                del data[key]
+            what = " and ".join(GRANTS[key] for key in dropped)
+            warnings.append(f"{what} from {item.path} ignored: {reason}")
+        sources.append((str(item.path), data))
+    merged = _merged(sources)
+    config = _parse(merged, {str(item.path): item.owner for item in files})
+    paths = [item.path for item in files]
+    folders = {str(item.path): item.folder for item in files}
+    return LoadedConfig(
+        config=config,
+        files=paths,
+        config_dir=config_dir,
+        source_label=", ".join(map(str, paths)) if paths else "built-in defaults",
+        read=files,
+        role_sources={
+            role: merged.origin_of(("roles", role))
+            for role in ("admin", "lead", "cab")
+            if getattr(config.roles, role)
+        },
+        warnings=warnings,
+        store_dir=(
+            folders.get(merged.origin_of(("store", "path")), config_dir)
+            if config.store.path
+            else config_dir
+        ),
+    )
+
+
+def configured_store(files: list[ConfigFile]) -> Path | None:
+    """`[store] path` as the files set it (the last one wins), relative to its layer's
+    folder: what the store will be, known before the files are trusted or validated."""
+    found: Path | None = None
+    for item in files:
+        store = item.data.get("store")
+        value = store.get("path") if isinstance(store, dict) else None
+        if isinstance(value, str) and value:
+            path = Path(value).expanduser()
+            found = path if path.is_absolute() else item.folder / path
+    return found
 
 
 def parse_text(text: str, label: str) -> Config:
-    """Validate config held as text (a demo store's embedded config)."""
+    """Validate config held as text (benchmarks and tools)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

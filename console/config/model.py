@@ -141,8 +141,12 @@ class UiConfig:
 
 @dataclass
 class Person:
-    login: str = field(metadata={"doc": "The OS account name the person logs in with; unique."})
-    name: str = field(default="", metadata={"doc": "Full name, shown beside the login."})
+    login: str = field(
+        metadata={"doc": "The OS account name the person logs in with; unique.", "kind": "name"}
+    )
+    name: str = field(
+        default="", metadata={"doc": "Full name, shown beside the login.", "kind": "name"}
+    )
     email: str = field(default="", metadata={"doc": "Contact, shown in escalation chains."})
     phone: str = field(default="", metadata={"doc": "Contact, shown in escalation chains."})
     timezone: ZoneName = field(
@@ -269,7 +273,9 @@ class QueueConfig:
 
 @dataclass
 class Service:
-    name: str = field(metadata={"doc": "What incidents, changes and policies call it; unique."})
+    name: str = field(
+        metadata={"doc": "What incidents, changes and policies call it; unique.", "kind": "name"}
+    )
     tier: Literal[1, 2, 3] = field(
         default=3, metadata={"doc": "How critical it is, 1 (most) to 3."}
     )
@@ -308,7 +314,9 @@ class StatusSource:
     """One monitoring or status endpoint, read by the plugin it names. Any other key in
     its table is an option of that plugin (checked against the plugin's own Options)."""
 
-    name: str = field(metadata={"doc": "Unique; `opsdesk poll --source NAME` uses it."})
+    name: str = field(
+        metadata={"doc": "Unique; `opsdesk poll --source NAME` uses it.", "kind": "name"}
+    )
     plugin: str = field(
         metadata={"doc": "The plugin that reads it (`opsdesk plugins list` shows them)."}
     )
@@ -367,7 +375,7 @@ class PluginsConfig:
 
 @dataclass
 class Vendor:
-    name: str = field(metadata={"doc": "Unique; services and sources refer to it."})
+    name: str = field(metadata={"doc": "Unique; services and sources refer to it.", "kind": "name"})
     description: str = field(default="", metadata={"doc": "One line for people."})
     contract: Contract | None = field(
         default=None, metadata={"doc": "Cost and renewal; none: no contract shown."}
@@ -392,7 +400,7 @@ class Restriction:
 
 @dataclass
 class Layer:
-    name: str = field(metadata={"doc": "What the rota calls it."})
+    name: str = field(metadata={"doc": "What the rota calls it.", "kind": "name"})
     members: list[str] = field(metadata={"doc": "Logins taking turns, in order."})
     rotation: Duration = field(metadata={"doc": "How long each turn lasts."})
     start: LocalDateTime = field(
@@ -406,7 +414,7 @@ class Layer:
 
 @dataclass
 class Schedule:
-    name: str = field(metadata={"doc": "Unique; escalation levels refer to it."})
+    name: str = field(metadata={"doc": "Unique; escalation levels refer to it.", "kind": "name"})
     timezone: ZoneName = field(
         metadata={"doc": "Handoffs happen at the same wall-clock time here, across DST."}
     )
@@ -437,7 +445,9 @@ class EscalationPolicy:
 
 @dataclass
 class FreezeWindow:
-    name: str = field(metadata={"doc": "Shown beside changes that conflict with it."})
+    name: str = field(
+        metadata={"doc": "Shown beside changes that conflict with it.", "kind": "name"}
+    )
     start: AwareDateTime = field(metadata={"doc": "Start, with an offset (`Z`, `+01:00`)."})
     end: AwareDateTime = field(metadata={"doc": "End, after `start`."})
     services: list[str] | None = field(
@@ -469,7 +479,7 @@ class ApprovalRule:
 class RiskQuestion:
     """A yes/no question; a "yes" adds `weight` to the change's risk score."""
 
-    id: str = field(metadata={"doc": "What `opsdesk change new --yes ID` answers."})
+    id: str = field(metadata={"doc": "What `opsdesk change new --yes ID` answers.", "kind": "name"})
     text: str = field(metadata={"doc": "The question."})
     weight: int = field(default=1, metadata={"doc": "Added to the score on a yes."})
 

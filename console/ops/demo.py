@@ -16,9 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
-from opsdesk.console.config.loader import parse_text
+from opsdesk.console.config.loader import parse_sources
 from opsdesk.console.config.model import Config
 from opsdesk.console.domain.lifecycle import HOLD_REASONS, RESOLUTION_CODES
 from opsdesk.console.domain.sla import StateChange, clocks
@@ -262,12 +260,11 @@ async def build_demo(
 ) -> DemoResult:
     """Create (or recreate) the demo store at `path`. Refuses a non-demo store there."""
     began = time.perf_counter()
-    text = tomli_w.dumps(demo_config(creator))
-    config = parse_text(text, "demo config")
+    config = parse_sources([("demo config", demo_config(creator))])
     generator = _Generator(config, seed, now, creator)
     changes = change_count(incidents)
     async with DemoBuilder(path) as builder:
-        await builder.meta(text, {"demo_seed": str(seed), "demo_now": now.isoformat()})
+        await builder.meta({"demo_seed": str(seed), "demo_now": now.isoformat()})
         await builder.incidents(generator.incidents(incidents))
         await builder.changes(generator.changes(changes))
         await builder.overrides(generator.overrides())

@@ -1,8 +1,10 @@
-"""The configuration a demo store carries: a made-up team with real public status pages.
+"""The configuration of demo stores: a made-up team with real public status pages.
 
-Written with tomli-w into the store, so `opsdesk --store demo.db` needs no config file.
-The person who creates the demo is added as an admin, lead and CAB member so every
-action can be tried.
+Built from this code whenever a demo store is opened without a named config (never read
+from the store), so `opsdesk --store demo.db` needs no config file. The store file's
+owner, who made the demo, is added as an admin, lead and CAB member so every action can
+be tried; anyone else who opens it is an engineer (the session drops a made-up lead whose
+login is a real account on the host).
 """
 
 from __future__ import annotations

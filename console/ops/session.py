@@ -1,24 +1,40 @@
 """Open what every command needs: the config, the store path, the store and the actor.
 
-A demo store carries its own config. It is used unless a config is named explicitly
-(`--config` or `$OPSDESK_CONFIG`), so `opsdesk --store demo.db ...` works on a fresh
-machine and a personal config in the XDG folder does not clash with the demo team.
+Trust, as ssh and sudo do it (docs/operations.md, "A shared host"). The loader refuses any
+config file, drop-in folder or plugin file that someone other than its owner and root
+could change. Here the session decides which of the files read may grant roles (`[roles]`,
+and the approvals `[changes]` asks for), since that depends on the store: files owned by
+root or by the store's owner (you, for a store you are about to create), on a path only
+they can change. So your own config makes you admin of your own store (a laptop), never
+of a colleague's. A file that may not grant has those sections ignored, said once.
+
+A demo store (flagged `demo` in its meta table) uses the demo team built into opsdesk,
+made for the store's owner, unless a config is named explicitly (`--config` or
+`$OPSDESK_CONFIG`). Nothing read from a store loads code or grants roles: the flag only
+picks which built-in config applies.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import pwd
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
 from opsdesk.console.config import loader as config_loader
-from opsdesk.console.config.loader import LoadedConfig
+from opsdesk.console.config import trust
+from opsdesk.console.config.loader import ConfigFile, LoadedConfig
 from opsdesk.console.config.model import Config
-from opsdesk.console.errors import ConfigError
-from opsdesk.console.ops.identity import actor_for
+from opsdesk.console.ops.demo_team import demo_config
+from opsdesk.console.ops.identity import actor_for, role_sources
 from opsdesk.store import Actor, Store
+from opsdesk.store.records import Role
+
+log = logging.getLogger("opsdesk.trust")
+"""Grants ignored are logged here as warnings; the CLI says each once on stderr."""
 
 
 def default_store_path() -> Path:
@@ -48,21 +64,124 @@ class Session:
     def config(self) -> Config:
         return self.loaded.config
 
+    @property
+    def roles(self) -> dict[Role, str]:
+        """Each role the actor holds and the file (or `everyone`) it comes from."""
+        return role_sources(self.actor.login, self.config, self.loaded.role_sources)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Role grants ignored, one line per file (the console shows them)."""
+        return self.loaded.warnings
+
     async def close(self) -> None:
         await self.store.close()
 
 
 def store_path(options: Options, loaded: LoadedConfig) -> Path:
     """`--store` (relative to the working directory), else `[store] path` (relative to the
-    config file's folder), else the per-user data folder."""
+    folder of the config layer that set it), else the per-user data folder."""
     if options.store:
         return Path(options.store).expanduser()
     if loaded.config.store.path:
         configured = Path(loaded.config.store.path).expanduser()
-        if not configured.is_absolute() and loaded.config_dir is not None:
-            configured = loaded.config_dir / configured
+        base = loaded.store_dir or loaded.config_dir
+        if not configured.is_absolute() and base is not None:
+            configured = base / configured
         return configured
     return default_store_path()
+
+
+@dataclass(frozen=True)
+class Granting:
+    """Whose files may grant roles for one store, and how to say why a file may not."""
+
+    store: Path
+    owner: int
+    owners: frozenset[int]
+    replaceable: trust.Fault | None
+
+    @classmethod
+    def of(cls, store: Path) -> Granting:
+        """Root's files always; the store owner's (yours, if it does not exist yet) only
+        when nobody else can replace the store file with one of their own."""
+        try:
+            owner = trust.owner_of(store)
+        except FileNotFoundError:
+            owner = os.geteuid()
+        except OSError:  # not even stat-able by us: the store will say why when opened
+            return cls(store, os.geteuid(), frozenset({trust.ROOT}), None)
+        open_to = None if owner == trust.ROOT else trust.replaceable(store, {owner})
+        owners = {trust.ROOT} if open_to is not None else {trust.ROOT, owner}
+        return cls(store, owner, frozenset(owners), open_to)
+
+    def refusal(self, item: ConfigFile) -> str | None:
+        """Why `item` may not grant roles, or None."""
+        if item.owner not in self.owners:
+            name = trust.login_of(self.owner)
+            if self.replaceable is not None:
+                fault = self.replaceable
+                hint = (
+                    f"fix with chmod +t {fault.at}"
+                    if fault.problem.startswith("writable")
+                    else fault.fix
+                )
+                return (
+                    f"it is not owned by root, and the store's owner ({name}) grants no roles "
+                    f"while others could replace {self.store} ({fault.reason}; {hint})"
+                )
+            if self.owner == trust.ROOT:
+                return "it is not owned by root (the store's owner)"
+            return f"it is not owned by root or the store's owner ({name})"
+        found = trust.fault(item.path, owners=self.owners, folder_owners=self.owners)
+        return None if found is None else found.reason
+
+
+def load_config(options: Options) -> tuple[LoadedConfig, Path]:
+    """The config as the session trusts it, and the store it is for. Every file is
+    checked before it is read; the store path is known from the files before they are
+    trusted (it decides whose files may grant roles), so it can come from any of them."""
+    files, config_dir = config_loader.read_files(options.config)
+    if options.store:
+        path = Path(options.store).expanduser()
+    else:
+        path = config_loader.configured_store(files) or default_store_path()
+    granting = Granting.of(path)
+    loaded = config_loader.assemble(files, config_dir, may_grant=granting.refusal)
+    return loaded, path
+
+
+def say_warnings(loaded: LoadedConfig) -> None:
+    for line in loaded.warnings:
+        log.warning(line)
+
+
+def explicit_config(options: Options) -> bool:
+    return bool(options.config or os.environ.get(config_loader.ENV_VAR))
+
+
+def demo_team(path: Path, config_dir: Path | None) -> LoadedConfig:
+    """The config of the demo store at `path`: the demo team built into opsdesk, whose
+    admin is the store file's owner (who made it). Nothing of it is read from the store."""
+    creator = trust.login_of(trust.owner_of(path))
+    label = f"{path} (demo store: the built-in demo team, made by {creator})"
+    data = demo_config(creator)
+    data["roles"] = {
+        role: [login for login in logins if login == creator or not _is_account(login)]
+        for role, logins in data["roles"].items()
+    }
+    config = config_loader.parse_sources([(label, data)])
+    granted = {role: label for role in ("admin", "lead", "cab") if getattr(config.roles, role)}
+    return LoadedConfig(config, [], config_dir, label, role_sources=granted)
+
+
+def _is_account(login: str) -> bool:
+    """A real account on this host: a made-up demo lead with its name grants it nothing."""
+    try:
+        pwd.getpwnam(login)
+    except KeyError:
+        return False
+    return True
 
 
 async def open_session(
@@ -70,26 +189,15 @@ async def open_session(
 ) -> Session:
     """Open config and store. `login` is for tests and tools acting for a known person;
     the CLI never sets it, so the actor is the process's own account."""
-    loaded = config_loader.load(options.config)
-    path = store_path(options, loaded)
+    loaded, path = load_config(options)
     store = await Store.open(
         path, group=loaded.config.store.group, read_only=options.read_only, create=create
     )
-    explicit = bool(options.config or os.environ.get(config_loader.ENV_VAR))
     try:
-        if not explicit and (not loaded.from_files or await store.meta.is_demo()):
-            embedded = await store.meta.embedded_config()
-            if embedded is not None:
-                label = f"{path} (embedded config)"
-                try:
-                    config = config_loader.parse_text(embedded, label)
-                except ConfigError as exc:
-                    raise ConfigError(
-                        f"{exc}; this demo store was made by an older opsdesk: rebuild it with "
-                        f"`opsdesk demo --store {path}`"
-                    ) from None
-                loaded = LoadedConfig(config, [], loaded.config_dir, label)
+        if not explicit_config(options) and await store.meta.is_demo():
+            loaded = demo_team(path, loaded.config_dir)
     except BaseException:
         await store.close()
         raise
+    say_warnings(loaded)
     return Session(loaded=loaded, store=store, actor=actor_for(loaded.config, login))

@@ -19,7 +19,7 @@ from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from opsdesk.console.config.model import Config
 from opsdesk.console.domain.lifecycle import OPEN_STATES
@@ -176,8 +176,10 @@ class OpsdeskApp(App[int]):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
 
     def on_mount(self) -> None:
+        for warning in self.session.warnings:  # role grants ignored, as the CLI says them
+            self.notify(warning, title="Config", severity="warning", markup=False, timeout=20)
         self.show_handoff_notes()
-        self.set_interval(self._feed_interval, self._poll_feed, name="change-feed")
+        self.set_interval(self._feed_interval, self.check_feed, name="change-feed")
         if self.config.ui.clock:
             self.set_interval(5, self._tick_clock, name="clock")
         if self.config.queue.auto_escalate and not self.store.read_only:
@@ -222,10 +224,14 @@ class OpsdeskApp(App[int]):
         """SIGHUP: the SSH session or terminal went away; leave cleanly."""
         self.exit(0)
 
-    def _poll_feed(self) -> None:
-        self._check_feed()
+    def check_feed(self) -> Worker[None]:
+        """Look at the live change feed now: what the `feed_interval` timer does on each
+        tick. Returns the worker doing the look, so a caller (the tests) can wait for it
+        instead of for the next tick."""
+        worker = self._check_feed()
         if self.store.read_only and not self._said_read_only:
             self._say_read_only()
+        return worker
 
     @work(group="feed", exit_on_error=False)
     async def _check_feed(self) -> None:

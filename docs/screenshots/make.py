@@ -7,9 +7,9 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from opsdesk.console.tui.app import OpsdeskApp
 from opsdesk.console.ops.demo import build_demo
 from opsdesk.console.ops.session import Options
+from opsdesk.console.tui.app import OpsdeskApp
 
 HERE = Path(__file__).parent
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
