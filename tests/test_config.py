@@ -237,3 +237,79 @@ def test_sla_targets_for_some_priorities_only_are_a_config_error(
         f'[sla.priorities.{p}]\nrespond = "1h"\nresolve = "8h"\n' for p in ("P1", "P2", "P3", "P4")
     )
     assert run(["--config", str(write_config(full, name="full.toml")), "config", "check"]) == 0
+
+
+# Names and nesting -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[[people]]\nlogin = "ana\\r\\nx"',
+         'people[1 "ana\\r\\nx"].login: control characters are not allowed (U+000D)'),
+        ('[[people]]\nlogin = "ana"\nname = "Ana\\u001b]2;x\\u0007"',
+         'people[1 "ana"].name: control characters are not allowed (U+001B)'),
+        ('[[services]]\nname = "payments "',
+         'services[1 "payments "].name: leading or trailing whitespace is not allowed'),
+        ('[[vendors]]\nname = ""', 'vendors[1 ""].name: must not be empty'),
+        ('[[schedules]]\nname = "p\\u2028q"\ntimezone = "UTC"',
+         'schedules[1 "p\\u2028q"].name: control characters are not allowed (U+2028)'),
+        ('[[freeze_windows]]\nname = "x\\ty"\nstart = 2026-12-20T00:00:00Z\n'
+         "end = 2026-12-27T00:00:00Z",
+         'freeze_windows[1 "x\\ty"].name: control characters are not allowed (U+0009)'),
+    ],
+)  # fmt: skip
+def test_names_refuse_control_characters_and_surrounding_space(
+    text: str, expected: str, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    assert error_of(text, write_config) == expected
+
+
+def test_names_may_be_any_printable_text(write_config) -> None:  # type: ignore[no-untyped-def]
+    """Markup, accents, wide and right-to-left text, emoji joined by ZWJ and a Persian
+    name with a zero-width non-joiner are all names; free text keeps anything (it is
+    cleaned where it is drawn)."""
+    path = write_config(
+        '[[people]]\nlogin = "zoë"\nname = "می\u200cخواهم"\n'
+        '[[services]]\nname = "[bold]pay[/] 漢字 👩\u200d💻"\ndescription = "a\\u001b[2Jb"\n'
+        '[[vendors]]\nname = "שלום"\ndescription = "x\\r\\ny"\n'
+    )
+    config = loader.load(str(path)).config
+    assert config.people[0].name == "می\u200cخواهم"
+    assert config.services[0].description == "a\x1b[2Jb"
+
+
+def test_read_toml_bounds_nesting(tmp_path: Path) -> None:
+    fine, deep = tmp_path / "fine.toml", tmp_path / "deep.toml"
+    fine.write_text("x = " + "[" * 64 + "1" + "]" * 64, encoding="utf-8")
+    deep.write_text("x = " + "[" * 3000 + "]" * 3000, encoding="utf-8")
+    assert loader.read_toml(fine)["x"][0][0][0]
+    with pytest.raises(ConfigError, match=r"deep.toml: too deeply nested \(over 64 levels\)$"):
+        loader.read_toml(deep)
+
+
+def test_a_key_with_control_characters_is_refused(
+    write_config, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """Keys are drawn in the footer and the help screen: an escape sequence there would
+    reach the terminal."""
+    path = write_config('[keys]\n"queue.mark" = "m\\u001b]2;owned\\u0007"\n')
+    assert run(["--config", str(path), "config", "check"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "keys.queue.mark: control characters are not allowed in a key" in err
+    assert "\x1b" not in err
+
+
+def test_config_check_prints_c1_and_bidi_controls_escaped_and_round_trips(
+    write_config, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    import tomllib
+
+    path = write_config(
+        '[[services]]\nname = "web"\ndescription = "a\\u009b31mb\\u202ec\\u200bd"\n'
+    )
+    assert run(["--config", str(path), "config", "check"]) == 0
+    out = capsys.readouterr().out
+    assert not any(ch in out for ch in "\x9b\u202e\u200b")
+    assert "\\u009b" in out and "\\u202e" in out
+    assert tomllib.loads(out)["services"][0]["description"] == "a\x9b31mb\u202ec\u200bd"

@@ -135,4 +135,6 @@ def validate_keymap(keys: dict[str, str]) -> str | None:
             return f"{binding_id}: unknown binding id{hint}; press ? in the console for the ids"
         if not key.strip():
             return f"{binding_id}: empty key"
+        if not key.isprintable():
+            return f"{binding_id}: control characters are not allowed in a key ({key!r})"
     return None
