@@ -394,6 +394,34 @@ async def _open_as_mallory(store: Path, me: str) -> None:
         await session.close()
 
 
+async def test_a_demo_flag_planted_in_the_team_store_does_not_swap_the_team(
+    no_system_config: Path, tmp_path: Path, me: str
+) -> None:
+    """The team store is named by the team config; a group member flags it a demo with
+    sqlite3. Everyone keeps the team's schedules, escalation and roles: the demo team
+    (with its made-up on-call people) would page nobody real."""
+    store = await make_store_async(tmp_path / "team.db")
+    write(
+        no_system_config / "config.toml",
+        f'[store]\npath = "{store}"\n[[people]]\nlogin = "{me}"\n[[people]]\nlogin = "ana"\n'
+        f'[roles]\nlead = ["ana"]\n[[services]]\nname = "payments"\n',
+    )
+    exec(plant_code(store, tmp_path / "absent.py", "mallory"), {})
+    session = await open_session(Options(), login="ana")
+    try:
+        assert session.loaded.source_label == str(no_system_config / "config.toml")
+        assert [s.name for s in session.config.services] == ["payments"]
+        assert session.actor.roles == {"engineer", "lead"}
+    finally:
+        await session.close()
+    # Named on the command line, the same flag still opens the demo team (opsdesk demo).
+    session = await open_session(Options(store=str(store)))
+    try:
+        assert "(demo store: the built-in demo team" in session.loaded.source_label
+    finally:
+        await session.close()
+
+
 async def test_a_demo_store_carries_no_config(tmp_path: Path, me: str) -> None:
     store = tmp_path / "demo.db"
     await build_demo(store, incidents=50, seed=1, now=FIXED_NOW, creator=me)

@@ -160,6 +160,15 @@ def explicit_config(options: Options) -> bool:
     return bool(options.config or os.environ.get(config_loader.ENV_VAR))
 
 
+def demo_team_applies(options: Options, loaded: LoadedConfig) -> bool:
+    """Whether a store's demo flag may bring in the built-in demo team. Not when a config
+    is named (`--config`, `$OPSDESK_CONFIG`), and not for a store that a config file names
+    in `[store] path`: that store is the team's, and the flag is in a table every group
+    member can write, so honouring it there would swap the team's schedules, escalation
+    and roles for the demo's."""
+    return not explicit_config(options) and (bool(options.store) or not loaded.config.store.path)
+
+
 def demo_team(path: Path, config_dir: Path | None) -> LoadedConfig:
     """The config of the demo store at `path`: the demo team built into opsdesk, whose
     admin is the store file's owner (who made it). Nothing of it is read from the store."""
@@ -194,7 +203,7 @@ async def open_session(
         path, group=loaded.config.store.group, read_only=options.read_only, create=create
     )
     try:
-        if not explicit_config(options) and await store.meta.is_demo():
+        if demo_team_applies(options, loaded) and await store.meta.is_demo():
             loaded = demo_team(path, loaded.config_dir)
     except BaseException:
         await store.close()
