@@ -40,6 +40,7 @@ from opsdesk.console.ops.demo import build_demo
 from opsdesk.console.ops.session import Options, open_session
 from opsdesk.store import Store
 from tests.conftest import FIXED_NOW
+from tests.waits import Messages, settle
 
 Capture = pytest.CaptureFixture[str]
 STRANGER = 4242  # a uid and gid with no account or group: "someone else" in-process
@@ -322,9 +323,10 @@ async def test_the_console_shows_grants_ignored_as_a_warning(
         Options(config=str(config), store=str(store)),
         poll_interval=0, handle_hangup=False, feed_interval=3600.0,
     )  # fmt: skip
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        said = [str(n.message) for n in app._notifications]
+    messages = Messages()
+    async with app.run_test(size=(120, 40), message_hook=messages) as pilot:
+        await settle(app, pilot)
+        said = messages.said()
         assert said == [f"roles from {config} ignored: it is not owned by root (the store's owner)"]
         assert app.actor.roles == {"engineer"}
 
