@@ -38,17 +38,18 @@ class VendorsScreen(StoreScreen):
     TITLE = "Vendors"
     FLEX_COLUMN = 6
     COLUMNS = ("Vendor", "Status", "Since", "Seen", "Services", "Renews", "Summary")
-    EMPTY = "no vendors or sources in config"
+    EMPTY = "no vendors or status sources yet: add [[vendors]] or [[sources]] to the config"
 
     async def load(self) -> None:
         config, now = self.ops.config, self.ops.now()
         states = {s.source: s for s in await self.ops.store.statuses.all()}
-        rows, troubled = [], 0
+        rows, troubled, unknown = [], 0, 0
         for vendor in config.vendors:
             sources = [s.name for s in config.sources if s.vendor == vendor.name]
             services = [s.name for s in config.services if vendor.name in s.vendors]
             row = self._row(vendor.name, sources, states, now, services, vendor)
             troubled += row.record not in ("operational", "unknown")
+            unknown += row.record == "unknown"
             rows.append(row)
         for source in config.sources:
             if source.vendor is None:
@@ -62,6 +63,8 @@ class VendorsScreen(StoreScreen):
         summary.append(f"{len(config.sources)}  ")
         summary.append("Not operational ", style="bold")
         summary.append(f"{troubled}", style="bold reverse red" if troubled else "")
+        summary.append("  Unknown ", style="bold")
+        summary.append(f"{unknown}", style="bold reverse yellow" if unknown else "")
         summary.append("\n⌁ own monitoring · * last poll failed · Seen = last checked", style="dim")
         self.set_summary(summary)
         self.rows = rows

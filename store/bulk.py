@@ -32,6 +32,17 @@ OVERRIDE_INSERT = (
     "INSERT INTO overrides (schedule, login, starts_at, ends_at, reason, created_by, created_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+EVENT_INSERT = (
+    "INSERT INTO incident_events (incident_id, at, actor, kind, state, detail)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+SOURCE_STATUS_INSERT = (
+    "INSERT INTO source_status (source, level, summary, report, error, checked_at, last_ok_at,"
+    " level_since, failures, validators, next_due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+STATUS_HISTORY_INSERT = (
+    "INSERT INTO status_history (source, at, level, summary) VALUES (?, ?, ?, ?)"
+)
 FTS_REBUILD = "INSERT INTO incidents_fts (incidents_fts) VALUES ('rebuild')"
 AUDIT_INSERT = (
     "INSERT INTO audit (at, actor, action, entity, entity_key, before, after)"
@@ -92,6 +103,19 @@ class DemoBuilder:
     async def incidents(self, rows: Iterable[tuple[Any, ...]]) -> None:
         await self.conn.executemany(INCIDENT_INSERT, rows)
 
+    async def events(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Timeline rows (incident id, at, actor, kind, state, detail), in order: the
+        history the SLA clocks are computed from, extended by every later action."""
+        await self.conn.executemany(EVENT_INSERT, rows)
+
+    async def statuses(
+        self, current: Iterable[tuple[Any, ...]], history: Iterable[tuple[Any, ...]]
+    ) -> None:
+        """A recorded status of each source (as the poller stores one) and its level
+        history, so the vendors screen shows a store in use without polling anything."""
+        await self.conn.executemany(SOURCE_STATUS_INSERT, current)
+        await self.conn.executemany(STATUS_HISTORY_INSERT, history)
+
     async def changes(self, rows: Iterable[tuple[Any, ...]]) -> None:
         await self.conn.executemany(CHANGE_INSERT, rows)
 
@@ -129,12 +153,13 @@ class DemoBuilder:
 
 
 async def _defer_incident_indexes(conn: Any) -> list[str]:
-    """Drop the incidents table's indexes and triggers for the bulk load and return the SQL
-    that recreates them: building an index once over sorted data, and the search index in
-    one rebuild, is several times faster than maintaining them row by row. The SQL comes
-    from the schema itself, so it always matches the migrations."""
+    """Drop the indexes and triggers of the incidents and their timeline for the bulk load
+    and return the SQL that recreates them: building an index once over sorted data, and
+    the search index in one rebuild, is several times faster than maintaining them row by
+    row. The SQL comes from the schema itself, so it always matches the migrations."""
     sql = (
-        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'incidents'"
+        "SELECT type, name, sql FROM sqlite_master"
+        " WHERE tbl_name IN ('incidents', 'incident_events')"
         " AND type IN ('index', 'trigger') AND sql IS NOT NULL"
     )
     async with conn.execute(sql) as cursor:

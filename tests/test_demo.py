@@ -77,13 +77,23 @@ async def test_demo_refuses_a_real_store(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".real.db.building-*"))
 
 
-def test_demo_cli_recreates_a_demo_store_and_refuses_others(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_demo_cli_reopens_a_demo_store_recreates_it_with_reset_and_refuses_others(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys
+) -> None:
     path = tmp_path / "d.db"
+
+    def count() -> int:
+        conn = sqlite3.connect(path)
+        try:
+            return int(conn.execute("SELECT count(*) FROM incidents").fetchone()[0])
+        finally:
+            conn.close()
+
     assert run(["demo", "--store", str(path), "--incidents", "50", "--no-ui"]) == 0
     assert run(["demo", "--store", str(path), "--incidents", "70", "--no-ui"]) == 0
-    conn = sqlite3.connect(path)
-    assert conn.execute("SELECT count(*) FROM incidents").fetchone()[0] == 70
-    conn.close()
+    assert count() == 50  # reopened, not rebuilt
+    assert run(["demo", "--store", str(path), "--incidents", "70", "--no-ui", "--reset"]) == 0
+    assert count() == 70
     other = tmp_path / "other.txt"
     other.write_text("precious")
     assert run(["demo", "--store", str(other), "--no-ui"]) == 1

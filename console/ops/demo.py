@@ -1,18 +1,23 @@
-"""Realistic demo data: incidents over the last 90 days, changes, overrides, audit.
+"""Realistic demo data: incidents over the last 90 days with their timelines, changes,
+overrides, a recorded status history of the demo vendors, and audit.
 
 Deterministic for a seed and a `now`. Built for speed, since `opsdesk demo --incidents
 1000000` must finish in under a minute: rows are produced lazily and streamed into the
-store, and only the newest incidents get a full audit trail.
+store, and only the newest incidents get a full audit trail. Every incident gets its
+timeline (created, acknowledged, in progress or on hold, resolved, closed) in the table
+real incidents use, so its SLA clocks come from that history and later actions extend it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +25,17 @@ from opsdesk.console.config.loader import parse_sources
 from opsdesk.console.config.model import Config
 from opsdesk.console.domain.lifecycle import HOLD_REASONS, RESOLUTION_CODES
 from opsdesk.console.domain.sla import StateChange, clocks
-from opsdesk.console.ops.demo_team import demo_config
+from opsdesk.console.ops.demo_team import demo_config, demo_sources
 from opsdesk.console.ops.incidents import sla_columns
-from opsdesk.store.bulk import DemoBuilder
+from opsdesk.plugins.api import Incident as VendorIncident
+from opsdesk.plugins.api import Level, Maintenance, StatusReport
+from opsdesk.store.bulk import DemoBuilder, existing_kind
 
 DAY = 86400.0
 HISTORY_DAYS = 90
 AUDITED_INCIDENTS = 2000
-METRICS_DAYS = 35
+CHUNK = 20000  # incidents streamed per batch, their timelines right after them
+NEVER_DUE = "9999-12-31T00:00:00Z"  # recorded statuses: the poller never claims them itself
 
 TITLES = {
     "payments": [
@@ -88,9 +96,11 @@ class _Generator:
         self.logins = [p.login for p in config.people if p.login != creator]
         self.services = [s.name for s in config.services]
         self.matrix = config.priority.matrix
-        self.respond = {p: t.respond.total_seconds() for p, t in config.sla.priorities.items()}
-        self.resolve = {p: t.resolve.total_seconds() for p, t in config.sla.priorities.items()}
+        targets = config.sla.priorities.items()
+        self.respond: dict[str, float] = {p: t.respond.total_seconds() for p, t in targets}
+        self.resolve: dict[str, float] = {p: t.resolve.total_seconds() for p, t in targets}
         self.audit: list[tuple[Any, ...]] = []
+        self.events: list[tuple[Any, ...]] = []
 
     def incidents(self, count: int) -> Iterator[tuple[Any, ...]]:
         rng = self.rng
@@ -153,7 +163,28 @@ class _Generator:
             )  # fmt: skip
             if index >= audited_from:
                 self._audit_incident(row)
+            self._timeline(row, last)
             yield row
+
+    def _timeline(self, row: tuple[Any, ...], last: float) -> None:
+        """The incident's history as timeline events, as the operations would have
+        written them: created, acknowledged, in progress or on hold, resolved, closed."""
+        number, state, hold, reporter = row[0], row[7], row[8], row[10]
+        actor = row[9] or reporter
+        add = self.events.append
+        add((number, row[13], reporter, "created", "new", ""))
+        if row[14]:
+            add((number, row[14], actor, "state", "acknowledged", ""))
+        if state in ("in_progress", "on_hold"):
+            add((number, _iso(last), actor, "state", state, hold or ""))
+        if row[15]:
+            add((number, row[15], actor, "state", "resolved", f"{row[17]}: {row[18]}"))
+        if row[16]:
+            add((number, row[16], actor, "state", "closed", ""))
+
+    def take_events(self) -> list[tuple[Any, ...]]:
+        taken, self.events = self.events, []
+        return taken
 
     def _sla_columns(
         self,
@@ -165,19 +196,23 @@ class _Generator:
         last: float,
         resolved: Any,
     ) -> tuple[Any, ...]:
-        """Stored SLA columns, from the same rules the console uses: due times for open
-        incidents, met/breached for those resolved in the last 35 days (what the metrics
-        read); older history is left unknown, which keeps a million-row demo fast."""
-        is_open = state in ("new", "acknowledged", "in_progress", "on_hold")
-        if not is_open and (not resolved or self.now - resolved > METRICS_DAYS * DAY):
-            return None, None, None, None
-        history = [StateChange(_instant(created), "new")]
+        """Stored SLA columns, from the same rules and the same history (to the second, as
+        the timeline stores it) the console uses, so the queue and `incident show` agree."""
+        start = int(created)
+        if resolved and (
+            int(acked) - start <= self.respond[priority]
+            and int(resolved) - start <= self.resolve[priority]
+        ):
+            # Within both targets by the wall clock, so within them in working time too:
+            # both clocks stopped and met. (Most history; it keeps a million rows fast.)
+            return None, None, 1, 1
+        history = [StateChange(_instant(start), "new")]
         if acked:
-            history.append(StateChange(_instant(acked), "acknowledged"))
+            history.append(StateChange(_instant(int(acked)), "acknowledged"))
         if state in ("in_progress", "on_hold"):
-            history.append(StateChange(_instant(last), state, hold or ""))
+            history.append(StateChange(_instant(int(last)), state, hold or ""))
         if resolved:
-            history.append(StateChange(_instant(resolved), "resolved"))
+            history.append(StateChange(_instant(int(resolved)), "resolved"))
         respond, resolve = clocks(self.config, priority, history, _instant(self.now))
         columns = sla_columns(respond, resolve)
         return tuple(
@@ -251,6 +286,78 @@ class _Generator:
                    self.rng.choice(reasons), login, _iso(created))  # fmt: skip
 
 
+OPERATIONAL = "All Systems Operational"
+MAINTENANCE = "Scheduled maintenance: Jira Cloud database upgrade"
+SENDGRID_INCIDENT = "Delayed delivery of email to Microsoft domains"
+ONE_DAY = timedelta(days=1)
+
+
+def _episodes(now: datetime) -> dict[str, list[tuple[datetime, Level, str]]]:
+    """Each demo source's level changes over the last 90 days, oldest first: most are
+    operational, SendGrid is degraded by an incident, Atlassian is in maintenance, and
+    Cloudflare had a major outage earlier this month (or nine days ago on its first days)."""
+    month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    outage = month + (now - month) / 2 if now - month >= timedelta(days=1) else now - 9 * ONE_DAY
+    outage = outage.replace(minute=outage.minute - outage.minute % 5, second=0, microsecond=0)
+    ago = now - timedelta(minutes=130)
+    return {
+        "github": [
+            (now - 23 * ONE_DAY, "degraded", "Delays in GitHub Actions job starts"),
+            (now - 23 * ONE_DAY + timedelta(minutes=75), "operational", OPERATIONAL),
+        ],
+        "cloudflare": [
+            (outage, "major_outage", "Widespread 5xx errors across the Cloudflare network"),
+            (outage + timedelta(minutes=160), "operational", OPERATIONAL),
+        ],
+        "atlassian": [(now - timedelta(minutes=35), "maintenance", MAINTENANCE)],
+        "sendgrid": [(ago, "degraded", SENDGRID_INCIDENT)],
+        "aws": [
+            (now - 41 * ONE_DAY, "partial_outage", "Increased Lambda error rates in US-EAST-1"),
+            (now - 41 * ONE_DAY + timedelta(minutes=65), "operational", OPERATIONAL),
+        ],
+    }
+
+
+def _report(source: str, level: Level, summary: str, since: datetime) -> StatusReport:
+    if source == "sendgrid" and level == "degraded":
+        incident = VendorIncident(
+            SENDGRID_INCIDENT, impact="minor", status="identified", started=since,
+            last_update="We have identified the cause and are rolling out a fix.",
+        )  # fmt: skip
+        return StatusReport(level, summary, incidents=(incident,))
+    if source == "atlassian" and level == "maintenance":
+        window = Maintenance(MAINTENANCE, since, since + timedelta(hours=2), "in_progress")
+        return StatusReport(level, summary, maintenances=(window,))
+    return StatusReport(level, summary)
+
+
+def recorded_statuses(now: datetime) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """What the demo's vendors look like in use, recorded as the poller would have stored
+    it: each source's current report (checked a few minutes before `now`) and its level
+    history over 90 days. They are never due, so no console polls the internet for the
+    demo by itself; `r` on the vendors screen asks a vendor's real status page now."""
+    episodes = _episodes(now)
+    checked = _iso((now - timedelta(minutes=3)).timestamp())
+    current, history = [], []
+    for source in demo_sources():
+        name = source["name"]
+        changes = [(now - 90 * ONE_DAY, "operational", OPERATIONAL), *episodes.get(name, [])]
+        for at, level, summary in changes:
+            history.append((name, _iso(at.timestamp()), level, summary))
+        since, level, summary = changes[-1]
+        report = dataclasses.asdict(_report(name, level, summary, since))
+        current.append(
+            (name, level, summary, json.dumps(report, default=str), None, checked, checked,
+             _iso(since.timestamp()), 0, "{}", NEVER_DUE)
+        )  # fmt: skip
+    return current, history
+
+
+def is_demo(path: Path) -> bool:
+    """Whether a demo store is at `path` (to reopen rather than rebuild)."""
+    return existing_kind(path) == "demo"
+
+
 def change_count(incidents: int) -> int:
     return min(max(incidents // 500, 40), 2000)
 
@@ -265,7 +372,11 @@ async def build_demo(
     changes = change_count(incidents)
     async with DemoBuilder(path) as builder:
         await builder.meta({"demo_seed": str(seed), "demo_now": now.isoformat()})
-        await builder.incidents(generator.incidents(incidents))
+        rows = generator.incidents(incidents)
+        while chunk := list(itertools.islice(rows, CHUNK)):
+            await builder.incidents(chunk)
+            await builder.events(generator.take_events())
+        await builder.statuses(*recorded_statuses(now))
         await builder.changes(generator.changes(changes))
         await builder.overrides(generator.overrides())
         summary = {"incidents": incidents, "changes": changes, "seed": seed}

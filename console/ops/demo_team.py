@@ -1,5 +1,9 @@
 """The configuration of demo stores: a made-up team with real public status pages.
 
+The demo store holds a recorded status of each page (console/ops/demo.py), never due for a
+poll, so the vendors screen shows a store in use without going to the internet; `r` there
+polls a vendor's real page on request, and then every hour (`interval`).
+
 Built from this code whenever a demo store is opened without a named config (never read
 from the store), so `opsdesk --store demo.db` needs no config file. The store file's
 owner, who made the demo, is added as an admin, lead and CAB member so every action can
@@ -39,21 +43,21 @@ SERVICES = [
 
 SOURCES: list[dict[str, Any]] = [
     {"name": "github", "vendor": "GitHub", "plugin": "statuspage",
-     "url": "https://www.githubstatus.com"},
+     "url": "https://www.githubstatus.com", "interval": "1h"},
     {"name": "cloudflare", "vendor": "Cloudflare", "plugin": "statuspage",
-     "url": "https://www.cloudflarestatus.com"},
+     "url": "https://www.cloudflarestatus.com", "interval": "1h"},
     {"name": "atlassian", "vendor": "Atlassian", "plugin": "statuspage",
-     "url": "https://status.atlassian.com"},
+     "url": "https://status.atlassian.com", "interval": "1h"},
     {"name": "sendgrid", "vendor": "Twilio SendGrid", "plugin": "statuspage",
-     "url": "https://status.sendgrid.com"},
+     "url": "https://status.sendgrid.com", "interval": "1h"},
     {"name": "stripe", "vendor": "Stripe", "plugin": "http", "url": "https://status.stripe.com/",
-     "interval": "2m"},
+     "interval": "1h"},
     {"name": "okta", "vendor": "Okta", "plugin": "http", "url": "https://status.okta.com/",
-     "interval": "2m"},
+     "interval": "1h"},
     {"name": "slack", "vendor": "Slack", "plugin": "slack", "url": "https://slack-status.com",
-     "interval": "1m"},
+     "interval": "1h"},
     {"name": "aws", "vendor": "AWS", "plugin": "rss",
-     "url": "https://status.aws.amazon.com/rss/all.rss", "interval": "5m"},
+     "url": "https://status.aws.amazon.com/rss/all.rss", "interval": "1h"},
 ]  # fmt: skip
 PORTALS = {source["vendor"]: source["url"].split("/rss")[0] for source in SOURCES}
 
@@ -67,6 +71,11 @@ CONTRACTS = {
     "Slack": (15000.0, "2027-04-30", "99.99% uptime"),
     "AWS": (240000.0, "2027-09-30", "Per-service SLAs"),
 }
+
+
+def demo_sources() -> list[dict[str, Any]]:
+    """The demo's status sources (copies), in config order."""
+    return [dict(source) for source in SOURCES]
 
 
 def demo_config(creator: str) -> dict[str, Any]:
@@ -124,7 +133,7 @@ def demo_config(creator: str) -> dict[str, Any]:
             for name, tier, text, vendors_ in SERVICES
         ],
         "vendors": vendors,
-        "sources": SOURCES,
+        "sources": demo_sources(),
         "schedules": [
             {
                 "name": "platform",

@@ -31,6 +31,7 @@ from opsdesk.console.config.model import Config
 from opsdesk.console.ops.demo_team import demo_config
 from opsdesk.console.ops.identity import actor_for, role_sources
 from opsdesk.store import Actor, Store
+from opsdesk.store.bulk import existing_kind
 from opsdesk.store.records import Role
 
 log = logging.getLogger("opsdesk.trust")
@@ -43,6 +44,17 @@ def default_store_path() -> Path:
 
 def default_demo_path() -> Path:
     return platformdirs.user_data_path("opsdesk") / "demo.db"
+
+
+def default_store_choice() -> Path:
+    """The store when neither `--store` nor a config names one: the per-user store, or,
+    while that does not exist yet and `opsdesk demo` has built its store, the demo (said
+    once), so the commands reach what the console showed."""
+    path, demo = default_store_path(), default_demo_path()
+    if not path.exists() and existing_kind(demo) == "demo":
+        log.warning(f"using the demo store {demo} (no other store yet)")
+        return demo
+    return path
 
 
 @dataclass
@@ -80,7 +92,8 @@ class Session:
 
 def store_path(options: Options, loaded: LoadedConfig) -> Path:
     """`--store` (relative to the working directory), else `[store] path` (relative to the
-    folder of the config layer that set it), else the per-user data folder."""
+    folder of the config layer that set it), else the per-user store (or the demo store
+    while there is no per-user store yet: `default_store_choice`)."""
     if options.store:
         return Path(options.store).expanduser()
     if loaded.config.store.path:
@@ -89,7 +102,7 @@ def store_path(options: Options, loaded: LoadedConfig) -> Path:
         if not configured.is_absolute() and base is not None:
             configured = base / configured
         return configured
-    return default_store_path()
+    return default_store_choice()
 
 
 @dataclass(frozen=True)
@@ -145,7 +158,7 @@ def load_config(options: Options) -> tuple[LoadedConfig, Path]:
     if options.store:
         path = Path(options.store).expanduser()
     else:
-        path = config_loader.configured_store(files) or default_store_path()
+        path = config_loader.configured_store(files) or default_store_choice()
     granting = Granting.of(path)
     loaded = config_loader.assemble(files, config_dir, may_grant=granting.refusal)
     return loaded, path
@@ -196,8 +209,10 @@ def _is_account(login: str) -> bool:
 async def open_session(
     options: Options, *, create: bool = True, login: str | None = None
 ) -> Session:
-    """Open config and store. `login` is for tests and tools acting for a known person;
-    the CLI never sets it, so the actor is the process's own account."""
+    """Open config and store. A missing store is created (`create=True`: the console and
+    every command that changes something), or read as an empty store without making a
+    file (`create=False`: commands that only read). `login` is for tests and tools acting
+    for a known person; the CLI never sets it, so the actor is the process's own account."""
     loaded, path = load_config(options)
     store = await Store.open(
         path, group=loaded.config.store.group, read_only=options.read_only, create=create
