@@ -82,7 +82,7 @@ def _modules_loaded_by(code: str) -> set[str]:
 
 def test_config_check_does_not_load_textual(write_config) -> None:  # type: ignore[no-untyped-def]
     """`config check` validates `[keys]` from the key table, not from the screens."""
-    path = write_config('[keys]\n"queue.mark" = "m"\n')
+    path = write_config('[keys]\n"queue.mark" = "M"\n')
     loaded = _modules_loaded_by(
         f"""
         from opsdesk.console.cli import run

@@ -121,15 +121,15 @@ def test_lookup_order_flag_then_env_then_xdg(
 ) -> None:
     xdg = loader.default_config_path()
     xdg.parent.mkdir(parents=True)
-    xdg.write_text('[ui]\ntheme = "from-xdg"\n')
+    xdg.write_text('[ui]\ntheme = "nord"\n')
     env = tmp_path / "env.toml"
-    env.write_text('[ui]\ntheme = "from-env"\n')
+    env.write_text('[ui]\ntheme = "dracula"\n')
     flag = tmp_path / "flag.toml"
-    flag.write_text('[ui]\ntheme = "from-flag"\n')
-    assert loader.load(None).config.ui.theme == "from-xdg"
+    flag.write_text('[ui]\ntheme = "monokai"\n')
+    assert loader.load(None).config.ui.theme == "nord"
     monkeypatch.setenv("OPSDESK_CONFIG", str(env))
-    assert loader.load(None).config.ui.theme == "from-env"
-    assert loader.load(str(flag)).config.ui.theme == "from-flag"
+    assert loader.load(None).config.ui.theme == "dracula"
+    assert loader.load(str(flag)).config.ui.theme == "monokai"
 
 
 def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:

@@ -56,7 +56,12 @@ KEYS: dict[str, tuple[Key, ...]] = {
         Key("table.select", "enter", "select", "Open", show=False),
     ),
     "help": (Key("help.close", "escape,question_mark,q", "dismiss", "Close"),),
-    "command_line": (Key("command_line.cancel", "escape", "cancel", "Cancel"),),
+    "command_line": (
+        Key("command_line.cancel", "escape", "cancel", "Cancel"),
+        Key("command_line.complete", "tab", "complete", "Complete", priority=True),
+        Key("command_line.previous", "up", "history(-1)", "Previous command", show=False),
+        Key("command_line.next", "down", "history(1)", "Next command", show=False),
+    ),
     "confirm": (
         Key("confirm.yes", "y", "answer(True)", "Yes"),
         Key("confirm.no", "n,escape", "answer(False)", "No"),
@@ -80,7 +85,11 @@ KEYS: dict[str, tuple[Key, ...]] = {
     ),
     "handoff_notes": (Key("handoff.done", "escape,enter", "done", "Mark read"),),
     "ask": (Key("form.cancel", "escape", "cancel", "Cancel"),),
-    "choose": (Key("form.cancel", "escape", "cancel", "Cancel"),),
+    "choose": (
+        Key("form.cancel", "escape", "cancel", "Cancel"),
+        Key("choose.up", "up", "move(-1)", "Previous choice", show=False),
+        Key("choose.down", "down", "move(1)", "Next choice", show=False),
+    ),
     "metrics": (Key("metrics.close", "escape,m,q", "dismiss", "Close"),),
     "timeline": (Key("timeline.back", "escape,v", "app.pop_screen", "Back"),),
     "change_detail": (
@@ -126,15 +135,115 @@ KEYS: dict[str, tuple[Key, ...]] = {
 
 BINDING_IDS: frozenset[str] = frozenset(key.id for group in KEYS.values() for key in group)
 
+# Which groups are active together, per screen: a screen's bindings are those of its class
+# and its base classes plus those of the focused widget (the table), and the app's own
+# unless the screen is modal (Textual stops the chain at a modal screen).
+# screens/queue.py QueueScreen(IncidentActions, StoreScreen) with an OpsTable, and so on.
+ACTIVE_TOGETHER: dict[str, tuple[str, ...]] = {
+    "queue": ("app", "queue", "incident_actions", "list", "table"),
+    "on-call": ("app", "oncall", "list", "table"),
+    "vendors": ("app", "vendors", "list", "table"),
+    "changes": ("app", "changes", "list", "table"),
+    "incident": ("app", "incident", "incident_actions"),
+    "change detail": ("app", "change_detail"),
+    "change calendar": ("app", "change_calendar"),
+    "on-call timeline": ("app", "timeline"),
+    "vendor detail": ("app", "vendor_detail"),
+    # modal screens: only their own bindings
+    "help": ("help",),
+    "metrics": ("metrics",),
+    "command line": ("command_line",),
+    "confirm": ("confirm",),
+    "banner form": ("banner_form",),
+    "handoff notes": ("handoff_notes",),
+    "ask": ("ask",),
+    "choose": ("choose",),
+    "form": ("form",),
+}
 
-def validate_keymap(keys: dict[str, str]) -> str | None:
-    """None when every id in `keys` exists, else "<id>: unknown binding id (did you mean ...)"."""
+# A key typed as its character means the same as its Textual name.
+_KEY_NAMES = {
+    "?": "question_mark", "/": "slash", ":": "colon", " ": "space", ",": "comma",
+    ".": "full_stop", ";": "semicolon", "!": "exclamation_mark", "#": "number_sign",
+    "+": "plus", "-": "minus", "=": "equals_sign", "<": "less_than_sign",
+    ">": "greater_than_sign",
+}  # fmt: skip
+
+
+def _key_names(keys: str) -> set[str]:
+    out = set()
+    for key in keys.split(","):
+        key = key.strip() or key  # Textual strips each key (a lone " " stays a space)
+        if key:
+            out.add(_KEY_NAMES.get(key, key))
+    return out
+
+
+def _collisions(keys: dict[str, str]) -> dict[tuple[str, str], tuple[str, list[str]]]:
+    """Pairs of binding ids bound to one key on some screen: (first, second) in table
+    order, to (the key, the screens where both are active)."""
+    found: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    for screen, groups in ACTIVE_TOGETHER.items():
+        bound: dict[str, str] = {}  # key name -> the first id using it here
+        seen: set[str] = set()
+        for group in groups:
+            for key in KEYS[group]:
+                if key.id in seen:
+                    continue
+                seen.add(key.id)
+                for name in sorted(_key_names(keys.get(key.id, key.keys))):
+                    other = bound.setdefault(name, key.id)
+                    if other != key.id:
+                        where = found.setdefault((other, key.id), (name, []))
+                        where[1].append(screen)
+    return found
+
+
+_DEFAULT_COLLISIONS = frozenset(_collisions({}))
+"""Overlaps the defaults have on purpose (escape closes a screen that also has a Back)."""
+
+
+def keymap_problems(keys: dict[str, str]) -> list[tuple[str, str]]:
+    """Every mistake in `[keys]`, as (binding id, what is wrong), in the order given:
+    unknown ids, empty keys, control characters, and a key that another binding active
+    on the same screen already uses (which would silently take that binding away)."""
+    problems: list[tuple[str, str]] = []
     for binding_id, key in keys.items():
         if binding_id not in BINDING_IDS:
             hint = suggest(binding_id, BINDING_IDS)
-            return f"{binding_id}: unknown binding id{hint}; press ? in the console for the ids"
-        if not key.strip():
-            return f"{binding_id}: empty key"
-        if not key.isprintable():
-            return f"{binding_id}: control characters are not allowed in a key ({key!r})"
-    return None
+            problems.append(
+                (binding_id, f"unknown binding id{hint}; press ? in the console for the ids")
+            )
+        elif not key.strip():
+            problems.append((binding_id, "empty key"))
+        elif not key.isprintable():
+            problems.append((binding_id, f"control characters are not allowed in a key ({key!r})"))
+    if problems:
+        return problems
+    order = list(keys)
+    for (first, second), (name, screens) in _collisions(keys).items():
+        if (first, second) in _DEFAULT_COLLISIONS:
+            continue
+        rebound = second if second in keys else first
+        other = first if rebound == second else second
+        shown = (
+            ", ".join(screens[:3]) + f" and {len(screens) - 3} more"
+            if len(screens) > 4
+            else " and ".join(filter(None, [", ".join(screens[:-1]), screens[-1]]))
+        )
+        problems.append(
+            (
+                rebound,
+                f'"{name}" is already the key of "{other}" on the {shown} screen'
+                f'{"s" if len(screens) > 1 else ""}; it would take "{other}" away: pick '
+                f'another key, or rebind "{other}" too',
+            )
+        )
+    problems.sort(key=lambda item: order.index(item[0]) if item[0] in order else len(order))
+    return problems
+
+
+def validate_keymap(keys: dict[str, str]) -> str | None:
+    """None when `[keys]` is fine, else its first mistake as "<id>: <what is wrong>"."""
+    problems = keymap_problems(keys)
+    return f"{problems[0][0]}: {problems[0][1]}" if problems else None

@@ -19,6 +19,7 @@ import copy
 import dataclasses
 import json
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +30,9 @@ from typing import Any, TypeGuard, get_args
 import platformdirs
 
 from opsdesk.console.config import trust
+from opsdesk.console.config.keymap import keymap_problems
 from opsdesk.console.config.model import (
+    ChangeType,
     Config,
     EscalationLevel,
     Layer,
@@ -37,7 +40,16 @@ from opsdesk.console.config.model import (
     StatusSource,
 )
 from opsdesk.console.config.schema import Path as KeyPath
-from opsdesk.console.config.schema import SchemaError, build, format_path, suggest, to_data
+from opsdesk.console.config.schema import (
+    SchemaError,
+    SchemaErrors,
+    build,
+    each_error,
+    format_path,
+    suggest,
+    to_data,
+)
+from opsdesk.console.config.themes import BUILTIN_THEME_NAMES
 from opsdesk.console.errors import ConfigError
 
 ENV_VAR = "OPSDESK_CONFIG"
@@ -50,6 +62,18 @@ flag or environment variable moves it (tests replace it in-process)."""
 GRANTS = {"roles": "roles", "changes": "change approval rules"}
 """Sections that grant privilege. A file the session does not trust to grant has them
 ignored (roles from `[roles]`; approvals needed, from `[changes]`)."""
+
+
+class ConfigErrors(ConfigError):
+    """Every mistake found in the configuration, one line each in file order (`lines`).
+    Its message is the first line, saying how many more there are: `config check` lists
+    them all."""
+
+    def __init__(self, lines: list[str]) -> None:
+        more = len(lines) - 1
+        tail = f" (and {more} more mistake{'s' if more > 1 else ''}: see `opsdesk config check`)"
+        super().__init__(lines[0] + (tail if more else ""))
+        self.lines = lines
 
 
 def default_config_path() -> Path:
@@ -204,8 +228,10 @@ class _Merged:
     def __init__(self) -> None:
         self.data: dict[str, Any] = {}
         self.origins: dict[KeyPath, str] = {}
+        self.labels: list[str] = []
 
     def add(self, data: dict[str, Any], origin: str) -> None:
+        self.labels.append(origin)
         self._merge(self.data, data, (), origin)
 
     def _merge(
@@ -252,14 +278,49 @@ def _merged(sources: Iterable[tuple[str, dict[str, Any]]]) -> _Merged:
 
 
 def _parse(merged: _Merged, owners: Mapping[str, int]) -> Config:
+    """Build and check the config, reporting every mistake (ConfigErrors): first what
+    does not fit the schema; when everything does, every reference mistake."""
     try:
         config: Config = build(Config, merged.data)
-        _check_plugin_files(config, merged, owners)
-        check_references(config)
     except SchemaError as exc:
-        where = format_path(exc.path, merged.data)
-        raise ConfigError(f"{merged.origin_of(exc.path)}: {where}: {exc.reason}") from None
+        raise _errors(merged, each_error(exc)) from None
+    _check_plugin_files(config, merged, owners)
+    errors = [single for error in _reference_errors(config) for single in each_error(error)]
+    if errors:
+        raise _errors(merged, errors) from None
     return config
+
+
+def _errors(merged: _Merged, errors: list[SchemaError]) -> ConfigErrors:
+    """One line per mistake, naming file and key, in file order: by file in merge order,
+    then by section in the order the files give them."""
+    sections = list(merged.data)
+
+    def order(error: SchemaError) -> tuple[int, int]:
+        origin = merged.origin_of(error.path)
+        head = error.path[0] if error.path else None
+        return (
+            merged.labels.index(origin) if origin in merged.labels else len(merged.labels),
+            sections.index(head) if head in sections else len(sections),
+        )
+
+    lines: list[str] = []
+    for error in sorted(errors, key=order):
+        line = f"{merged.origin_of(error.path)}: {_where(error.path, merged.data)}: {error.reason}"
+        if line not in lines:
+            lines.append(line)
+    return ConfigErrors(lines)
+
+
+_DOTTED_ID = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+
+
+def _where(path: KeyPath, data: Any) -> str:
+    """The key path as format_path writes it, but a binding id as it is named everywhere
+    else (`keys.screen.oncall`, not `keys."screen.oncall"`)."""
+    if len(path) == 2 and path[0] == "keys" and _DOTTED_ID.fullmatch(str(path[1])):
+        return f"keys.{path[1]}"
+    return format_path(path, data)
 
 
 def _check_plugin_files(config: Config, merged: _Merged, owners: Mapping[str, int]) -> None:
@@ -382,9 +443,14 @@ def to_toml_data(config: Config) -> dict[str, Any]:
 
 
 def check_references(config: Config) -> None:
-    """Cross-section checks: names that must exist, duplicates, shapes TOML cannot express."""
-    for error in _reference_errors(config):
-        raise error
+    """Cross-section checks: names that must exist, duplicates, shapes TOML cannot express,
+    the theme and keys start-up needs, and approval rules someone can meet (SchemaErrors
+    with every mistake when there are several)."""
+    errors = [single for error in _reference_errors(config) for single in each_error(error)]
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise SchemaErrors(errors)
 
 
 def _unknown(path: KeyPath, kind: str, name: str, known: Iterable[str]) -> SchemaError:
@@ -425,9 +491,11 @@ class _Names:
 
 
 def _reference_errors(config: Config) -> Iterator[SchemaError]:
-    """Every cross-section mistake, section by section (the first one is reported)."""
+    """Every cross-section mistake, section by section."""
     names = _Names.of(config)
     for section in (
+        _ui_theme,
+        _keys,
         _duplicate_names,
         _roles,
         _priority_matrix,
@@ -438,8 +506,24 @@ def _reference_errors(config: Config) -> Iterator[SchemaError]:
         _escalation_policies,
         _freeze_windows,
         _sla_calendars,
+        _approvals,
     ):
         yield from section(config, names)
+
+
+def _ui_theme(config: Config, names: _Names) -> Iterator[SchemaError]:
+    """The console refuses to start with a theme Textual does not have."""
+    theme = config.ui.theme
+    if theme not in BUILTIN_THEME_NAMES:
+        hint = suggest(theme, BUILTIN_THEME_NAMES) or (
+            f" (Textual's themes: {', '.join(BUILTIN_THEME_NAMES[:4])}, ...)"
+        )
+        yield SchemaError(("ui", "theme"), f"unknown theme {json.dumps(theme)}{hint}")
+
+
+def _keys(config: Config, names: _Names) -> Iterator[SchemaError]:
+    for binding_id, problem in keymap_problems(config.keys):
+        yield SchemaError(("keys", binding_id), problem)
 
 
 def _duplicate_names(config: Config, names: _Names) -> Iterator[SchemaError]:
@@ -557,3 +641,130 @@ def _sla_calendars(config: Config, names: _Names) -> Iterator[SchemaError]:
             yield SchemaError(
                 ("sla", "calendars", calendar_name, "to"), "business hours end before they start"
             )
+
+
+def _approvals(config: Config, names: _Names) -> Iterator[SchemaError]:
+    """An approval rule nobody can meet makes its changes impossible to approve: an
+    error. (A type left to the default rule is only warned about: see
+    `default_approval_warnings`.)"""
+    team = _Approvers.of(config, names)
+    if team is None:
+        return
+    covered: dict[str, set[str]] = {}
+    for index, rule in enumerate(config.changes.approval_rules):
+        risks = set(rule.risk) - covered.setdefault(rule.type, set())
+        covered[rule.type] |= set(rule.risk)
+        if not risks:
+            continue  # an earlier rule always applies first
+        problem = team.unmet(rule.lead, rule.cab, rule.review_after)
+        if problem:
+            what = _changes(rule.type, [r for r in RISKS if r in risks])
+            yield SchemaError(
+                ("changes", "approval_rules", index), f"{what} can never be approved: {problem}"
+            )
+
+
+def default_approval_warnings(config: Config) -> list[str]:
+    """For each change type no rule covers, whose default (1 CAB approval) nobody can
+    give: "changes.approval_rules: ..." lines for `config check` to warn with. A warning,
+    not an error: a team that grants roles but does not use change management is fine."""
+    team = _Approvers.of(config, _Names.of(config))
+    if team is None:
+        return []
+    out = []
+    for change_type in get_args(ChangeType):
+        covered = {r for rule in config.changes.approval_rules if rule.type == change_type
+                   for r in rule.risk}  # fmt: skip
+        left = [r for r in RISKS if r not in covered]
+        if not left or change_type == "standard":
+            continue  # standard changes without a rule need no approval
+        problem = team.unmet(0, 1, False)
+        if problem:
+            out.append(
+                f"changes.approval_rules: no rule for {_changes(change_type, left)}, so they "
+                f"need the default 1 CAB approval and can never be approved: {problem}"
+            )
+    return out
+
+
+RISKS = ("low", "medium", "high")
+
+
+def _changes(change_type: str, risks: list[str]) -> str:
+    return f"{change_type} changes" + ("" if len(risks) == 3 else f" ({'/'.join(risks)} risk)")
+
+
+@dataclass(frozen=True)
+class _Approvers:
+    """Who can approve changes. Leads approve as lead, CAB members as CAB, admins as
+    either (they hold every role); one person fills one seat, and nobody decides on
+    their own change. When everyone on the team can approve, the requester is one of
+    them and cannot count."""
+
+    lead: set[str]
+    cab: set[str]
+    outsider: bool
+
+    @classmethod
+    def of(cls, config: Config, names: _Names) -> _Approvers | None:
+        """None when no file grants a role: the team is set up elsewhere (or not yet)."""
+        roles = config.roles
+        if not (roles.admin or roles.lead or roles.cab):
+            return None
+        approvers = set(roles.admin) | set(roles.lead) | set(roles.cab)
+        return cls(
+            lead=set(roles.admin) | set(roles.lead),
+            cab=set(roles.admin) | set(roles.cab),
+            # someone who cannot approve may ask, and then every approver is free to decide
+            outsider=not names.logins or any(p not in approvers for p in names.logins),
+        )
+
+    def unmet(self, leads: int, cabs: int, review: bool) -> str | None:
+        """Why no requester can get `leads` lead and `cabs` CAB approvals (and a review
+        afterwards) from other people, or None when someone can."""
+        if not (leads or cabs or review):
+            return None
+        short = self._short(leads, cabs, review, self.lead, self.cab)
+        if short:
+            holders = f"{_people(self.lead)} lead (or admin), {_people(self.cab)} cab (or admin)"
+            return f"they need {short}, and {holders}; add people to [roles] or lower cab/lead"
+        if self.outsider:
+            return None
+        approvers = sorted(self.lead | self.cab)
+        for requester in approvers:
+            short = self._short(
+                leads, cabs, review, self.lead - {requester}, self.cab - {requester}
+            )
+            if not short:
+                return None
+        short = self._short(
+            leads, cabs, review, self.lead - {approvers[0]}, self.cab - {approvers[0]}
+        )
+        who = (
+            f"{approvers[0]} is the only one who can approve"
+            if len(approvers) == 1
+            else f"everyone who can approve ({', '.join(approvers)}) may be the requester"
+        )
+        return (
+            f"nobody approves their own change, and {who}; they would need {short} from "
+            "someone else: add people to [roles] or lower cab/lead"
+        )
+
+    @staticmethod
+    def _short(leads: int, cabs: int, review: bool, lead: set[str], cab: set[str]) -> str:
+        short = []
+        if leads > len(lead):
+            short.append(f"{leads} lead approval{'s' if leads > 1 else ''}")
+        if cabs > len(cab):
+            short.append(f"{cabs} CAB approval{'s' if cabs > 1 else ''}")
+        if not short and leads + cabs > len(lead | cab):
+            short.append(f"{leads + cabs} approvals from {leads + cabs} different people")
+        if not short and review and not lead | cab:
+            short.append("a review afterwards by a CAB member or lead")
+        return " and ".join(short)
+
+
+def _people(holders: set[str]) -> str:
+    if not holders:
+        return "nobody holds"
+    return f"only {', '.join(sorted(holders))} hold{'s' if len(holders) == 1 else ''}"

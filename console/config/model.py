@@ -517,7 +517,7 @@ class Config:
     keys: dict[str, str] = field(
         default_factory=dict,
         metadata={
-            "doc": 'Rebind a key by its binding id (`"screen.oncall" = "o"`); `?` in the '
+            "doc": 'Rebind a key by its binding id (`"screen.oncall" = "O"`); `?` in the '
             "console lists the ids.",
             "each": "binding id",
         },

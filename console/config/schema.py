@@ -31,6 +31,29 @@ class SchemaError(ValueError):
         self.reason = reason
 
 
+class SchemaErrors(SchemaError):
+    """Several mistakes found in one pass, in the order of the data; the first one is the
+    error's own path and reason."""
+
+    def __init__(self, errors: list[SchemaError]) -> None:
+        super().__init__(errors[0].path, errors[0].reason)
+        self.errors = errors
+
+
+def each_error(error: SchemaError) -> list[SchemaError]:
+    """The single mistakes in `error` (itself, or those a SchemaErrors holds)."""
+    if isinstance(error, SchemaErrors):
+        return [single for inner in error.errors for single in each_error(inner)]
+    return [error]
+
+
+def _raise_any(errors: list[SchemaError]) -> None:
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise SchemaErrors(errors)
+
+
 @dataclass(frozen=True)
 class Parser:
     """Annotated metadata: how to read a value from TOML and how to write it back."""
@@ -112,7 +135,8 @@ def _describe(value: Any) -> str:
 
 
 def build(kind: Any, value: Any, path: Path = ()) -> Any:
-    """Convert `value` (parsed TOML) into `kind`, raising SchemaError at the first mistake."""
+    """Convert `value` (parsed TOML) into `kind`, raising SchemaError for a mistake
+    (SchemaErrors when there are several: every key is checked, not only the first)."""
     origin = typing.get_origin(kind)
     if origin is typing.Annotated:
         base, *extras = typing.get_args(kind)
@@ -141,15 +165,28 @@ def build(kind: Any, value: Any, path: Path = ()) -> Any:
         (item,) = typing.get_args(kind)
         if not isinstance(value, list):
             raise SchemaError(path, f"expected an array, got {_describe(value)}")
-        return [build(item, v, (*path, i)) for i, v in enumerate(value)]
+        items: list[Any] = []
+        errors: list[SchemaError] = []
+        for i, v in enumerate(value):
+            try:
+                items.append(build(item, v, (*path, i)))
+            except SchemaError as exc:
+                errors += each_error(exc)
+        _raise_any(errors)
+        return items
     if origin is dict:
         key_kind, item = typing.get_args(kind)
         if not isinstance(value, dict):
             raise SchemaError(path, f"expected a table, got {_describe(value)}")
-        return {
-            build(key_kind, k, (*path, str(k))): build(item, v, (*path, str(k)))
-            for k, v in value.items()
-        }
+        table: dict[Any, Any] = {}
+        errors = []
+        for k, v in value.items():
+            try:
+                table[build(key_kind, k, (*path, str(k)))] = build(item, v, (*path, str(k)))
+            except SchemaError as exc:
+                errors += each_error(exc)
+        _raise_any(errors)
+        return table
     if dataclasses.is_dataclass(kind):
         return _build_record(kind, value, path)
     return _build_scalar(kind, value, path)
@@ -182,18 +219,26 @@ def _build_record(kind: Any, value: Any, path: Path) -> Any:
         raise SchemaError(path, f"expected a table, got {_describe(value)}")
     hints = typing.get_type_hints(kind, include_extras=True)
     fields = {toml_key(f): f for f in dataclasses.fields(kind)}
-    for key in value:
-        if key not in fields:
-            what = "unknown key" if path else "unknown section"
-            raise SchemaError((*path, key), what + suggest(key, fields))
+    errors: list[SchemaError] = []
     kwargs: dict[str, Any] = {}
-    for key, field in fields.items():
-        if key in value:
+    for key in value:  # in the order of the file
+        field = fields.get(key)
+        if field is None:
+            what = "unknown key" if path else "unknown section"
+            errors.append(SchemaError((*path, key), what + suggest(key, fields)))
+            continue
+        try:
             kwargs[field.name] = build(hints[field.name], value[key], (*path, key))
             if field.metadata.get("kind") == NAME_KIND:
                 _check_name(kwargs[field.name], field, (*path, key))
-        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-            raise SchemaError((*path, key), "missing required key")
+        except SchemaError as exc:
+            errors += each_error(exc)
+    for key, field in fields.items():
+        if key not in value and (
+            field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+        ):
+            errors.append(SchemaError((*path, key), "missing required key"))
+    _raise_any(errors)
     return kind(**kwargs)
 
 

@@ -1,18 +1,14 @@
 """Start the Textual console after checking everything that could fail with a traceback.
 
-Config, keymap, theme and the store are checked first, so a mistake is one line and exit
-code 2 (config) or 1 (store), never a half-drawn screen.
+Config (with its keymap and theme: the config layer checks them, so `config check` and
+`config set` refuse what start-up would) and the store are checked first, so a mistake is
+one line and exit code 2 (config) or 1 (store), never a half-drawn screen.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from textual.theme import BUILTIN_THEMES
-
-from opsdesk.console.config.keymap import validate_keymap
-from opsdesk.console.config.schema import suggest
-from opsdesk.console.errors import ConfigError
 from opsdesk.console.ops.session import Options, Session, open_session
 
 
@@ -23,16 +19,7 @@ async def _check(options: Options) -> Session:
 
 
 def run_tui(options: Options, *, mouse: bool | None) -> int:
-    session = asyncio.run(_check(options))
-    label = session.loaded.source_label
-    problem = validate_keymap(session.config.keys)
-    if problem:
-        raise ConfigError(f"{label}: keys.{problem}")
-    theme = session.config.ui.theme
-    if theme not in BUILTIN_THEMES:
-        raise ConfigError(
-            f"{label}: ui.theme: unknown theme {theme!r}{suggest(theme, BUILTIN_THEMES)}"
-        )
+    session = asyncio.run(_check(options))  # loading the config checks theme and keys
     from opsdesk.console.tui.app import OpsdeskApp
 
     app = OpsdeskApp(options)
