@@ -20,6 +20,13 @@ class UsageError(OpsdeskError):
     exit_code = 2
 
 
+class InputError(UsageError):
+    """A value given to a command or a form names nothing the config knows (a service,
+    login or schedule) or cannot be right (a range that ends before it starts). Exit 2, as
+    any usage mistake; a refusal because of the state of things (a wrong state, a missing
+    role) stays an exit 1 error."""
+
+
 class ConfigError(OpsdeskError):
     """A configuration file is unreadable or invalid; the message names file and key."""
 

@@ -52,6 +52,7 @@ SYNCHRONOUS = "FULL"
 AUDIT_CHAIN_SCHEMA = 9  # 0009_audit_chain.sql: audit rows carry a hash chain from here on
 BACKUP_NAME_TRIES = 20
 COPY_CHUNK = 1 << 20
+NO_STORE_YET = "no store here yet; a command that changes something creates it"
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -144,12 +145,16 @@ class Database:
         self._reader: aiosqlite.Connection | None = None
         self._reader_lock = asyncio.Lock()
         self._holder: asyncio.Task[Any] | None = None  # the task whose transaction is open
+        self.in_memory = False  # no store file yet: the empty stand-in of Database._empty
 
     @classmethod
     async def open(
         cls, path: Path, *, group: str | None = None, read_only: bool = False, create: bool = True
     ) -> Database:
-        path = prepare_store_path(path, group=group, read_only=read_only, create=create)
+        prepared = prepare_store_path(path, group=group, read_only=read_only, create=create)
+        if prepared is None:
+            return await cls._empty(path)
+        path = prepared
         reason = None if read_only else unwritable_reason(path)
         try:
             return await cls._connect(path, read_only or reason is not None, reason)
@@ -161,15 +166,32 @@ class Database:
             return await cls._connect(path, True, full, immutable=True)
 
     @classmethod
+    async def _empty(cls, path: Path) -> Database:
+        """No store at `path` and none to create (a command that only reads): an empty store
+        of the latest schema in memory, so every read answers as a new store would (no
+        incidents, no overrides, no banner) through the same SQL, and no file is made.
+        Writes are refused; the commands that write open with `create=True` instead."""
+        conn = await _connect_sqlite(":memory:", isolation_level=None)
+        db = cls(conn, path, read_only=False, reason=NO_STORE_YET)
+        try:
+            await db._migrate()
+            await conn.execute("PRAGMA query_only = ON")
+        except BaseException:
+            await conn.close()
+            raise
+        db.read_only, db.in_memory = True, True
+        return db
+
+    @classmethod
     async def _connect(
         cls, path: Path, read_only: bool, reason: str | None, *, immutable: bool = False
     ) -> Database:
         try:
             if read_only:
                 uri = read_only_uri(path, immutable=immutable)
-                conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+                conn = await _connect_sqlite(uri, uri=True, isolation_level=None)
             else:
-                conn = await aiosqlite.connect(path, isolation_level=None)
+                conn = await _connect_sqlite(path, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreOpenError(f"{path}: cannot open the store: {exc}") from None
         db = cls(conn, path, read_only, reason)
@@ -194,10 +216,12 @@ class Database:
         """A second, read-only connection for long aggregate reads (the metrics), so they
         run beside the screens' short queries in their own thread instead of in front of
         them on the one connection."""
+        if self.in_memory:
+            return self.conn
         async with self._reader_lock:
             if self._reader is None:
                 try:
-                    conn = await aiosqlite.connect(
+                    conn = await _connect_sqlite(
                         read_only_uri(self.path), uri=True, isolation_level=None
                     )
                     await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -369,6 +393,8 @@ class Database:
     def read_only_error(self) -> StoreError:
         if self.guards_missing:
             return AuditGuardsMissing(f"{self.path}: {GUARDS_MISSING}")
+        if self.in_memory:
+            return ReadOnlyStore(f"{self.path}: {NO_STORE_YET}; nothing was changed")
         if self.read_only_reason:
             return ReadOnlyStore(
                 f"{self.path}: read-only ({self.read_only_reason}); nothing was changed"
@@ -484,6 +510,19 @@ class Database:
                         "(another process holds the write lock); try again"
                     ) from None
                 await asyncio.sleep(0.05)
+
+
+async def _connect_sqlite(database: str | Path, **options: Any) -> aiosqlite.Connection:
+    """aiosqlite.connect, waiting on failure for the worker thread it starts: aiosqlite
+    stops that thread after a failed connect but does not wait for it, so the thread would
+    report to an event loop `asyncio.run` has already closed (a traceback on stderr after
+    the one-line error)."""
+    pending = aiosqlite.connect(database, **options)
+    try:
+        return await pending
+    except BaseException:
+        await asyncio.to_thread(pending._thread.join, 5)
+        raise
 
 
 def peek_schema(path: Path) -> int | None:

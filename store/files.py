@@ -14,16 +14,25 @@ from pathlib import Path
 from opsdesk.store.errors import StoreOpenError
 
 
-def prepare_store_path(path: Path, *, group: str | None, read_only: bool, create: bool) -> Path:
-    """Resolve `path` and create the file when allowed; refuse clearly when it cannot work."""
+def prepare_store_path(
+    path: Path, *, group: str | None, read_only: bool, create: bool
+) -> Path | None:
+    """Resolve `path` and create the file when allowed; refuse clearly when it cannot work.
+
+    None when there is no store at `path` and none is to be made (`create=False`: a
+    command that only reads): the caller answers from an empty store and writes no file."""
     path = path.expanduser()
+    if path.is_dir():
+        raise StoreOpenError(
+            f"{path}: is a folder, not a store file (name a file in it, e.g. {path / 'opsdesk.db'})"
+        )
     if not path.exists():
+        if not create:
+            return None
         if read_only:
             raise StoreOpenError(
                 f"{path}: no store here (a read-only console needs an existing store)"
             )
-        if not create:
-            raise StoreOpenError(f"{path}: no store here")
         create_store_file(path, group)
     return path
 

@@ -41,7 +41,9 @@ class Store:
         read_only: bool = False,
         create: bool = True,
     ) -> Store:
-        """Open (creating and migrating as needed) the store at `path`."""
+        """Open (migrating as needed) the store at `path`. A missing store is created, or
+        with `create=False` (commands that only read) answered by an empty store in memory:
+        every read finds nothing, no file is made, and writes are refused."""
         db = await Database.open(Path(path), group=group, read_only=read_only, create=create)
         return cls(db)
 

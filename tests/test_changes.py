@@ -272,14 +272,14 @@ def test_creating_checks_plans_services_window_and_hand_set_risk(change_cli) -> 
     cli = change_cli
     base = ["change", "new", "--title", "x", "--service", "wiki", "--start", "2026-11-26T10:00Z"]
     code, err = cli(*base, "--type", "normal", "--end", "2026-11-26T11:00Z")
-    assert code == 1 and "needs a test plan and a backout plan" in err
+    assert code == 2 and "needs a test plan and a backout plan" in err
     code, err = cli(*base, "--type", "standard", "--end", "2026-11-26T09:00Z")
-    assert code == 1 and "end must be after the planned start" in err
+    assert code == 2 and "end must be after the planned start" in err
     code, err = cli("change", "new", "--title", "x", "--service", "wikki", "--type", "standard",
                     "--start", "2026-11-26T10:00Z", "--end", "2026-11-26T11:00Z")  # fmt: skip
-    assert code == 1 and "unknown service 'wikki'" in err
+    assert code == 2 and "unknown service 'wikki'" in err
     code, err = cli(*base, "--type", "standard", "--end", "2026-11-26T11:00Z", "--risk", "high")
-    assert code == 1 and "needs a justification" in err
+    assert code == 2 and "needs a justification" in err
 
 
 async def test_changes_screen_filters_and_approves_from_the_keyboard(demo_store: Path) -> None:

@@ -86,7 +86,7 @@ def test_take_assign_priority_note_and_audit(cli, me: str) -> None:  # type: ign
         assert (taken["state"], taken["assignee"]) == ("acknowledged", me)
         assert cli("incident", "assign", "INC-1", "ana")[0] == 0
         code, err = cli("incident", "assign", "INC-1", "anna")
-        assert (code, err) == (1, "opsdesk: unknown login 'anna' (did you mean \"ana\"?)\n")
+        assert (code, err) == (2, "opsdesk: unknown login 'anna' (did you mean \"ana\"?)\n")
         code, raised = cli(
             "incident", "priority", "INC-1", "--impact", "1", "--urgency", "2", "--json"
         )
@@ -108,7 +108,7 @@ def test_take_assign_priority_note_and_audit(cli, me: str) -> None:  # type: ign
 
 def test_unknown_things_are_one_line_errors(cli) -> None:  # type: ignore[no-untyped-def]
     code, err = cli("incident", "new", "--title", "x", "--service", "paymnts")
-    assert (code, err) == (1, "opsdesk: unknown service 'paymnts' (did you mean \"payments\"?)\n")
+    assert (code, err) == (2, "opsdesk: unknown service 'paymnts' (did you mean \"payments\"?)\n")
     code, err = cli("incident", "show", "INC-404")
     assert (code, err) == (1, "opsdesk: INC-404: no such incident\n")
     code, err = cli("incident", "ack", "banana")

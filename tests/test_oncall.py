@@ -223,7 +223,7 @@ def test_oncall_now_cli(tmp_path, capsys) -> None:  # type: ignore[no-untyped-de
         ("2026-03-07T00:00:00Z", "2026-03-07T14:00:00Z"),  # ana's shift from 6 March 09:00 EST
         ("2026-03-08T13:00:00Z", "2026-03-09T00:00:00Z"),  # 09:00 EDT after the change
     ]
-    assert run([*base, "oncall", "now", "--schedule", "platfrom"]) == 1
+    assert run([*base, "oncall", "now", "--schedule", "platfrom"]) == 2
     assert "unknown schedule 'platfrom' (did you mean \"platform\"?)" in capsys.readouterr().err
 
 
@@ -284,11 +284,11 @@ def test_override_cli_roles_and_effect(tmp_path, capsys, me: str) -> None:  # ty
                 *window,
             ]
         )
-        == 1
+        == 2
     )
     assert "unknown schedule 'platfrm' (did you mean \"platform\"?)" in capsys.readouterr().err
     assert run([*as_engineer, "oncall", "override", "add", "--schedule", "platform", "--person", me,
-                "--from", "2026-11-25T18:00Z", "--to", "2026-11-25T10:00Z"]) == 1  # fmt: skip
+                "--from", "2026-11-25T18:00Z", "--to", "2026-11-25T10:00Z"]) == 2  # fmt: skip
     assert "an override must end after it starts" in capsys.readouterr().err
     assert run([*as_engineer, "audit", "--json", "--entity", "OVR-1"]) == 0
     actions = [a["action"] for a in json.loads(capsys.readouterr().out)]
@@ -466,7 +466,7 @@ def test_handoff_cli(tmp_path, capsys, me: str) -> None:  # type: ignore[no-unty
         and note["seen_at"] is None
     )
     assert note["for_login"] in (me, "ana")
-    assert run([*base, "oncall", "handoff", "add", "--schedule", "nope", "x"]) == 1
+    assert run([*base, "oncall", "handoff", "add", "--schedule", "nope", "x"]) == 2
 
 
 async def test_oncall_screen_shows_your_shift_and_both_zones(demo_store) -> None:  # type: ignore[no-untyped-def]

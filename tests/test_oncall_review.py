@@ -131,5 +131,5 @@ def test_lint_diff_and_export_from_the_cli(tmp_path, capsys) -> None:  # type: i
                     "--days", "6"]) == 0  # fmt: skip
         text = ics.read_text()
         assert text.count("BEGIN:VEVENT") == 3 and "ana" not in text
-        assert run([*base, "oncall", "export", "--ical", str(ics), "--person", "bne"]) == 1
+        assert run([*base, "oncall", "export", "--ical", str(ics), "--person", "bne"]) == 2
         assert "unknown login 'bne' (did you mean \"ben\"?)" in capsys.readouterr().err

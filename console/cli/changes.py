@@ -11,14 +11,21 @@ from typing import Any
 from opsdesk.console.cli.common import now, options_from
 from opsdesk.console.cli.output import emit_json, emit_line, emit_table
 from opsdesk.console.domain.change_rules import STATES, describe
+from opsdesk.console.errors import UsageError
 from opsdesk.console.ops.changes import ChangeOps, ChangePlan, ChangeView
 from opsdesk.console.ops.identity import current_login
 from opsdesk.console.ops.session import open_session
+from opsdesk.store.changes import parse_change_key
+from opsdesk.store.incidents import parse_key
 from opsdesk.store.records import ChangeRequest
 
 
-async def _with_ops(args: argparse.Namespace, call: Callable[[ChangeOps], Awaitable[Any]]) -> Any:
-    session = await open_session(options_from(args), create=False)
+async def _with_ops(
+    args: argparse.Namespace, call: Callable[[ChangeOps], Awaitable[Any]], *, create: bool = True
+) -> Any:
+    """Run `call` on an open store: created when missing by the commands that change
+    something; read as empty (and not created) by those that only read (`create=False`)."""
+    session = await open_session(options_from(args), create=create)
     try:
         return await call(ChangeOps(session.store, session.config, session.actor))
     finally:
@@ -94,7 +101,7 @@ async def list_(args: argparse.Namespace) -> int:
         )
         return await ops.awaiting_me(found) if args.to_approve else found
 
-    found = await _with_ops(args, find)
+    found = await _with_ops(args, find, create=False)
     if args.json:
         emit_json([change_out(c) for c in found])
         return 0
@@ -105,7 +112,7 @@ async def list_(args: argparse.Namespace) -> int:
 
 
 async def show(args: argparse.Namespace) -> int:
-    view = await _with_ops(args, lambda ops: ops.view(args.key, now()))
+    view = await _with_ops(args, lambda ops: ops.view(args.key, now()), create=False)
     if args.json:
         emit_json(view_out(view))
         return 0
@@ -158,10 +165,46 @@ def _step(verb: str, said: str) -> Callable[[argparse.Namespace], Any]:
     return handler
 
 
+async def edit(args: argparse.Namespace) -> int:
+    """Change a draft (or rejected) change: what is not given stays as it is; the risk is
+    computed again from the answers."""
+    given = [args.title, args.type, args.service, args.start, args.end, args.test_plan,
+             args.backout, args.yes, args.no]  # fmt: skip
+    if all(value is None for value in given):
+        raise UsageError(
+            "change edit: give what to change (--title, --type, --service, --start, --end, "
+            "--test-plan, --backout, --yes, --no)"
+        )
+    at = now()
+
+    async def apply(ops: ChangeOps) -> ChangeRequest:
+        current = await ops.store.changes.get(args.key)
+        answers = dict(current.risk_answers)
+        answers.update({q: True for q in args.yes or []})
+        answers.update({q: False for q in args.no or []})
+        plan = ChangePlan(
+            title=current.title if args.title is None else args.title,
+            type=args.type or current.type,
+            services=tuple(args.service) if args.service else current.services,
+            planned_start=args.start or current.planned_start,
+            planned_end=args.end or current.planned_end,
+            test_plan=current.test_plan if args.test_plan is None else args.test_plan,
+            backout_plan=current.backout_plan if args.backout is None else args.backout,
+            risk_answers=answers,
+        )
+        return await ops.edit(current.key, plan, at, version=current.version)
+
+    return _said(args, await _with_ops(args, apply), "edited")
+
+
 async def link(args: argparse.Namespace) -> int:
     at = now()
     await _with_ops(args, lambda ops: ops.link(args.key, args.incident, at))
-    emit_line(f"{args.key.upper()} linked to {args.incident.upper()}")
+    key, incident = f"CHG-{parse_change_key(args.key)}", f"INC-{parse_key(args.incident)}"
+    if args.json:
+        emit_json({"key": key, "incident": incident})
+    else:
+        emit_line(f"{key} linked to {incident}")
     return 0
 
 
@@ -190,6 +233,25 @@ def add_parser(
     p.add_argument("--backout")
     p.add_argument("--description")
     p.add_argument("--implementer", metavar="LOGIN")
+    p.add_argument("--json", action="store_true")
+
+    p = action(sub, "edit", edit, "change a draft or rejected change (what is not given stays)")
+    p.add_argument("key")
+    p.add_argument("--title")
+    p.add_argument("--type", choices=("standard", "normal", "emergency"))
+    p.add_argument(
+        "--service", action="append", metavar="S", help="the affected services (replaces them)"
+    )
+    p.add_argument("--start", type=instant, metavar="ISO")
+    p.add_argument("--end", type=instant, metavar="ISO")
+    p.add_argument("--test-plan")
+    p.add_argument("--backout")
+    p.add_argument(
+        "--yes", action="append", metavar="QUESTION", help="a risk question now answered yes"
+    )
+    p.add_argument(
+        "--no", action="append", metavar="QUESTION", help="a risk question now answered no"
+    )
     p.add_argument("--json", action="store_true")
 
     p = action(sub, "list", list_, "changes, newest window first")
@@ -231,3 +293,4 @@ def add_parser(
     p = action(sub, "link", link, "link a change and an incident")
     p.add_argument("key")
     p.add_argument("incident")
+    p.add_argument("--json", action="store_true")

@@ -18,6 +18,7 @@ from opsdesk.console.ops.identity import current_login
 from opsdesk.console.ops.incidents import IncidentOps, IncidentView
 from opsdesk.console.ops.session import open_session
 from opsdesk.store import Incident
+from opsdesk.store.incidents import parse_key
 from opsdesk.store.records import INCIDENT_SORTS, IncidentFilter, IncidentOrder
 from opsdesk.store.timefmt import to_db
 
@@ -71,9 +72,11 @@ def clock_out(clock: Clock) -> dict[str, Any]:
 
 
 async def _with_ops(
-    args: argparse.Namespace, work: Callable[[IncidentOps], Any], *, create: bool = False
+    args: argparse.Namespace, work: Callable[[IncidentOps], Any], *, create: bool = True
 ) -> Any:
-    """Run `work` with the operations on an open store (created only by `incident new`)."""
+    """Run `work` with the operations on an open store. A command that changes something
+    creates a missing store; one that only reads (`create=False`) finds a missing store
+    empty and leaves no file behind."""
     session = await open_session(options_from(args), create=create)
     try:
         return await work(IncidentOps(session.store, session.config, session.actor))
@@ -89,7 +92,6 @@ async def new(args: argparse.Namespace) -> int:
             args.title, args.service, at, impact=args.impact, urgency=args.urgency,
             description=args.description or "",
         ),
-        create=True,
     )  # fmt: skip
     if args.json:
         emit_json(incident_out(incident, at))
@@ -110,7 +112,7 @@ async def list_(args: argparse.Namespace) -> int:
     )
     order = IncidentOrder(args.sort, descending=args.reverse)
     found = await _with_ops(
-        args, lambda ops: ops.store.incidents.find(where, args.limit, order=order)
+        args, lambda ops: ops.store.incidents.find(where, args.limit, order=order), create=False
     )
     if args.json:
         emit_json([incident_out(i, at) for i in found])
@@ -126,7 +128,7 @@ async def list_(args: argparse.Namespace) -> int:
 
 async def show(args: argparse.Namespace) -> int:
     at = now()
-    view: IncidentView = await _with_ops(args, lambda ops: ops.view(args.key, at))
+    view: IncidentView = await _with_ops(args, lambda ops: ops.view(args.key, at), create=False)
     incident = view.incident
     if args.json:
         emit_json(
@@ -236,8 +238,13 @@ async def priority(args: argparse.Namespace) -> int:
 
 
 async def note(args: argparse.Namespace) -> int:
-    await _with_ops(args, lambda ops: ops.note(args.key, args.text, now()))
-    emit_line(f"{args.key.upper()} note added")
+    added = await _with_ops(args, lambda ops: ops.note(args.key, args.text, now()))
+    key = f"INC-{parse_key(args.key)}"
+    if args.json:
+        emit_json({"key": key, "at": added.at, "actor": added.actor, "kind": added.kind,
+                   "detail": added.detail})  # fmt: skip
+    else:
+        emit_line(f"{key} note added")
     return 0
 
 
@@ -252,7 +259,7 @@ async def metrics(args: argparse.Namespace) -> int:
     from opsdesk.console.ops.metrics import collect
 
     at = now()
-    found = await _with_ops(args, lambda ops: collect(ops.store, at))
+    found = await _with_ops(args, lambda ops: collect(ops.store, at), create=False)
     if args.json:
         emit_json(
             {
@@ -366,6 +373,7 @@ def add_parser(
     p = action("note", note, "add a note to the timeline")
     p.add_argument("key")
     p.add_argument("text")
+    p.add_argument("--json", action="store_true")
     p = action("csat", csat, "record customer satisfaction (1-5) on a resolved incident")
     p.add_argument("key")
     p.add_argument("score", type=int, choices=range(1, 6))

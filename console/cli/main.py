@@ -73,10 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     info = command("info", settings.info, "show version, config files, store and log paths")
     info.add_argument("--json", action="store_true")
 
-    demo = command("demo", console.demo, "create a demo store and open the console on it")
+    demo = command("demo", console.demo, "open the console on the demo store (built if missing)")
     demo.add_argument("--incidents", type=count, default=5000, metavar="N", help="default 5000")
     demo.add_argument("--seed", type=int, default=7, metavar="S", help="default 7")
     demo.add_argument("--no-ui", action="store_true", help="create the store and exit")
+    demo.add_argument("--reset", action="store_true", help="rebuild the demo store from scratch")
 
     audit_ = command("audit", audit.audit, "show the audit log (the newest N, or from --since on)")
     audit_.add_argument(

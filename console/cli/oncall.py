@@ -10,9 +10,10 @@ from typing import Any
 from opsdesk.console.cli.common import now, options_from
 from opsdesk.console.cli.output import emit_json, emit_line, emit_table
 from opsdesk.console.cli.rosters import add_review_parsers
-from opsdesk.console.errors import OpsdeskError
+from opsdesk.console.errors import UsageError
 from opsdesk.console.ops.oncall import OncallOps
 from opsdesk.console.ops.session import Session, open_session
+from opsdesk.store.records import HandoffNote
 
 
 async def now_command(args: argparse.Namespace) -> int:
@@ -97,12 +98,15 @@ async def shifts_command(args: argparse.Namespace) -> int:
 
 async def handoff_add(args: argparse.Namespace) -> int:
     at = now()
-    session = await open_session(options_from(args), create=False)
+    session = await open_session(options_from(args), create=True)
     try:
         note = await _ops(session).leave_handoff(args.schedule, args.text, at)
     finally:
         await session.close()
-    emit_line(f"HND-{note.id}: handoff note for {note.for_login} on {note.schedule}")
+    if args.json:
+        emit_json(_handoff_out(note))
+    else:
+        emit_line(f"HND-{note.id}: handoff note for {note.for_login} on {note.schedule}")
     return 0
 
 
@@ -113,7 +117,7 @@ async def handoff_list(args: argparse.Namespace) -> int:
     finally:
         await session.close()
     if args.json:
-        emit_json([dataclasses.asdict(n) for n in notes])
+        emit_json([_handoff_out(n) for n in notes])
         return 0
     rows = [
         [f"HND-{n.id}", n.schedule, n.author, n.for_login, f"{n.created_at:%Y-%m-%d %H:%M}",
@@ -125,7 +129,7 @@ async def handoff_list(args: argparse.Namespace) -> int:
 
 
 async def override_add(args: argparse.Namespace) -> int:
-    session = await open_session(options_from(args), create=False)
+    session = await open_session(options_from(args), create=True)
     try:
         added = await _ops(session).add_override(
             args.schedule, args.person, args.start, args.end, args.reason or "", now()
@@ -163,13 +167,16 @@ async def override_list(args: argparse.Namespace) -> int:
 async def override_remove(args: argparse.Namespace) -> int:
     text = args.id.upper().removeprefix("OVR-")
     if not text.isdigit():
-        raise OpsdeskError(f"{args.id!r} is not an override id (expected OVR-<number>)")
-    session = await open_session(options_from(args), create=False)
+        raise UsageError(f"{args.id!r} is not an override id (expected OVR-<number>)")
+    session = await open_session(options_from(args), create=True)
     try:
         removed = await _ops(session).remove_override(int(text), now())
     finally:
         await session.close()
-    emit_line(f"OVR-{removed.id} removed ({removed.login} on {removed.schedule})")
+    if args.json:
+        emit_json(_override_out(removed))
+    else:
+        emit_line(f"OVR-{removed.id} removed ({removed.login} on {removed.schedule})")
     return 0
 
 
@@ -179,6 +186,11 @@ def _override_out(override: Any) -> dict[str, Any]:
         "from": override.starts_at, "to": override.ends_at, "reason": override.reason,
         "created_by": override.created_by,
     }  # fmt: skip
+
+
+def _handoff_out(note: HandoffNote) -> dict[str, Any]:
+    """A handoff note as JSON, its id as `HND-n` (as overrides are `OVR-n`)."""
+    return {**dataclasses.asdict(note), "id": f"HND-{note.id}"}
 
 
 def _ops(session: Session) -> OncallOps:
@@ -221,6 +233,7 @@ def add_parser(
     p = action(inner_handoff, "add", handoff_add, "leave a note for whoever is on call next")
     p.add_argument("--schedule", required=True, metavar="NAME")
     p.add_argument("text")
+    p.add_argument("--json", action="store_true")
     p = action(inner_handoff, "list", handoff_list, "recent handoff notes")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
@@ -238,3 +251,4 @@ def add_parser(
     p.add_argument("--json", action="store_true")
     p = action(inner, "remove", override_remove, "remove an override")
     p.add_argument("id", metavar="OVR-N")
+    p.add_argument("--json", action="store_true")

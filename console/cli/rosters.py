@@ -16,7 +16,7 @@ from opsdesk.console.config.loader import parse_sources, read_toml, to_toml_data
 from opsdesk.console.config.schema import suggest
 from opsdesk.console.domain.roster_checks import lint_schedule, roster_diff
 from opsdesk.console.domain.rotations import final_rota
-from opsdesk.console.errors import ConfigError, OpsdeskError
+from opsdesk.console.errors import ConfigError, InputError, OpsdeskError
 from opsdesk.console.ops.oncall import OncallOps, pick_schedules
 from opsdesk.console.ops.session import open_session
 
@@ -26,7 +26,7 @@ HOUR = timedelta(hours=1)
 
 def _days(value: int) -> timedelta:
     if not 1 <= value <= MAX_DAYS:
-        raise OpsdeskError(f"--days must be between 1 and {MAX_DAYS}")
+        raise InputError(f"--days must be between 1 and {MAX_DAYS}")
     return timedelta(days=value)
 
 
@@ -107,7 +107,7 @@ def _proposed(path: Path, current: Any) -> Any:
 
 async def diff_command(args: argparse.Namespace) -> int:
     if not 1 <= args.weeks <= 52:
-        raise OpsdeskError("--weeks must be between 1 and 52")
+        raise InputError("--weeks must be between 1 and 52")
     start = _start_of_hour(now())
     end = start + timedelta(weeks=args.weeks)
     config, overrides = await _roster(args, start)
@@ -157,7 +157,7 @@ async def export_command(args: argparse.Namespace) -> int:
     schedules = pick_schedules(config.schedules, args.schedule)
     logins = [p.login for p in config.people]
     if args.person is not None and logins and args.person not in logins:
-        raise OpsdeskError(f"unknown login {args.person!r}{suggest(args.person, logins)}")
+        raise InputError(f"unknown login {args.person!r}{suggest(args.person, logins)}")
     names = {p.login: p.name for p in config.people}
     # The shift in progress is exported whole: the rota is laid out from before now.
     before = start - max((lay.rotation for s in schedules for lay in s.layers), default=HOUR)

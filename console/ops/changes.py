@@ -25,7 +25,7 @@ from opsdesk.console.domain.change_rules import (
 )
 from opsdesk.console.domain.rotations import final_rota
 from opsdesk.console.domain.text import clean, one_line
-from opsdesk.console.errors import OpsdeskError
+from opsdesk.console.errors import InputError, OpsdeskError
 from opsdesk.store import Actor, Store
 from opsdesk.store.incidents import parse_key
 from opsdesk.store.records import (
@@ -41,6 +41,11 @@ OPEN = ("new", "acknowledged", "in_progress", "on_hold")
 
 class Refused(OpsdeskError):
     """A change operation that does not apply; one line saying why."""
+
+
+class Invalid(Refused, InputError):
+    """A plan that cannot be right whatever the state: an unknown service or risk question,
+    a window that ends before it starts, missing plans or justification (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -83,9 +88,9 @@ class ChangeOps:
         risk, justification = plan.risk, plan.risk_justification
         if risk is not None:
             if risk not in RISKS:
-                raise Refused(f"risk is one of {', '.join(RISKS)}, got {risk!r}")
+                raise Invalid(f"risk is one of {', '.join(RISKS)}, got {risk!r}")
             if risk != computed and not justification.strip():
-                raise Refused(
+                raise Invalid(
                     f"setting risk by hand ({risk}; the questionnaire says {computed}) needs a "
                     "justification"
                 )
@@ -177,7 +182,8 @@ class ChangeOps:
         needed = still_needed(rule_for(self.config, change.type, change.risk), [])
         state, detail = target, f"needs {describe(needed)}"
         if needed.none:
-            state, detail = "scheduled", "pre-approved (standard change)"
+            why = "standard change" if change.type == "standard" else "its rule needs no approval"
+            state, detail = "scheduled", f"pre-approved ({why})"
         changes: dict[str, object] = {"state": state}
         if found:
             changes["conflicts_ack"] = [c.reason for c in found]
@@ -195,7 +201,7 @@ class ChangeOps:
         change = await self._load(key, version)
         rule = rule_for(self.config, change.type, change.risk)
         if decision == "reject" and not comment.strip():
-            raise Refused("a rejection needs a comment saying why")
+            raise Invalid("a rejection needs a comment saying why")
         if change.state != "submitted":
             if (
                 decision == "approve"
@@ -291,19 +297,19 @@ class ChangeOps:
         services, change_type = plan.services, plan.type
         for service in services:
             if known and service not in known:
-                raise Refused(f"unknown service {service!r}{suggest(service, known)}")
+                raise Invalid(f"unknown service {service!r}{suggest(service, known)}")
         if not services:
-            raise Refused("a change needs at least one affected service")
+            raise Invalid("a change needs at least one affected service")
         if plan.planned_end <= plan.planned_start:
-            raise Refused("the planned end must be after the planned start")
+            raise Invalid("the planned end must be after the planned start")
         if change_type in ("normal", "emergency") and not (
             plan.test_plan.strip() and plan.backout_plan.strip()
         ):
-            raise Refused(f"a {change_type} change needs a test plan and a backout plan")
+            raise Invalid(f"a {change_type} change needs a test plan and a backout plan")
         try:
             return risk_from(self.config, plan.risk_answers)
         except ChangeRefused as exc:
-            raise Refused(str(exc)) from None
+            raise Invalid(str(exc)) from None
 
     async def _load(self, key: str, version: int | None) -> ChangeRequest:
         change = await self.store.changes.get(key)

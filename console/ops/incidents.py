@@ -25,7 +25,7 @@ from opsdesk.console.domain.lifecycle import (
 from opsdesk.console.domain.rotations import level_person
 from opsdesk.console.domain.sla import Clock, StateChange, clocks
 from opsdesk.console.domain.text import clean, one_line
-from opsdesk.console.errors import OpsdeskError
+from opsdesk.console.errors import InputError, OpsdeskError
 from opsdesk.store import Actor, Incident, NewIncident, StaleWrite, Store
 from opsdesk.store.records import IncidentEvent
 
@@ -34,7 +34,12 @@ STALE_LEVEL = timedelta(days=1)
 
 
 class Refused(OpsdeskError):
-    """An operation that does not apply: wrong state, unknown service or login, bad value."""
+    """An operation that does not apply to the incident as it is (wrong state, stale)."""
+
+
+class Invalid(Refused, InputError):
+    """What was asked cannot be right whatever the state: an unknown service or login, a
+    value out of range (exit 2; still a Refused for callers that catch those)."""
 
 
 def due_level(
@@ -127,12 +132,12 @@ class IncidentOps:
     def _check_service(self, service: str) -> None:
         names = [s.name for s in self.config.services]
         if names and service not in names:
-            raise Refused(f"unknown service {service!r}{suggest(service, names)}")
+            raise Invalid(f"unknown service {service!r}{suggest(service, names)}")
 
     def _check_login(self, login: str) -> None:
         logins = [p.login for p in self.config.people]
         if logins and login not in logins:
-            raise Refused(f"unknown login {login!r}{suggest(login, logins)}")
+            raise Invalid(f"unknown login {login!r}{suggest(login, logins)}")
 
     # Operations ---------------------------------------------------------------------
 
@@ -154,7 +159,7 @@ class IncidentOps:
         try:
             priority = priority_of(self.config, impact, urgency)
         except ValueError as exc:
-            raise Refused(str(exc)) from None
+            raise Invalid(str(exc)) from None
         respond, resolve = clocks(self.config, priority, [StateChange(now, "new")], now)
         assignee = None
         policy = self.config.policy(service)
@@ -225,7 +230,7 @@ class IncidentOps:
         detail = ""
         if verb == "hold":
             if reason not in HOLD_REASONS:
-                raise Refused(f"hold needs a reason: one of {', '.join(HOLD_REASONS)}")
+                raise Invalid(f"hold needs a reason: one of {', '.join(HOLD_REASONS)}")
             changes["hold_reason"] = detail = reason
         if incident.state == "on_hold" and target != "on_hold":
             changes["hold_reason"] = None
@@ -235,9 +240,9 @@ class IncidentOps:
                 changes["assignee"] = self.actor.login
         if verb == "resolve":
             if code not in RESOLUTION_CODES:
-                raise Refused(f"resolve needs a code: one of {', '.join(RESOLUTION_CODES)}")
+                raise Invalid(f"resolve needs a code: one of {', '.join(RESOLUTION_CODES)}")
             if not (note or "").strip():
-                raise Refused("resolve needs a note saying what was done")
+                raise Invalid("resolve needs a note saying what was done")
             note = clean(note or "")
             changes.update(resolved_at=now, resolution_code=code, resolution_note=note)
             detail = f"{code}: {note}"
@@ -381,6 +386,6 @@ class IncidentOps:
                 f"{incident.key} is {incident.state}; CSAT is recorded once it is resolved"
             )
         if score not in range(1, 6):
-            raise Refused(f"CSAT is a score from 1 to 5, got {score}")
+            raise Invalid(f"CSAT is a score from 1 to 5, got {score}")
         event = IncidentEvent(now, self.actor.login, "csat", None, str(score))
         return await self._write(incident, events, {"csat": score}, event, "incident.csat", now)

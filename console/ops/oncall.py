@@ -23,7 +23,7 @@ from opsdesk.console.domain.rotations import (
     on_call_at,
 )
 from opsdesk.console.domain.text import clean
-from opsdesk.console.errors import OpsdeskError
+from opsdesk.console.errors import InputError, OpsdeskError
 from opsdesk.store import Actor, Override, Store
 from opsdesk.store.records import HandoffNote
 
@@ -35,7 +35,7 @@ def pick_schedules(schedules: Sequence[Schedule], name: str | None) -> list[Sche
     chosen = [s for s in schedules if s.name == name]
     if not chosen:
         names = [s.name for s in schedules]
-        raise OpsdeskError(f"unknown schedule {name!r}{suggest(name, names)}")
+        raise InputError(f"unknown schedule {name!r}{suggest(name, names)}")
     return chosen
 
 
@@ -73,7 +73,7 @@ class OncallOps:
         services = [p.service for p in self.config.escalation_policies]
         if service not in services:
             hint = suggest(service, services)
-            raise OpsdeskError(f"no escalation policy for service {service!r}{hint}")
+            raise InputError(f"no escalation policy for service {service!r}{hint}")
         overrides = await self.overrides_for(self.config.schedules, at)
         return escalation(self.config, service, overrides, at)
 
@@ -86,9 +86,9 @@ class OncallOps:
     ) -> list[tuple[str, Shift]]:
         """(schedule, shift) for every shift in [start, end), overrides applied."""
         if end <= start:
-            raise OpsdeskError("--to must be after --from")
+            raise InputError("--to must be after --from")
         if end - start > timedelta(days=366):
-            raise OpsdeskError("ask for at most a year of shifts at a time")
+            raise InputError("ask for at most a year of shifts at a time")
         schedules = pick_schedules(self.config.schedules, schedule)
         overrides = await self.overrides_for(schedules, start)
         return [
@@ -123,9 +123,11 @@ class OncallOps:
     ) -> Override:
         """Put `login` on call for `schedule` over [start, end)."""
         pick_schedules(self.config.schedules, schedule)
+        if end <= start:
+            raise InputError("an override must end after it starts")
         logins = [p.login for p in self.config.people]
         if logins and login not in logins:
-            raise OpsdeskError(f"unknown login {login!r}{suggest(login, logins)}")
+            raise InputError(f"unknown login {login!r}{suggest(login, logins)}")
         return await self.store.overrides.add(
             self.actor, schedule, login, start, end, clean(reason), now
         )
