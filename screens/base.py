@@ -117,13 +117,31 @@ class StoreScreen(OpsScreen):
         """Show the rows that match the filter, keeping the cursor on the same key (or
         going to the first row, with `top`)."""
         table = self.table
-        await table.show(self.source(), keep=None if top else table.selected_key(), top=top)
+        source = self.source()
+        table.empty = self.empty_text()
+        await table.show(source, keep=None if top else table.selected_key(), top=top)
+        self.update_filter_status()
+
+    def empty_text(self) -> str:
+        """What the table says when it has no rows: what is empty, and why."""
+        if self.filter_text.strip() and self.rows:
+            return f"nothing matches '{one_line(self.filter_text, limit=40)}'"
+        return self.EMPTY
+
+    def filter_status(self) -> Text | None:
+        """The line under the summary while a filter is typed (None: no line)."""
+        if not self.filter_text:
+            return None
+        label = Text("filter: ", style="bold")
+        label.append(one_line(self.filter_text, limit=60))
+        label.append(f"  ({self.filter_count(self.table.total)})   Esc clears")
+        return label
+
+    def update_filter_status(self) -> None:
         status = self.query_one("#filter-status", Static)
-        status.display = bool(self.filter_text)
-        if self.filter_text:
-            label = Text("filter: ", style="bold")
-            label.append(one_line(self.filter_text, limit=60))
-            label.append(f"  ({self.filter_count(table.total)})   Esc clears")
+        label = self.filter_status()
+        status.display = label is not None
+        if label is not None:
             status.update(label)
 
     @work(exclusive=True, group="rows", exit_on_error=False)

@@ -44,7 +44,7 @@ class ChangesScreen(StoreScreen):
     TITLE = "Changes"
     FLEX_COLUMN = 4
     COLUMNS = ("Key", "Type", "Risk", "State", "Title", "Window (UTC)", "!")
-    EMPTY = "no changes"
+    EMPTY = "no change requests to show"
 
     def __init__(self) -> None:
         super().__init__()

@@ -42,7 +42,7 @@ class OncallScreen(StoreScreen):
     TITLE = "On-call"
     FLEX_COLUMN = 2
     COLUMNS = ("Schedule", "Layer", "Who", "When", "Note")
-    EMPTY = "no schedules in config"
+    EMPTY = "no on-call schedules yet: add [[schedules]] to the config"
 
     def __init__(self) -> None:
         super().__init__()

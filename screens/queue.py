@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.binding import BindingType
 
 from opsdesk.console.domain.lifecycle import OPEN_STATES
@@ -18,6 +18,7 @@ from opsdesk.console.domain.metrics import (
     backlog,
     short,
 )
+from opsdesk.console.domain.text import one_line
 from opsdesk.console.ops.metrics import collect
 from opsdesk.screens.base import StoreScreen
 from opsdesk.screens.cells import PRIORITY_STYLE
@@ -28,10 +29,13 @@ from opsdesk.screens.keys import bindings
 from opsdesk.screens.queue_rows import IncidentSource
 from opsdesk.screens.table import OpsTable, RowSource
 from opsdesk.store import StoreError
+from opsdesk.store.incidents import search_key
 from opsdesk.store.records import Incident, IncidentFilter, IncidentOrder
 
 METRICS_EVERY = timedelta(minutes=1)
+TRIAGE = "triage"
 SORT_LABELS = {
+    TRIAGE: "Triage: P1 first, unacknowledged, breached, then nearest SLA due",
     "urgency": "SLA: most urgent first (breached, then nearest due)",
     "key": "Key: oldest first",
     "priority": "Priority: P1 first",
@@ -49,6 +53,14 @@ QUICK_FILTERS = {
     "breached": "open incidents past an SLA due time",
     "urgent": "open P1 and P2 incidents",
     "all": "every incident, any state",
+}
+EMPTY_VIEWS = {
+    "open": "no open incidents",
+    "mine": "no open incidents assigned to you",
+    "unassigned": "no open incidents without an assignee",
+    "breached": "nothing breached",
+    "urgent": "no open P1 or P2 incidents",
+    "all": "no incidents yet",
 }
 
 
@@ -75,7 +87,10 @@ def metrics_text(week: WindowMetrics, month: WindowMetrics) -> Text:
 
 
 class QueueScreen(IncidentActions, StoreScreen):
-    """Open incidents, most urgent first. Acts on marked rows (space), else the cursor row."""
+    """Open incidents in triage order: what is burning first (P1 before P2; within a
+    priority unacknowledged first, then breached, then nearest SLA due). Acts on marked
+    rows (space), else the cursor row. A search for a key (INC-12) finds that incident in
+    any state, whatever the quick filter."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("queue")
     TITLE = "Queue"
@@ -87,7 +102,8 @@ class QueueScreen(IncidentActions, StoreScreen):
     def __init__(self) -> None:
         super().__init__()
         self.marked_records: dict[str, Incident] = {}
-        self.order = IncidentOrder()
+        self.chosen_order: IncidentOrder | None = None
+        """The order picked with `o` or a heading; None: the quick filter's own."""
         self.quick = "open"
         self.metrics_line = Text("metrics: computing…", style="dim")
         self.metrics_at: datetime | None = None
@@ -110,8 +126,7 @@ class QueueScreen(IncidentActions, StoreScreen):
         summary.append("\n")
         summary.append(f"showing: {QUICK_FILTERS[self.quick]}", style="bold")
         summary.append("  (f)", style="dim")
-        summary.append(f"  sorted by {self.COLUMNS[COLUMN_SORTS.index(self.order.by)]}")
-        summary.append(self._arrow(self.order.by))
+        summary.append(f"  sorted by {self._sort_name()}{self._arrow(self.order.by)}")
         summary.append("  (o)", style="dim")
         self.set_summary(summary)
 
@@ -143,10 +158,19 @@ class QueueScreen(IncidentActions, StoreScreen):
             "all": IncidentFilter(),
         }[self.quick]
 
+    @property
+    def order(self) -> IncidentOrder:
+        """The order chosen, else triage; the history of every incident ("all") has
+        nothing to triage and lists by SLA clock instead (an index walk at any size)."""
+        if self.chosen_order is not None:
+            return self.chosen_order
+        return IncidentOrder("urgency" if self.quick == "all" else TRIAGE)
+
     def set_quick_filter(self, name: str) -> None:
         if name in QUICK_FILTERS:
             self.quick = name
             self.after_action()
+            self._label_columns()
             self.reload(top=True)
 
     def action_quick_filter(self) -> None:
@@ -158,13 +182,46 @@ class QueueScreen(IncidentActions, StoreScreen):
     def open_row(self, key: str) -> None:
         self.ops.open_incident(key)
 
+    def _searched_key(self) -> int | None:
+        """The incident number when the filter text is a key (INC-12, 12)."""
+        return search_key(self.filter_text) if self.filter_text.strip() else None
+
     def source(self) -> RowSource:
         now = self.ops.now()
-        where = replace(self._quick_filter(now), search=self.filter_text.strip() or None)
+        search = self.filter_text.strip() or None
+        if self._searched_key() is not None:
+            # A key names one incident: find it whatever its state and the quick filter.
+            where = IncidentFilter(search=search)
+        else:
+            where = replace(self._quick_filter(now), search=search)
         return IncidentSource(self.ops.store, where, self.order, now)
 
     def filter_count(self, shown: int) -> str:
+        if self._searched_key() is not None:
+            return "found, in any state" if shown else "no such incident"
         return f"{shown:,} matching"
+
+    def empty_text(self) -> str:
+        key = self._searched_key()
+        if key is not None:
+            return f"no incident INC-{key}"
+        if self.filter_text.strip():
+            typed = one_line(self.filter_text.strip(), limit=40)
+            return f"no incidents match '{typed}' in {QUICK_FILTERS[self.quick]}"
+        return EMPTY_VIEWS[self.quick]
+
+    def filter_status(self) -> Text | None:
+        """The filter line: the search and what it found, and how many rows are marked."""
+        label = super().filter_status()
+        marked = len(self.table.marked)
+        if not marked:
+            return label
+        line = label if label is not None else Text()
+        if label is not None:
+            line.append("  │  ")
+        line.append(f"{marked:,} marked", style="bold")
+        line.append("  (space toggles, Esc clears)", style="dim")
+        return line
 
     def targets(self) -> list[Target]:
         table = self.table
@@ -183,11 +240,13 @@ class QueueScreen(IncidentActions, StoreScreen):
         self.marked_records[row.key] = row.record
         self.table.toggle_mark(row.key)
         self.table.action_cursor_down()
+        self.update_filter_status()
         self.refresh_bindings()
 
     def after_action(self) -> None:
         self.table.clear_marks()
         self.marked_records.clear()
+        self.update_filter_status()
 
     def action_back(self) -> None:
         if self.table.marked and not self.filter_text:
@@ -211,13 +270,28 @@ class QueueScreen(IncidentActions, StoreScreen):
     def sort_by(self, column: str) -> None:
         """Sort by `column`; choosing the current one again turns the order round."""
         if column == self.order.by:
-            self.order = replace(self.order, descending=not self.order.descending)
+            self.chosen_order = replace(self.order, descending=not self.order.descending)
         else:
-            self.order = IncidentOrder(column)
-        self.table.set_labels(
-            [Text(f"{name}{self._arrow(COLUMN_SORTS[i])}") for i, name in enumerate(self.COLUMNS)]
-        )
+            self.chosen_order = IncidentOrder(column)
+        self._label_columns()
         self.reload(top=True)
+
+    @on(events.Mount)
+    def _label_columns(self) -> None:
+        """Column headings with the sort: an arrow on the sorted column, or, for triage
+        (priority, acknowledgement and SLA together), its name on the title heading."""
+        labels = []
+        for index, name in enumerate(self.COLUMNS):
+            label = f"{name}{self._arrow(COLUMN_SORTS[index])}"
+            if index == self.FLEX_COLUMN and self.order.by == TRIAGE:
+                label = f"{name} · {TRIAGE}{self._arrow(TRIAGE)}"
+            labels.append(Text(label))
+        self.table.set_labels(labels)
+
+    def _sort_name(self) -> str:
+        if self.order.by in COLUMN_SORTS:
+            return self.COLUMNS[COLUMN_SORTS.index(self.order.by)]
+        return self.order.by
 
     def _arrow(self, column: str) -> str:
         if column != self.order.by:

@@ -76,6 +76,7 @@ class OpsTable(ScrollView, can_focus=True):
         "ops-table--cursor",
         "ops-table--even-row",
         "ops-table--pending",
+        "ops-table--empty",
     }
     DEFAULT_CSS = """
     OpsTable {
@@ -86,6 +87,7 @@ class OpsTable(ScrollView, can_focus=True):
         & > .ops-table--header { text-style: bold; background: $panel; }
         & > .ops-table--even-row { background: $surface-lighten-1 50%; }
         & > .ops-table--pending { color: $text-muted; }
+        & > .ops-table--empty { color: $text-muted; }
         & > .ops-table--cursor {
             background: $block-cursor-blurred-background;
             color: $block-cursor-blurred-foreground;
@@ -320,7 +322,7 @@ class OpsTable(ScrollView, can_focus=True):
         index = int(self.scroll_y) + y - 1
         if index >= self.total:
             if index == 0:
-                return self._strip([Text(""), Text(self.empty)], base, width)
+                return self._empty_line(base + self.get_component_rich_style("ops-table--empty"))
             return Strip.blank(width, base)
         style = base
         if index % 2:
@@ -339,6 +341,15 @@ class OpsTable(ScrollView, can_focus=True):
             strip = Strip(Segment.apply_style(iter(strip), post_style=cursor), width)
         return strip
 
+    def _empty_line(self, style: Style) -> Strip:
+        """What an empty table says, centred across the whole table (not in a column)."""
+        width = self.scrollable_content_region.width
+        message = Text(one_line(self.empty))
+        message.truncate(max(width - 2, 1), overflow="ellipsis")
+        line = Text(" " * max((width - message.cell_len) // 2, 1))
+        line.append_text(message)
+        return self._render_text(line, style, width)
+
     def _strip(self, cells: Sequence[Text], style: Style, width: int) -> Strip:
         line = Text(" ")
         for index, (value, room) in enumerate(zip(cells, self._layout(), strict=False)):
@@ -347,6 +358,9 @@ class OpsTable(ScrollView, can_focus=True):
             fitted = value.copy()
             fitted.truncate(room, overflow="ellipsis", pad=True)
             line.append_text(fitted)
+        return self._render_text(line, style, width)
+
+    def _render_text(self, line: Text, style: Style, width: int) -> Strip:
         segments = [
             Segment(text, style + seg_style if seg_style else style, control)
             for text, seg_style, control in line.render(self.app.console, end="")

@@ -46,6 +46,10 @@ URGENCY = "coalesce(min(response_due, resolve_due), response_due, resolve_due)"
 # What each sort means in SQL, as terms that all turn round for descending; ties go
 # newest first (oldest first descending), so a descending order is the exact reverse.
 SORT_TERMS = {
+    # What is burning first, as PagerDuty and Opsgenie list it: by priority, within one
+    # the unacknowledged (new) before the rest, then breached (due earliest, so already
+    # past) before nearest due, then those without a running clock.
+    "triage": ("priority", "state <> 'new'", f"{URGENCY} IS NULL", URGENCY),
     "urgency": (f"{URGENCY} IS NULL", URGENCY),
     "key": (),
     "priority": ("priority",),
@@ -59,11 +63,20 @@ SORT_TERMS = {
     "age": ("created_at DESC",),  # youngest first
 }
 URGENT_FIRST = IncidentOrder()
+TRIAGE_SORTED = 2000
+"""A triage bucket up to this size is sorted; a larger one walks the open SLA index."""
 KEY_PATTERN = re.compile(r"(?i)(?:inc-?)?(\d{1,12})")
 WORD = re.compile(r"\w+")
 MAX_SEARCH_WORDS = 16
 TITLE_LIMIT = 300
 TEXT_LIMIT = 20_000
+
+
+def search_key(text: str) -> int | None:
+    """The incident number when search text is an incident key ("INC-12", "inc12", "12"):
+    such a search finds that one incident (None: the text is words to look for)."""
+    found = KEY_PATTERN.fullmatch(text.strip())
+    return int(found.group(1)) if found else None
 
 
 def parse_key(key: str) -> int:
@@ -274,7 +287,11 @@ class Incidents:
         """One window of the incidents matching `where`, in `order`. The default, urgency,
         is earliest SLA due time first (breached ones are the earliest), then those without
         a running clock, newest first; it and most other orders walk an index, so a window
-        costs about its own size (deep windows of a text sort cost a scan)."""
+        costs about its own size (deep windows of a text sort cost a scan). Triage is
+        read bucket by bucket (see `_find_triage`), unless a search already narrows the
+        rows to sort (its word set is then built once, not once per bucket)."""
+        if order.by == "triage" and not (where.search and where.search.strip()):
+            return await self._find_triage(where, limit, max(offset, 0), order.descending)
         clauses, params = self._where(where)
         # The open queue walks its own small index whatever the planner's statistics say
         # (a store that was never analysed would otherwise sort every open row per page).
@@ -286,6 +303,49 @@ class Incidents:
         )
         async with self._db.conn.execute(sql, (*params, limit, max(offset, 0))) as cursor:
             return [_incident(row) for row in await cursor.fetchall()]
+
+    async def _find_triage(
+        self, where: IncidentFilter, limit: int, offset: int, descending: bool
+    ) -> list[Incident]:
+        """The triage order without sorting every open incident for each window: it is
+        eight buckets (P1 new, P1 acknowledged or later, P2 new, ...), each found by the
+        (state, priority) index and sorted by SLA clock on its own. One grouped count says
+        which buckets the window falls in; only those are read, so the first page of a
+        large queue (P1s and P2s) costs what those few rows cost."""
+        clauses, params = self._where(where)
+        sql = f"SELECT state, priority, count(*) FROM incidents {clauses} GROUP BY state, priority"
+        sizes: dict[tuple[str, bool], int] = {}
+        async with self._db.conn.execute(sql, params) as cursor:
+            for state, priority, count in await cursor.fetchall():
+                key = (priority, state == "new")
+                sizes[key] = sizes.get(key, 0) + count
+        buckets = sorted(sizes, key=lambda bucket: (bucket[0], not bucket[1]), reverse=descending)
+        terms = [*SORT_TERMS["triage"][2:], "id DESC"]
+        if descending:
+            terms = [t.removesuffix(" DESC") if t.endswith(" DESC") else f"{t} DESC" for t in terms]
+        found: list[Incident] = []
+        for priority, new in buckets:
+            if len(found) >= limit:
+                break
+            if offset >= sizes[priority, new]:
+                offset -= sizes[priority, new]
+                continue
+            state = "state = 'new'" if new else "state <> 'new'"
+            narrowed = f"{clauses} AND" if clauses else "WHERE"
+            # A small bucket is found by (state, priority) and sorted; a large open one
+            # is read in order from the open SLA index, stopping at the window's end.
+            walk = OPEN_SQL in clauses and sizes[priority, new] > TRIAGE_SORTED
+            table = "incidents INDEXED BY incidents_open_urgency" if walk else "incidents"
+            sql = (
+                f"SELECT {COLUMNS} FROM {table} {narrowed} priority = ? AND {state}"
+                f" ORDER BY {', '.join(terms)} LIMIT ? OFFSET ?"
+            )
+            async with self._db.conn.execute(
+                sql, (*params, priority, limit - len(found), offset)
+            ) as cursor:
+                found += [_incident(row) for row in await cursor.fetchall()]
+            offset = 0
+        return found
 
     async def count(self, where: IncidentFilter) -> int:
         clauses, params = self._where(where)
@@ -317,10 +377,10 @@ class Incidents:
             parts.append(f"{OPEN_SQL} AND (response_due < ? OR resolve_due < ?)")
             params += [stamp, stamp]
         if where.search and where.search.strip():
-            key = KEY_PATTERN.fullmatch(where.search.strip())
-            if key:
+            key = search_key(where.search)
+            if key is not None:
                 parts.append("id = ?")
-                params.append(int(key.group(1)))
+                params.append(key)
             else:
                 parts.append("id IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH ?)")
                 params.append(fts_query(where.search))
