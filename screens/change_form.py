@@ -28,12 +28,27 @@ def parse_when(text: str) -> datetime | None:
 
 
 class NewChangeForm(ValidatedForm[ChangePlan]):
-    """Nine one-line fields so the whole form (with its problem line and buttons) fits
-    an 80×24 terminal; it scrolls if the terminal is smaller."""
+    """Eight one-line fields, each with its name beside it, so the whole form (with its
+    problem line and buttons) fits an 80×24 terminal; it scrolls if the terminal is
+    smaller. The cursor starts in the title."""
 
     DEFAULT_CSS = """
-    NewChangeForm Input { margin-bottom: 1; }
+    NewChangeForm .field { height: 1; margin-bottom: 0; }
+    NewChangeForm .field Label {
+        width: 14; padding-right: 1; text-align: right; color: $text-muted;
+    }
+    NewChangeForm .field Input { width: 1fr; background: $boost; }
+    NewChangeForm .field Input:focus { background: $primary-muted; }
     """
+    FIELDS = (
+        ("title", "Title", "what changes, where", 300),
+        ("type", "Type", "standard, normal or emergency", 20),
+        ("services", "Services", "comma-separated", 2000),
+        ("start", "Start (UTC)", "e.g. 2026-11-26 10:00", 40),
+        ("end", "End (UTC)", "e.g. 2026-11-26 11:00", 40),
+        ("test_plan", "Test plan", "how you will know it worked", 20000),
+        ("backout_plan", "Backout plan", "how to undo it", 20000),
+    )
 
     def __init__(
         self,
@@ -45,45 +60,51 @@ class NewChangeForm(ValidatedForm[ChangePlan]):
         self._services = services
         self._questions = questions
         self._editing = editing
+        self._initial: dict[str, str] | None = None
 
     def on_mount(self) -> None:
         change = self._editing
-        if change is None:
-            return
-        values = {
-            "title": change.title, "type": change.type, "services": ", ".join(change.services),
-            "start": f"{change.planned_start:%Y-%m-%d %H:%M}",
-            "end": f"{change.planned_end:%Y-%m-%d %H:%M}", "test_plan": change.test_plan,
-            "backout_plan": change.backout_plan,
-            "answers": ", ".join(q for q, yes in change.risk_answers.items() if yes),
-        }  # fmt: skip
-        for name, value in values.items():
-            self.query_one(f"#{name}", Input).value = value
+        if change is not None:
+            values = {
+                "title": change.title, "type": change.type, "services": ", ".join(change.services),
+                "start": f"{change.planned_start:%Y-%m-%d %H:%M}",
+                "end": f"{change.planned_end:%Y-%m-%d %H:%M}", "test_plan": change.test_plan,
+                "backout_plan": change.backout_plan,
+                "answers": ", ".join(q for q, yes in change.risk_answers.items() if yes),
+            }  # fmt: skip
+            for name, value in values.items():
+                self.query_one(f"#{name}", Input).value = value
+        self._initial = self._values()
+        self.query_one("#title", Input).focus()
+
+    def _values(self) -> dict[str, str]:
+        return {box.id or "": box.value for box in self.query(Input)}
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog"):
             heading = f"Edit {self._editing.key}" if self._editing else "New change (a draft)"
             yield Label(Text(heading, style="bold"))
-            yield Input(compact=True, placeholder="title", max_length=300, id="title")
-            yield Input(compact=True, placeholder="type: standard, normal or emergency", id="type")
-            yield Input(compact=True, placeholder="services, comma-separated", id="services")
-            yield Input(compact=True, placeholder="start, e.g. 2026-11-26 10:00 (UTC)", id="start")
-            yield Input(compact=True, placeholder="end, e.g. 2026-11-26 11:00 (UTC)", id="end")
-            yield Input(compact=True, placeholder="test plan", max_length=20000, id="test_plan")
-            yield Input(
-                compact=True, placeholder="backout plan", max_length=20000, id="backout_plan"
-            )
+            for name, label, hint, limit in self.FIELDS:
+                with Horizontal(classes="field"):
+                    yield Label(Text(label), classes="field-name")
+                    yield Input(compact=True, placeholder=hint, max_length=limit, id=name)
             ids = one_line(", ".join(q for q, _ in self._questions) or "none configured", 200)
-            yield Input(
-                compact=True, placeholder=f"risk questions answered yes ({ids})", id="answers"
-            )
+            with Horizontal(classes="field"):
+                yield Label(Text("Risk: yes to"), classes="field-name")
+                yield Input(compact=True, placeholder=f"question ids ({ids})", id="answers")
             yield Label(Text(""), id="problem")
             with Horizontal(classes="buttons"):
-                yield Button("Create (ctrl+s)", id="create", variant="primary")
+                yield Button("Save (ctrl+s)" if self._editing else "Create (ctrl+s)",
+                             id="create", variant="primary")  # fmt: skip
                 yield Button("Cancel (Esc)", id="cancel")
 
     def has_unsaved_input(self) -> bool:
-        return any(self._value(n) for n in ("title", "services", "test_plan", "backout_plan"))
+        """Anything typed or changed since the form opened."""
+        initial = self._initial
+        if initial is None:
+            return False
+        return any(value.strip() != initial.get(key, "").strip()
+                   for key, value in self._values().items())  # fmt: skip
 
     def read(self) -> ChangePlan | str:
         """The form's content, or the first problem with it."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Sequence
+from typing import ClassVar, NamedTuple
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, DataTable, Input, Label, Static
@@ -19,45 +21,98 @@ from opsdesk.screens.keys import bindings
 from opsdesk.store.records import HandoffNote
 
 
-def binding_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
-    """(key, what it does, binding id) for every binding active on `screen`, opsdesk's own
-    (which have ids and can be rebound) first, then the widgets' built-in keys."""
-    rows = []
-    seen = set()
-    for key, active in screen.active_bindings.items():
-        binding = active.binding
-        if binding.system or not binding.description or not active.enabled:
-            continue
-        label = screen.app.get_key_display(binding)
-        marker = (label, binding.description)
-        if marker in seen:
-            continue
-        seen.add(marker)
-        rows.append((label or key, binding.description, binding.id or ""))
-    rows.sort(key=lambda row: row[2] == "")
-    return rows
+class HelpRow(NamedTuple):
+    """One key on the help screen: `applies` is False when it does nothing right now,
+    and `why` then says why (from the screen's `explain_action`, when it has one)."""
+
+    key: str
+    does: str
+    id: str
+    applies: bool = True
+    why: str = ""
+
+
+def explain(namespace: DOMNode, action: str) -> str:
+    """Why `action` (an action string of `namespace`) does not apply now, or ""."""
+    target, name, parameters = namespace.app._parse_action(action, namespace)
+    why = getattr(target, "explain_action", None)
+    return str(why(name, parameters)) if callable(why) else ""
+
+
+def binding_rows(screen: Screen[object]) -> list[HelpRow]:
+    """Every key of `screen` (the screen's, the app's, then the focused widget's): opsdesk's
+    own first, from the key table (they have ids and can be rebound), including those that
+    do not apply now (`applies` False, with why); then the widgets' built-in keys that work
+    now. Where two bindings share a key, the one listed first is the one that runs."""
+    app = screen.app
+    ours: dict[str, HelpRow] = {}
+    theirs: dict[tuple[str, str], HelpRow] = {}
+    chain = screen._modal_binding_chain  # the focused widget first, then the screen, the app
+    ranked = sorted(chain, key=lambda link: 0 if link[0] is screen else 1 if link[0] is app else 2)
+    for namespace, bindings_map in ranked:
+        for key, group in bindings_map.key_to_bindings.items():
+            for binding in group:
+                if binding.system or not binding.description:
+                    continue
+                state = app._check_action_state(binding.action, namespace)
+                label = app.get_key_display(binding) or key
+                if binding.id:
+                    row = ours.get(binding.id)
+                    if row is not None:
+                        if label not in row.key.split(" "):
+                            ours[binding.id] = row._replace(key=f"{row.key} {label}")
+                        continue
+                    why = "" if state else explain(namespace, binding.action)
+                    ours[binding.id] = HelpRow(label, binding.description, binding.id,
+                                               bool(state), why)  # fmt: skip
+                elif state and (label, binding.description) not in theirs:
+                    theirs[(label, binding.description)] = HelpRow(label, binding.description, "")
+    return [*ours.values(), *theirs.values()]
 
 
 class HelpScreen(ModalScreen[None]):
-    """Every binding of the screen underneath, with its id for `[keys]` in config."""
+    """Every binding of the screen underneath, with its id for `[keys]` in config; keys
+    that do not apply now are greyed, with the reason."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("help")
 
-    def __init__(self, rows: list[tuple[str, str, str]], extra: list[str]) -> None:
+    def __init__(self, rows: Sequence[HelpRow | tuple[str, str, str]], extra: list[str]) -> None:
         super().__init__()
         self._rows = rows
         self._extra = extra
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
-            yield Label(Text("Keys on this screen", style="bold"))
+            yield Label(Text("Keys on this screen (dim: does not apply now)", style="bold"))
             table: DataTable[str] = DataTable(id="help-table", cursor_type="row")
-            table.add_columns(Text("Key"), Text("Does"), Text("Binding id (for [keys] in config)"))
+            table.add_columns(
+                Text("Key"), Text("Does"), Text("Binding id ([keys])"), Text("Why not now")
+            )
             for row in self._rows:
-                table.add_row(*(Text(one_line(part, limit=60)) for part in row))  # type: ignore[arg-type]
+                applies = not isinstance(row, HelpRow) or row.applies
+                why = row.why if isinstance(row, HelpRow) and not applies else ""
+                style = "" if applies else "dim"
+                parts = (row[0], row[1], row[2], why or ("" if applies else "does not apply now"))
+                cells = [
+                    Text(one_line(p, limit=n), style=style)
+                    for p, n in zip(parts, (20, 40, 40, 200), strict=True)
+                ]
+                table.add_row(*cells)  # type: ignore[arg-type]
             yield table
+            yield Static(Text(""), id="help-why")
             yield Static(Text("\n".join(self._extra)), id="help-extra")
             yield Label(Text("Esc closes", style="dim"))
+
+    @on(DataTable.RowHighlighted, "#help-table")
+    def _show_why(self, event: DataTable.RowHighlighted) -> None:
+        """The highlighted key's reason in full (the table's last column may be cut)."""
+        row = self._rows[event.cursor_row] if 0 <= event.cursor_row < len(self._rows) else None
+        why = ""
+        if isinstance(row, HelpRow) and not row.applies:
+            why = f"{row.key}: {row.why or 'does not apply now'}"
+        line = self.query_one("#help-why", Static)
+        line.update(Text(one_line(why, limit=300), "italic"))
+        line.display = bool(why)
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)
@@ -98,23 +153,108 @@ class MetricsScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
+COMMAND_NAMES = (
+    "queue", "oncall", "vendors", "changes", "inc", "chg", "vendor", "help", "banner", "theme",
+    "quit", "metrics", "mine", "breached", "unassigned", "urgent", "open", "all",
+)  # fmt: skip
+"""The `:` commands Tab completes (console/tui/app.py `run_command` runs them)."""
+TAKES_ARGUMENT = frozenset({"inc", "chg", "vendor", "theme"})
 COMMANDS = [
-    "queue", "oncall", "vendors", "changes", "inc ", "help", "banner", "theme light",
-    "theme dark", "quit", "metrics", "mine", "breached", "unassigned", "urgent", "all",
+    "queue", "oncall", "vendors", "changes", "inc ", "chg ", "vendor ", "help", "banner",
+    "theme light", "theme dark", "quit", "metrics", "mine", "breached", "unassigned", "urgent",
+    "open", "all",
 ]  # fmt: skip
 
 
+def complete(text: str, vendors: Sequence[str] = ()) -> tuple[str, list[str]]:
+    """Tab completion of a `:` line: the completed text and the candidates it chose from.
+    Completes the command name, then a vendor name after `vendor ` (or a theme)."""
+    verb, space, argument = text.lstrip(":").lstrip().partition(" ")
+    if not space:
+        names = [n for n in COMMAND_NAMES if n.startswith(verb.lower())]
+        if verb.lower() in TAKES_ARGUMENT and verb.lower() in names and len(names) > 1:
+            names = [verb.lower()]  # Tab again on "vendor" (not "vendors"): its argument
+        if len(names) == 1:
+            return names[0] + (" " if names[0] in TAKES_ARGUMENT else ""), names
+        return (_common_prefix(names) or verb) if names else text, names
+    pool: Sequence[str] = ()
+    if verb.lower() == "vendor":
+        pool = vendors
+    elif verb.lower() == "theme":
+        pool = ("light", "dark")
+    wanted = argument.strip().casefold()
+    found = [v for v in pool if v.casefold().startswith(wanted)]
+    if len(found) == 1:
+        return f"{verb} {found[0]}", found
+    if found:
+        return f"{verb} {_common_prefix(found) or argument.strip()}", found
+    return text, []
+
+
+def _common_prefix(words: Sequence[str]) -> str:
+    if not words:
+        return ""
+    first, last = min(words, key=str.casefold), max(words, key=str.casefold)
+    size = 0
+    while size < min(len(first), len(last)) and first[size].casefold() == last[size].casefold():
+        size += 1
+    return first[:size]
+
+
 class CommandLine(ModalScreen[str | None]):
-    """k9s-style `:` prompt at the bottom: `:queue`, `:oncall`, `:inc INC-12`, `:q`."""
+    """k9s-style `:` prompt at the bottom: `:queue`, `:oncall`, `:inc INC-12`, `:chg CHG-3`,
+    `:vendor NAME`, `:q`. Tab completes command (and vendor) names; up and down go through
+    the commands run before in this session (`history`, newest last)."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("command_line")
 
+    def __init__(self, history: list[str] | None = None, vendors: Sequence[str] = ()) -> None:
+        super().__init__()
+        self._history = history if history is not None else []
+        self._vendors = list(vendors)
+        self._at = len(self._history)
+        self._draft = ""
+
     def compose(self) -> ComposeResult:
+        yield Static(Text(""), id="command-hint")
         yield Input(
-            placeholder="queue | oncall | vendors | changes | inc INC-12 | help | quit",
-            suggester=SuggestFromList(COMMANDS, case_sensitive=False),
+            placeholder="queue | oncall | inc INC-12 | chg CHG-3 | vendor NAME | help | quit (Tab)",
+            suggester=SuggestFromList(
+                [*COMMANDS, *(f"vendor {v}" for v in self._vendors)], case_sensitive=False
+            ),
             id="command-input",
         )
+
+    @property
+    def input(self) -> Input:
+        return self.query_one("#command-input", Input)
+
+    def _hint(self, text: str) -> None:
+        self.query_one("#command-hint", Static).update(Text(one_line(text, limit=400), "dim"))
+
+    def action_complete(self) -> None:
+        box = self.input
+        completed, candidates = complete(box.value, self._vendors)
+        box.value = completed
+        box.cursor_position = len(completed)
+        if len(candidates) > 1:
+            self._hint("  ".join(candidates))
+        elif not candidates:
+            self._hint("no completion")
+        else:
+            self._hint("")
+
+    def action_history(self, step: int) -> None:
+        """Up (-1) and down (+1) through this session's commands; past the newest, back
+        to what was being typed."""
+        if not self._history:
+            return
+        if self._at == len(self._history):
+            self._draft = self.input.value
+        self._at = max(0, min(len(self._history), self._at + step))
+        value = self._history[self._at] if self._at < len(self._history) else self._draft
+        self.input.value = value
+        self.input.cursor_position = len(value)
 
     @on(Input.Submitted)
     def _submit(self, event: Input.Submitted) -> None:
@@ -125,7 +265,8 @@ class CommandLine(ModalScreen[str | None]):
 
 
 class Confirm(ModalScreen[bool]):
-    """Yes/no question; `y` or Enter on "Yes" confirms, `n` or Esc declines."""
+    """Yes/no question; `y` or Enter on "Yes" confirms, `n` or Esc declines. The question
+    wraps to as many lines as it needs."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("confirm")
 
@@ -135,7 +276,7 @@ class Confirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text(one_line(self._question, limit=200)))
+            yield Static(Text(one_line(self._question, limit=2000)), id="question")
             with Horizontal(classes="buttons"):
                 yield Button("Yes (y)", id="yes", variant="warning")
                 yield Button("No (n)", id="no", variant="primary")

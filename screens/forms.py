@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on
@@ -14,10 +14,12 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList
+from textual.suggester import SuggestFromList
+from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from opsdesk.console.domain.text import one_line
+from opsdesk.screens.dialogs import Confirm
 from opsdesk.screens.keys import bindings
 
 T = TypeVar("T")
@@ -55,14 +57,33 @@ class ValidatedForm(ModalScreen[T | None]):
         else:
             self.action_cancel()
 
+    def has_unsaved_input(self) -> bool:
+        return any(box.value.strip() for box in self.query(Input))
+
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        discard(self)
+
+
+def discard(form: ModalScreen[Any]) -> None:
+    """Esc on a form: close it at once when nothing was typed, else ask first."""
+    unsaved = getattr(form, "has_unsaved_input", lambda: False)
+    if not unsaved():
+        form.dismiss(None)
+        return
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            form.dismiss(None)
+
+    form.app.push_screen(Confirm("Discard what you typed?"), answered)
 
 
 class Choose(ModalScreen[str | None]):
-    """Pick one value from a list (a person, a hold reason, a resolution code, a score)."""
+    """Pick one value from a list (a person, a hold reason, a resolution code, a score):
+    type to narrow the list, up/down to move, Enter picks."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings("choose")
+    AUTO_FOCUS = "#choose-filter"
 
     def __init__(self, title: str, choices: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -72,14 +93,38 @@ class Choose(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(Text(one_line(self._title, limit=70), style="bold"))
-            yield OptionList(
-                *(
-                    Option(Text(one_line(label, limit=70)), id=value)
-                    for value, label in self._choices
-                ),
-                id="choices",
-            )
-            yield Label(Text("Enter picks · Esc cancels", style="dim"))
+            yield Input(placeholder="type to filter", compact=True, id="choose-filter")
+            yield OptionList(*self._options(""), id="choices")
+            yield Label(Text("type to filter · ↑↓ · Enter picks · Esc cancels", style="dim"))
+
+    def _options(self, needle: str) -> list[Option]:
+        wanted = needle.strip().casefold()
+        return [
+            Option(Text(one_line(label, limit=70)), id=value)
+            for value, label in self._choices
+            if wanted in label.casefold() or wanted in value.casefold()
+        ]
+
+    @on(Input.Changed, "#choose-filter")
+    def _narrow(self, event: Input.Changed) -> None:
+        choices = self.query_one("#choices", OptionList)
+        choices.clear_options()
+        options = self._options(event.value)
+        choices.add_options(options)
+        choices.highlighted = 0 if options else None
+
+    def action_move(self, step: int) -> None:
+        choices = self.query_one("#choices", OptionList)
+        if step < 0:
+            choices.action_cursor_up()
+        else:
+            choices.action_cursor_down()
+
+    @on(Input.Submitted, "#choose-filter")
+    def _take_highlighted(self) -> None:
+        choices = self.query_one("#choices", OptionList)
+        if choices.highlighted is not None and choices.option_count:
+            self.dismiss(choices.get_option_at_index(choices.highlighted).id)
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
@@ -121,7 +166,7 @@ class Ask(ModalScreen[str | None]):
         self.dismiss(event.value.strip())
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        discard(self)
 
 
 @dataclass(frozen=True)
@@ -144,7 +189,12 @@ class NewIncidentForm(ValidatedForm[NewIncidentInput]):
         with Vertical(classes="dialog"):
             yield Label(Text("New incident", style="bold"))
             yield Input(placeholder="title (what is broken, for whom)", max_length=300, id="title")
-            yield Input(placeholder="service", id="service")
+            yield Input(
+                placeholder="service (type a few letters, Enter takes the first match)",
+                suggester=SuggestFromList(self._services, case_sensitive=False),
+                id="service",
+            )
+            yield Static(self._matches(""), id="service-matches")
             with Horizontal(classes="pair"):
                 yield Input(placeholder="impact 1-3", restrict="[1-3]", max_length=1, id="impact")
                 yield Input(placeholder="urgency 1-3", restrict="[1-3]", max_length=1, id="urgency")
@@ -153,6 +203,34 @@ class NewIncidentForm(ValidatedForm[NewIncidentInput]):
             with Horizontal(classes="buttons"):
                 yield Button("Create (ctrl+s)", id="create", variant="primary")
                 yield Button("Cancel (Esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#title", Input).focus()
+
+    def matching(self, typed: str) -> list[str]:
+        """Configured services for what was typed: those starting with it, then those
+        containing it."""
+        wanted = typed.strip().casefold()
+        first = [s for s in self._services if s.casefold().startswith(wanted)]
+        return first + [s for s in self._services if wanted in s.casefold() and s not in first]
+
+    def _matches(self, typed: str) -> Text:
+        found = self.matching(typed)
+        if not self._services:
+            return Text("")
+        line = Text("services: ", style="dim")
+        line.append(one_line(", ".join(found), limit=66) if found else "none match", style="dim")
+        return line
+
+    @on(Input.Changed, "#service")
+    def _service_typed(self, event: Input.Changed) -> None:
+        self.query_one("#service-matches", Static).update(self._matches(event.value))
+
+    @on(Input.Submitted, "#service")
+    def _service_picked(self, event: Input.Submitted) -> None:
+        found = self.matching(event.value)
+        if event.value.strip() and event.value.strip() not in self._services and found:
+            event.input.value = found[0]
 
     def has_unsaved_input(self) -> bool:
         return any(self._value(n) for n in ("title", "service", "description"))

@@ -12,7 +12,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from textual import work
+from textual import events, work
+from textual.binding import Binding
+from textual.dom import DOMNode
 
 from opsdesk.console.config.keymap import KEYS
 from opsdesk.console.domain.lifecycle import HOLD_REASONS, RESOLUTION_CODES, allowed_verbs
@@ -33,6 +35,13 @@ VERB_WORDS = {
     "reopen": ("Reopen", "reopened"),
     "close": ("Close", "closed"),
 }
+
+
+ACTION_WORDS = {
+    "take": "take", "resolve": "resolve", "hold": "hold", "escalate": "escalate",
+    "assign": "assign", "note": "a note", "priority": "impact/urgency", "csat": "CSAT",
+    "new_incident": "a new incident",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,49 @@ class IncidentActions(OpsScreen):
         if verb is None:
             return any(t.state != "closed" for t in targets) or action == "csat"
         return any(verb in allowed_verbs(t.state) for t in targets)
+
+    def explain_action(self, action: str, parameters: tuple[object, ...]) -> str:
+        """Why an incident action does not apply now, in words ("" when it does)."""
+        if action not in ACTIONS or self.check_action(action, parameters):
+            return ""
+        if self.ops.store.read_only:
+            reason = self.ops.store.read_only_reason
+            return f"the store is read-only{f' ({reason})' if reason else ''}"
+        what = ACTION_WORDS.get(action, action)
+        if action == "incident" and parameters:
+            what = str(parameters[0])
+        targets = self.targets()
+        if not targets:
+            return f"{what} needs an incident: none is selected"
+        states = sorted({t.state.replace("_", " ") for t in targets})
+        if len(targets) == 1:
+            article = "an" if states[0][0] in "aeiou" else "a"
+            return f"{what} does not apply to {article} {states[0]} incident"
+        return f"{what} does not apply to the marked incidents ({', '.join(states)})"
+
+    def on_key(self, event: events.Key) -> None:
+        """A key of an incident action that does not apply now says why, instead of
+        doing nothing (the footer hides it; `?` lists it greyed)."""
+        why = self._why_key_does_nothing(event.key)
+        if why:
+            event.stop()
+            event.prevent_default()
+            self.notify(one_line(why, limit=200), severity="warning", markup=False)
+
+    def _why_key_does_nothing(self, key: str) -> str:
+        disabled: list[tuple[Binding, DOMNode]] = []
+        for namespace, bindings_map in self._modal_binding_chain:
+            for binding in bindings_map.key_to_bindings.get(key, ()):
+                if self.app._check_action_state(binding.action, namespace):
+                    return ""  # something handles this key
+                disabled.append((binding, namespace))
+        for binding, namespace in disabled:
+            if namespace is self:
+                _, name, parameters = self.app._parse_action(binding.action, self)
+                why = self.explain_action(name, parameters)
+                if why:
+                    return f"{self.app.get_key_display(binding)}: {why}"
+        return ""
 
     # Running writes ------------------------------------------------------------------
 

@@ -30,7 +30,9 @@ from opsdesk.console.ops.incidents import IncidentOps
 from opsdesk.console.ops.oncall import OncallOps
 from opsdesk.console.ops.poller import Poller
 from opsdesk.console.ops.session import Options, Session, open_session
+from opsdesk.screens.change_detail import ChangeDetailScreen
 from opsdesk.screens.changes import ChangesScreen
+from opsdesk.screens.commands import OpsdeskCommands
 from opsdesk.screens.dialogs import (
     BannerForm,
     CommandLine,
@@ -43,6 +45,7 @@ from opsdesk.screens.incident import IncidentScreen
 from opsdesk.screens.keys import bindings
 from opsdesk.screens.oncall import OncallScreen
 from opsdesk.screens.queue import QueueScreen
+from opsdesk.screens.vendor_detail import VendorDetailScreen
 from opsdesk.screens.vendors import VendorsScreen
 from opsdesk.store import Actor, Store, StoreError
 from opsdesk.store.records import IncidentFilter
@@ -57,15 +60,16 @@ SCREEN_ALIASES = {
     "changes": ("changes", "change", "chg", "cr", "4"),
 }
 QUIT_ALIASES = ("q", "q!", "quit", "exit")
+COMMAND_HISTORY = 200  # `:` lines kept for up/down
 QUICK_FILTER_ALIASES = {
     "mine": "mine", "unassigned": "unassigned", "breached": "breached", "urgent": "urgent",
     "p1": "urgent", "open": "open", "all": "all",
 }  # fmt: skip
 COMMAND_HELP = [
-    ":queue :oncall :vendors :changes (or 1-4)   :inc INC-12 opens an incident",
-    ":mine :unassigned :breached :urgent :open :all   queue quick filters (or f)",
-    ":metrics (or m on the queue)  MTTA/MTTR mean, median, p90; SLA; CSAT",
-    ":banner (leads)  :theme light|dark  :help  :q     ctrl+p command palette",
+    ":queue :oncall :vendors :changes (1-4)  :inc INC-12  :chg CHG-3",
+    ":vendor NAME  :mine :unassigned :breached :urgent :open :all (f)",
+    ":metrics (m)  :banner (leads)  :theme light|dark  :help  :q",
+    "in :  Tab completes, up/down earlier commands;  ctrl+p palette",
 ]
 
 
@@ -81,6 +85,7 @@ class OpsdeskApp(App[int]):
         "changes": ChangesScreen,
     }
     DEFAULT_MODE = "queue"
+    COMMANDS = App.COMMANDS | {OpsdeskCommands}
     BINDINGS: ClassVar[list[BindingType]] = bindings("app")
 
     data_generation: reactive[int] = reactive(0)
@@ -109,6 +114,8 @@ class OpsdeskApp(App[int]):
         self._last_clock = ""
         self._newest_seen_id = 0
         self._said_read_only = False
+        self.command_history: list[str] = []
+        """The `:` lines run in this session, oldest first (up/down in the command line)."""
 
     # What screens use -------------------------------------------------------------
 
@@ -335,7 +342,16 @@ class OpsdeskApp(App[int]):
         self.push_screen(HelpScreen(binding_rows(self.screen), COMMAND_HELP))
 
     def action_command_line(self) -> None:
-        self.push_screen(CommandLine(), self.run_command)
+        vendors = [vendor.name for vendor in self.config.vendors]
+        self.push_screen(CommandLine(self.command_history, vendors), self.run_typed_command)
+
+    def run_typed_command(self, text: str | None) -> None:
+        """A line typed after `:`: kept in this session's history (up/down), then run."""
+        line = (text or "").strip()
+        if line and (not self.command_history or self.command_history[-1] != line):
+            self.command_history.append(line)
+            del self.command_history[:-COMMAND_HISTORY]
+        self.run_command(line)
 
     def run_command(self, text: str | None) -> None:
         """Run a `:` command line (k9s grammar)."""
@@ -345,6 +361,12 @@ class OpsdeskApp(App[int]):
         verb, argument = verb.lower(), argument.strip()
         if verb in ("inc", "incident") and argument:
             self.open_incident(argument)
+            return
+        if verb in ("chg", "change", "cr") and argument:
+            self.open_change(argument)
+            return
+        if verb == "vendor" and argument:
+            self.open_vendor(argument)
             return
         if verb in QUICK_FILTER_ALIASES:
             self.switch_mode("queue")
@@ -394,6 +416,24 @@ class OpsdeskApp(App[int]):
             return
         self.push_screen(IncidentScreen(incident.key))
 
+    @work(group="open-change", exit_on_error=False)
+    async def open_change(self, key: str) -> None:
+        try:
+            change = await self.store.changes.get(key.upper())
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.push_screen(ChangeDetailScreen(change.key))
+
+    def open_vendor(self, name: str) -> None:
+        names = {vendor.name.casefold(): vendor.name for vendor in self.config.vendors}
+        found = names.get(name.casefold())
+        if found is None:
+            self.notify(f"no vendor named {one_line(name, limit=40)}", severity="error",
+                        markup=False)  # fmt: skip
+            return
+        self.push_screen(VendorDetailScreen(found))
+
     def action_quit_console(self) -> None:
         if any(getattr(s, "has_unsaved_input", lambda: False)() for s in self.screen_stack):
             self.push_screen(
@@ -414,7 +454,14 @@ class OpsdeskApp(App[int]):
 
     @work(group="banner", exit_on_error=False)
     async def action_edit_banner(self) -> None:
-        if self.store.read_only or not self.actor.has("lead"):
+        if self.store.read_only:
+            reason = self.store.read_only_reason or "opened read-only"
+            self.notify(
+                f"this console is read-only ({reason}): the banner cannot be changed here",
+                severity="warning", markup=False,
+            )  # fmt: skip
+            return
+        if not self.actor.has("lead"):
             self.notify("editing the banner needs the lead role", severity="warning", markup=False)
             return
         current = await self.store.banner.get()
