@@ -285,3 +285,15 @@ def test_change_edit_changes_a_draft(team: tuple[Cli, Path]) -> None:
     assert code == 1 and "only drafts and rejected changes are edited" in err  # type: ignore[operator]
     code, err = call("change", "edit", "CHG-9", "--title", "x")
     assert code == 1 and "no such change" in err  # type: ignore[operator]
+
+
+def test_config_set_json_says_what_was_set_and_where(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from opsdesk.console.cli import run
+
+    assert run(["config", "set", "ui.theme", "nord", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["key"] == "ui.theme" and out["value"] == "nord"
+    assert out["file"].endswith("conf.d/90-settings.toml")
+    assert "nord" in Path(out["file"]).read_text()

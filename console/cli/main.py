@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_global_options(set_, suppress=True)
     set_.add_argument("key", help="dotted key, e.g. ui.theme")
     set_.add_argument("value", help='TOML value (strings may be bare), e.g. textual-light or "2"')
+    set_.add_argument("--json", action="store_true", help="print what was set as JSON")
     set_.set_defaults(handler=settings.config_set)
 
     info = command("info", settings.info, "show version, config files, store and log paths")

@@ -21,7 +21,7 @@ from opsdesk.console import __version__
 from opsdesk.console.cli.common import options_from
 from opsdesk.console.cli.output import emit_json, emit_line, warn
 from opsdesk.console.config import loader as config_loader
-from opsdesk.console.config.dropins import set_value
+from opsdesk.console.config.dropins import parse_value, set_value
 from opsdesk.console.config.model import (
     EscalationLevel,
     EscalationPolicy,
@@ -210,6 +210,9 @@ def config_set(args: argparse.Namespace) -> int:
         for line in exc.lines[:-1]:
             warn(line)
         raise ConfigError(exc.lines[-1]) from None
+    if getattr(args, "json", False):
+        emit_json({"key": args.key, "value": parse_value(args.value), "file": str(target)})
+        return 0
     emit_line(f"set {args.key} in {target}")
     return 0
 
