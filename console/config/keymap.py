@@ -241,9 +241,3 @@ def keymap_problems(keys: dict[str, str]) -> list[tuple[str, str]]:
         )
     problems.sort(key=lambda item: order.index(item[0]) if item[0] in order else len(order))
     return problems
-
-
-def validate_keymap(keys: dict[str, str]) -> str | None:
-    """None when `[keys]` is fine, else its first mistake as "<id>: <what is wrong>"."""
-    problems = keymap_problems(keys)
-    return f"{problems[0][0]}: {problems[0][1]}" if problems else None

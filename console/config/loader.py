@@ -106,8 +106,6 @@ class LoadedConfig:
     """Each role that is granted to anyone: the file its member list came from."""
     warnings: list[str] = field(default_factory=list)
     """One line per file whose grants were ignored."""
-    store_dir: Path | None = None
-    """The folder a relative `[store] path` is relative to (its layer's folder)."""
 
     @property
     def from_files(self) -> bool:
@@ -393,7 +391,6 @@ def assemble(
     merged = _merged(sources)
     config = _parse(merged, {str(item.path): item.owner for item in files})
     paths = [item.path for item in files]
-    folders = {str(item.path): item.folder for item in files}
     return LoadedConfig(
         config=config,
         files=paths,
@@ -406,11 +403,6 @@ def assemble(
             if getattr(config.roles, role)
         },
         warnings=warnings,
-        store_dir=(
-            folders.get(merged.origin_of(("store", "path")), config_dir)
-            if config.store.path
-            else config_dir
-        ),
     )
 
 

@@ -90,21 +90,6 @@ class Session:
         await self.store.close()
 
 
-def store_path(options: Options, loaded: LoadedConfig) -> Path:
-    """`--store` (relative to the working directory), else `[store] path` (relative to the
-    folder of the config layer that set it), else the per-user store (or the demo store
-    while there is no per-user store yet: `default_store_choice`)."""
-    if options.store:
-        return Path(options.store).expanduser()
-    if loaded.config.store.path:
-        configured = Path(loaded.config.store.path).expanduser()
-        base = loaded.store_dir or loaded.config_dir
-        if not configured.is_absolute() and base is not None:
-            configured = base / configured
-        return configured
-    return default_store_choice()
-
-
 @dataclass(frozen=True)
 class Granting:
     """Whose files may grant roles for one store, and how to say why a file may not."""
