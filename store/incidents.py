@@ -28,10 +28,10 @@ COLUMNS = (
     "id, title, description, service, impact, urgency, priority, state, hold_reason, assignee,"
     " reporter, source, dedup_key, created_at, acknowledged_at, resolved_at, closed_at,"
     " resolution_code, resolution_note, csat, version, updated_at, updated_by, response_due,"
-    " resolve_due, response_met, resolve_met, escalation_level"
+    " resolve_due, response_met, resolve_met, escalation_level, escalation_at, escalation_round"
 )
 TIME_COLUMNS = {13, 21}
-OPTIONAL_TIME_COLUMNS = {14, 15, 16, 23, 24}
+OPTIONAL_TIME_COLUMNS = {14, 15, 16, 23, 24, 28}
 OPEN_STATES = ("new", "acknowledged", "in_progress", "on_hold")
 # Written out literally (constants, not input) so SQLite can use the partial index
 # incidents_open_urgency, whose WHERE is this same list.
@@ -40,7 +40,8 @@ OPEN_SQL = "state IN ('new', 'acknowledged', 'in_progress', 'on_hold')"
 CHANGEABLE = {
     "state", "hold_reason", "assignee", "impact", "urgency", "priority", "acknowledged_at",
     "resolved_at", "closed_at", "resolution_code", "resolution_note", "csat", "response_due",
-    "resolve_due", "response_met", "resolve_met", "escalation_level",
+    "resolve_due", "response_met", "resolve_met", "escalation_level", "escalation_at",
+    "escalation_round",
 }  # fmt: skip
 URGENCY = "coalesce(min(response_due, resolve_due), response_due, resolve_due)"
 # What each sort means in SQL, as terms that all turn round for descending; ties go
@@ -193,8 +194,11 @@ class Incidents:
         event: IncidentEvent,
         action: str,
         now: datetime,
+        *,
+        via: str | None = None,
     ) -> Incident:
-        """Change fields of one incident if nobody changed it since `expected_version`."""
+        """Change fields of one incident if nobody changed it since `expected_version`;
+        `via` (an acknowledgement link, say) is recorded in the audit row."""
         unknown = set(changes) - CHANGEABLE
         if unknown:
             raise InvalidOperation(f"cannot change {', '.join(sorted(unknown))} of an incident")
@@ -221,12 +225,13 @@ class Incidents:
             await self._event(tx, incident_id, event)
             old, new = incident_json(before), incident_json(after)
             changed = [k for k in new if old[k] != new[k]]
+            extra = {} if via is None else {"via": via}
             await tx.audit(
                 action,
                 "incident",
                 after.key,
                 {k: old[k] for k in changed},
-                {k: new[k] for k in changed},
+                {**{k: new[k] for k in changed}, **extra},
             )
         return after
 
@@ -242,6 +247,16 @@ class Incidents:
             await self._event(tx, incident_id, event)
             await tx.audit("incident.note", "incident", incident.key, None, {"note": text})
         return event
+
+    async def log(self, actor: Actor, key: str, kind: str, detail: str, now: datetime) -> None:
+        """A timeline line the system writes about an incident (who was paged how); no
+        version, no audit row: the change that caused it has one."""
+        async with self._db.observe() as conn:
+            await conn.execute(
+                "INSERT INTO incident_events (incident_id, at, actor, kind, state, detail)"
+                " VALUES (?, ?, ?, ?, NULL, ?)",
+                (parse_key(key), to_db(now), actor.login, kind, detail[:TEXT_LIMIT]),
+            )
 
     async def _event(self, tx: Transaction, incident_id: int, event: IncidentEvent) -> None:
         await tx.execute(

@@ -93,6 +93,13 @@ class Incident:
     response_met: bool | None = None
     resolve_met: bool | None = None
     escalation_level: int = 1  # the escalation policy level reached (1 = first)
+    escalation_at: datetime | None = None  # when that level paged (None: when it opened)
+    escalation_round: int = 1  # which pass through the policy (it repeats while unanswered)
+
+    @property
+    def paged_at(self) -> datetime:
+        """When the current escalation level paged."""
+        return self.escalation_at or self.created_at
 
     @property
     def key(self) -> str:
@@ -322,3 +329,43 @@ class LevelChange:
     at: datetime
     level: str
     summary: str
+
+
+@dataclass(frozen=True)
+class NewNotification:
+    """A page to queue: to one person by one method, not before `not_before`."""
+
+    incident_key: str | None
+    login: str
+    method: str
+    address: str
+    urgency: Literal["high", "low"]
+    reason: str  # why: "level 1 of 3", "paged by ana", "test"
+    title: str
+    body: str
+    not_before: datetime
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A row of the outbox. `state`: pending, sending, delivered, failed, cancelled."""
+
+    id: int
+    incident_key: str | None
+    login: str
+    method: str
+    address: str
+    urgency: str
+    reason: str
+    title: str
+    body: str
+    created_at: datetime
+    created_by: str
+    not_before: datetime
+    state: str
+    attempts: int
+    error: str | None
+    receipt: str | None
+    sent_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_via: str | None

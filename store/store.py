@@ -6,6 +6,8 @@ the same surface later.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from opsdesk.store.audit import AuditLog
@@ -15,6 +17,7 @@ from opsdesk.store.db import LATEST_SCHEMA, Database, peek_schema
 from opsdesk.store.handoffs import Handoffs
 from opsdesk.store.incidents import Incidents
 from opsdesk.store.meta import CREATED_AT, Meta
+from opsdesk.store.notifications import Notifications
 from opsdesk.store.overrides import Overrides
 from opsdesk.store.records import StoreInfo
 from opsdesk.store.statuses import SourceStatuses
@@ -31,6 +34,7 @@ class Store:
         self.overrides = Overrides(db)
         self.statuses = SourceStatuses(db)
         self.handoffs = Handoffs(db)
+        self.notifications = Notifications(db)
 
     @classmethod
     async def open(
@@ -46,6 +50,14 @@ class Store:
         every read finds nothing, no file is made, and writes are refused."""
         db = await Database.open(Path(path), group=group, read_only=read_only, create=create)
         return cls(db)
+
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[None]:
+        """One transaction around several operations (an incident opening and the pages
+        it causes): they commit together or not at all. Each operation inside keeps its
+        role check and audit row, and runs as a savepoint."""
+        async with self._db.observe():
+            yield
 
     async def close(self) -> None:
         await self._db.close()

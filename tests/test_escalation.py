@@ -92,8 +92,9 @@ def test_auto_assign_then_escalate_by_hand_from_the_cli(tmp_path: Path, capsys) 
         assert (escalated["assignee"], escalated["escalation_level"]) == ("ben", 2)
         assert run([*base, "incident", "show", "INC-1", "--json"]) == 0
         timeline = json.loads(capsys.readouterr().out)["timeline"]
-        assert timeline[-1]["kind"] == "escalated"
-        assert timeline[-1]["detail"] == "level 2 of 2: ben (via person)"
+        assert timeline[-2]["kind"] == "escalated"
+        assert timeline[-2]["detail"] == "level 2 of 2: ben (via person)"
+        assert (timeline[-1]["kind"], timeline[-1]["actor"]) == ("paged", "opsdesk")
         assert run([*base, "incident", "escalate", "INC-1"]) == 1
         assert "already at the last level (2) of payments" in capsys.readouterr().err
         assert run([*base, "incident", "escalate"]) == 2
@@ -123,7 +124,9 @@ async def test_unacknowledged_incidents_escalate_once_across_consoles(tmp_path: 
         assert (after.escalation_level, after.assignee) == (2, "ben")
         events = await stores[0].incidents.events(first.key)
         assert [e.kind for e in events].count("escalated") == 1
-        assert events[-1].detail == "not acknowledged after 15m; level 2 of 2: ben (via person)"
+        escalated = next(e for e in events if e.kind == "escalated")
+        assert escalated.actor == "opsdesk"  # the system, not whoever's console it was
+        assert escalated.detail == "not acknowledged after 16m; level 2 of 2: ben (via person)"
     finally:
         for store in stores:
             await store.close()

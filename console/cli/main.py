@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     changes.add_parser(command, add_action, instant)
     oncall.add_parser(command, add_action, instant)
     status.add_parsers(command, add_action)
+    from opsdesk.console.cli import paging
+
+    paging.add_parsers(command)
 
     banner_ = command("banner", banner.banner, "show, set or clear the team banner (leads)")
     banner_.add_argument("action", nargs="?", choices=["show", "set", "clear"], default="show")

@@ -140,6 +140,49 @@ class UiConfig:
 
 
 @dataclass
+class Restriction:
+    days: list[Weekday] = field(
+        default_factory=lambda: list(WEEKDAYS),
+        metadata={"doc": "Days the window starts on."},
+    )
+    from_: ClockTime = field(
+        default=time(0, 0), metadata={"key": "from", "doc": "Window start, local time."}
+    )
+    to: ClockTime = field(
+        default=time(0, 0),
+        metadata={"doc": "Window end; at or before `from`, it ends the next day (equal: all day)."},
+    )
+
+
+Urgency = Literal["high", "low"]
+Channel = Annotated[str, Parser(lambda v: _channel(v))]
+
+
+def _channel(value: Any) -> str:
+    if isinstance(value, str) and value and value.replace("_", "").replace("-", "").isalnum():
+        return value
+    raise ValueError(
+        f"expected a channel name (email, ntfy, webhook or a notifier's), got {value!r}"
+    )
+
+
+@dataclass
+class NotifyRule:
+    """How a person wants to be reached when paged: by which method, how long after the
+    page, for which urgency (P1/P2 pages are high urgency, P3/P4 low)."""
+
+    method: Channel = field(
+        metadata={"doc": "`email`, `ntfy`, `webhook`, or an installed notifier's name."}
+    )
+    after: Duration = field(
+        default=timedelta(0), metadata={"doc": "How long after the page this method is used."}
+    )
+    urgency: Literal["high", "low", "any"] = field(
+        default="any", metadata={"doc": "Which pages the rule is for."}
+    )
+
+
+@dataclass
 class Person:
     login: str = field(
         metadata={"doc": "The OS account name the person logs in with; unique.", "kind": "name"}
@@ -147,11 +190,52 @@ class Person:
     name: str = field(
         default="", metadata={"doc": "Full name, shown beside the login.", "kind": "name"}
     )
-    email: str = field(default="", metadata={"doc": "Contact, shown in escalation chains."})
-    phone: str = field(default="", metadata={"doc": "Contact, shown in escalation chains."})
+    email: str = field(
+        default="",
+        metadata={"doc": "Email address: shown in escalation chains, and pages by email."},
+    )
+    phone: str = field(
+        default="", metadata={"doc": "Phone number, as text: shown in escalation chains."}
+    )
+    ntfy: str = field(
+        default="",
+        metadata={
+            "doc": "ntfy topic pages go to (on `[notify.ntfy] server`); keep it unguessable."
+        },
+    )
+    webhook: str = field(
+        default="",
+        metadata={"doc": "A URL pages are posted to as JSON (Slack and Mattermost accept it)."},
+    )
+    contacts: dict[str, str] = field(
+        default_factory=dict,
+        metadata={
+            "doc": "Addresses for installed notifiers, by notifier name "
+            '(`apprise = "tgram://..."`).',
+            "each": "notifier",
+        },
+    )
+    notify: list[NotifyRule] = field(
+        default_factory=list,
+        metadata={
+            "doc": "When a page reaches them, by which method (none: every method they have, "
+            "at once, for both urgencies)."
+        },
+    )
+    working_hours: Restriction | None = field(
+        default=None,
+        metadata={
+            "doc": "When low-urgency pages may reach them, in their `timezone` (none: any time)."
+        },
+    )
     timezone: ZoneName = field(
         default="UTC", metadata={"doc": "On-call times are shown to them in this zone."}
     )
+
+    def addresses(self) -> dict[str, str]:
+        """Every method the person can be reached by, with the address for it."""
+        built_in = {"email": self.email, "ntfy": self.ntfy, "webhook": self.webhook}
+        return {m: a for m, a in {**built_in, **self.contacts}.items() if a}
 
 
 @dataclass
@@ -384,21 +468,6 @@ class Vendor:
 
 
 @dataclass
-class Restriction:
-    days: list[Weekday] = field(
-        default_factory=lambda: list(WEEKDAYS),
-        metadata={"doc": "Days the window starts on."},
-    )
-    from_: ClockTime = field(
-        default=time(0, 0), metadata={"key": "from", "doc": "Window start, local time."}
-    )
-    to: ClockTime = field(
-        default=time(0, 0),
-        metadata={"doc": "Window end; at or before `from`, it ends the next day (equal: all day)."},
-    )
-
-
-@dataclass
 class Layer:
     name: str = field(metadata={"doc": "What the rota calls it.", "kind": "name"})
     members: list[str] = field(metadata={"doc": "Logins taking turns, in order."})
@@ -426,7 +495,12 @@ class Schedule:
 
 @dataclass
 class EscalationLevel:
-    after: Duration = field(metadata={"doc": "How long after the incident opened it is paged."})
+    after: Duration = field(
+        metadata={
+            "doc": "How long after the incident opened (or the policy started again) it is "
+            "paged; levels go in order of it."
+        }
+    )
     schedule: str | None = field(
         default=None, metadata={"doc": "Page whoever is on call in this schedule..."}
     )
@@ -440,6 +514,14 @@ class EscalationPolicy:
     service: str = field(metadata={"doc": "The service (a `[[services]]` name)."})
     levels: list[EscalationLevel] = field(
         metadata={"doc": "Who is paged, in order (also written `levels = [{ ... }]`)."}
+    )
+    repeat: int = field(
+        default=0,
+        metadata={"doc": "Start again from level 1 this many times while nobody acknowledges."},
+    )
+    repeat_after: Duration = field(
+        default=timedelta(minutes=30),
+        metadata={"doc": "How long after the last level pages the policy starts again."},
     )
 
 
@@ -508,6 +590,174 @@ class ChangesConfig:
     )
 
 
+IntegrationKind = Literal["alertmanager", "grafana", "pagerduty", "webhook"]
+
+
+@dataclass
+class WebhookFields:
+    """Where a generic webhook's JSON keeps each thing: dotted paths (`alert.labels.host`,
+    `items.0.name`)."""
+
+    title: str = field(default="title", metadata={"doc": "The alert's title."})
+    dedup_key: str = field(
+        default="id", metadata={"doc": "What identifies the alert across sends."}
+    )
+    description: str = field(default="", metadata={"doc": "More text (none: no description)."})
+    service: str = field(default="", metadata={"doc": "The service's name (none: `service`)."})
+    severity: str = field(default="", metadata={"doc": "The severity (none: `default_severity`)."})
+    resolved: str = field(
+        default="", metadata={"doc": "A field that says the alert is over (none: never)."}
+    )
+    resolved_values: list[str] = field(
+        default_factory=lambda: ["true", "resolved", "ok"],
+        metadata={"doc": "Values of `resolved` that mean over (compared as text, any case)."},
+    )
+
+
+@dataclass
+class Integration:
+    """A way in for alerts pushed to `opsdesk serve`: `POST /integrations/NAME` (or
+    `POST /v2/enqueue` for `pagerduty`, where the routing key picks the integration)."""
+
+    name: str = field(
+        metadata={"doc": "Unique; the last part of its URL, `/integrations/NAME`.", "kind": "name"}
+    )
+    kind: IntegrationKind = field(
+        metadata={"doc": "The payload it takes: `alertmanager`, `grafana`, `pagerduty`, `webhook`."}
+    )
+    service: str | None = field(
+        default=None,
+        metadata={"doc": "The service its alerts open incidents on (a `[[services]]` name)."},
+    )
+    service_label: str = field(
+        default="service",
+        metadata={"doc": "A label whose value, if it names a service, is used instead."},
+    )
+    severity_label: str = field(
+        default="severity", metadata={"doc": "The label holding the alert's severity."}
+    )
+    severities: dict[str, Priority] = field(
+        default_factory=lambda: {
+            "critical": "P1",
+            "error": "P2",
+            "warning": "P3",
+            "info": "P4",
+        },
+        metadata={"doc": "Severity to priority.", "each": "severity"},
+    )
+    default_severity: str = field(
+        default="warning", metadata={"doc": "The severity of an alert that gives none."}
+    )
+    auto_resolve: bool = field(
+        default=True,
+        metadata={"doc": "A resolved alert resolves its incident (false: only notes it)."},
+    )
+    auth: Literal["bearer", "basic", "routing_key"] | None = field(
+        default=None,
+        metadata={
+            "doc": "How senders prove who they are (none: `routing_key` for pagerduty, else "
+            "`bearer`)."
+        },
+    )
+    username: str = field(default="", metadata={"doc": "The user name, for `basic` auth."})
+    secret_env: str = field(
+        default="",
+        metadata={"doc": "An environment variable of `opsdesk serve` holding the secret."},
+    )
+    secret_file: str = field(
+        default="",
+        metadata={
+            "doc": "Or a file holding it (owner-only, like an SSH key); relative to the "
+            "config file's folder."
+        },
+    )
+    rate_limit: int = field(
+        default=600, metadata={"doc": "Requests a minute it takes before answering 429."}
+    )
+    fields: WebhookFields = field(
+        default_factory=WebhookFields,
+        metadata={"doc": "For `webhook`: where each thing is in the JSON."},
+    )
+
+    @property
+    def auth_kind(self) -> str:
+        return self.auth or ("routing_key" if self.kind == "pagerduty" else "bearer")
+
+
+@dataclass
+class ServeConfig:
+    """`opsdesk serve`: where it listens and how its acknowledgement links look."""
+
+    listen: str = field(
+        default="127.0.0.1:8787", metadata={"doc": "host:port to listen on (`--listen`)."}
+    )
+    public_url: str = field(
+        default="",
+        metadata={
+            "doc": "The URL people reach it by (behind a TLS proxy, say); acknowledgement "
+            "links start with it. None: `http://` + `listen`."
+        },
+    )
+    link_lifetime: Duration = field(
+        default=timedelta(hours=24),
+        metadata={"doc": "How long an acknowledgement link works."},
+    )
+    max_body: int = field(
+        default=1_048_576, metadata={"doc": "Largest request body taken, in bytes (413 above)."}
+    )
+    key_file: str = field(
+        default="",
+        metadata={
+            "doc": "The key that signs acknowledgement links (none: `serve.key` beside the "
+            "store, made owner-only on first use)."
+        },
+    )
+    tick: Duration = field(
+        default=timedelta(seconds=5),
+        metadata={"doc": "How often escalation and delivery look for work."},
+    )
+
+
+@dataclass
+class EmailSettings:
+    smtp_host: str = field(default="localhost", metadata={"doc": "The SMTP server."})
+    smtp_port: int = field(default=25, metadata={"doc": "Its port."})
+    security: Literal["none", "starttls", "tls"] = field(
+        default="none", metadata={"doc": "`starttls`, `tls` (implicit, port 465) or `none`."}
+    )
+    sender: str = field(default="opsdesk@localhost", metadata={"doc": "The From address."})
+    username: str = field(default="", metadata={"doc": "SMTP login (none: no login)."})
+    password_env: str = field(
+        default="", metadata={"doc": "An environment variable holding the SMTP password."}
+    )
+
+
+@dataclass
+class NtfySettings:
+    server: Url = field(default="https://ntfy.sh", metadata={"doc": "The ntfy server."})
+    token_env: str = field(
+        default="", metadata={"doc": "An environment variable holding an ntfy access token."}
+    )
+
+
+@dataclass
+class NotifyConfig:
+    """How pages are delivered."""
+
+    email: EmailSettings = field(default_factory=EmailSettings, metadata={"doc": "Email."})
+    ntfy: NtfySettings = field(default_factory=NtfySettings, metadata={"doc": "ntfy."})
+    attempts: int = field(
+        default=5, metadata={"doc": "Tries per notification before it is marked failed."}
+    )
+    timeout: Duration = field(
+        default=timedelta(seconds=10), metadata={"doc": "How long one try may take."}
+    )
+    options: dict[str, dict[str, Any]] = field(
+        default_factory=dict,
+        metadata={"doc": "Settings of installed notifiers, by name.", "each": "notifier"},
+    )
+
+
 @dataclass
 class Config:
     store: StoreConfig = field(
@@ -570,12 +820,25 @@ class Config:
         default_factory=ChangesConfig,
         metadata={"doc": "Approval rules and the risk questionnaire."},
     )
+    integrations: list[Integration] = field(
+        default_factory=list,
+        metadata={"doc": "Ways in for alerts pushed to `opsdesk serve`."},
+    )
+    serve: ServeConfig = field(
+        default_factory=ServeConfig, metadata={"doc": "The alert receiver and pager."}
+    )
+    notify: NotifyConfig = field(
+        default_factory=NotifyConfig, metadata={"doc": "How pages are delivered."}
+    )
 
     def person(self, login: str) -> Person | None:
         return next((p for p in self.people if p.login == login), None)
 
     def policy(self, service: str) -> EscalationPolicy | None:
         return next((p for p in self.escalation_policies if p.service == service), None)
+
+    def integration(self, name: str) -> Integration | None:
+        return next((i for i in self.integrations if i.name == name), None)
 
     def service(self, name: str) -> Service | None:
         return next((s for s in self.services if s.name == name), None)

@@ -95,13 +95,19 @@ class ChangeOps:
                     "justification"
                 )
         new = NewChange(
-            title=one_line(plan.title).strip(), type=plan.type, risk=risk or computed,
-            services=plan.services, planned_start=plan.planned_start,
-            planned_end=plan.planned_end, implementer=plan.implementer or self.actor.login,
-            description=clean(plan.description), test_plan=clean(plan.test_plan),
-            backout_plan=clean(plan.backout_plan), risk_justification=clean(justification),
+            title=one_line(plan.title).strip(),
+            type=plan.type,
+            risk=risk or computed,
+            services=plan.services,
+            planned_start=plan.planned_start,
+            planned_end=plan.planned_end,
+            implementer=plan.implementer or self.actor.login,
+            description=clean(plan.description),
+            test_plan=clean(plan.test_plan),
+            backout_plan=clean(plan.backout_plan),
+            risk_justification=clean(justification),
             risk_answers=dict(plan.risk_answers),
-        )  # fmt: skip
+        )
         return await self.store.changes.create(self.actor, new, now)
 
     async def view(self, key: str, now: datetime) -> ChangeView:
@@ -111,9 +117,13 @@ class ChangeOps:
         needed = still_needed(rule_for(self.config, change.type, change.risk), approvals)
         live = change.state in ("draft", "submitted", "approved", "scheduled", "in_progress")
         return ChangeView(
-            change, approvals, needed, await self.conflicts_of(change, now) if live else [],
-            await store.linked_incidents(change.key), await store.events(change.key),
-        )  # fmt: skip
+            change,
+            approvals,
+            needed,
+            await self.conflicts_of(change, now) if live else [],
+            await store.linked_incidents(change.key),
+            await store.events(change.key),
+        )
 
     async def awaiting_me(self, changes: list[ChangeRequest]) -> list[ChangeRequest]:
         """Those of `changes` that wait for this person: submitted by someone else, still
@@ -276,12 +286,16 @@ class ChangeOps:
                           "rejected changes are edited")  # fmt: skip
         risk = self._checked_plan(plan)
         fields = {
-            "title": one_line(plan.title).strip(), "type": plan.type,
-            "services": list(plan.services), "planned_start": plan.planned_start,
-            "planned_end": plan.planned_end, "test_plan": clean(plan.test_plan),
-            "backout_plan": clean(plan.backout_plan), "risk_answers": dict(plan.risk_answers),
+            "title": one_line(plan.title).strip(),
+            "type": plan.type,
+            "services": list(plan.services),
+            "planned_start": plan.planned_start,
+            "planned_end": plan.planned_end,
+            "test_plan": clean(plan.test_plan),
+            "backout_plan": clean(plan.backout_plan),
+            "risk_answers": dict(plan.risk_answers),
             "risk": risk,
-        }  # fmt: skip
+        }
         event = ChangeEvent(now, self.actor.login, "edited", None, f"risk {risk}")
         return await self.store.changes.apply(
             self.actor, change.key, change.version, fields, event, "change.edit", now

@@ -157,10 +157,31 @@ class _Generator:
                 priority, state, hold, created, acked and ack_at, last, resolved and res_at
             )
             row = (
-                index + 1, title, f"{title}. Reported via {source}.", service, impact, urgency,
-                priority, state, hold, assignee, reporter, source, dedup, _iso(created), acked,
-                resolved, closed, code, note, csat, version, _iso(last), updated_by, *sla,
-            )  # fmt: skip
+                index + 1,
+                title,
+                f"{title}. Reported via {source}.",
+                service,
+                impact,
+                urgency,
+                priority,
+                state,
+                hold,
+                assignee,
+                reporter,
+                source,
+                dedup,
+                _iso(created),
+                acked,
+                resolved,
+                closed,
+                code,
+                note,
+                csat,
+                version,
+                _iso(last),
+                updated_by,
+                *sla,
+            )
             if index >= audited_from:
                 self._audit_incident(row)
             self._timeline(row, last)
@@ -261,12 +282,24 @@ class _Generator:
             self.audit.append((_iso(created), requester, "change.create", "change", key, None,
                                json.dumps({"title": title, "state": "draft"})))  # fmt: skip
             yield (
-                index + 1, title, f"{title}. Requested by {requester}.", kind, risk,
-                json.dumps(services), _iso(planned), _iso(end), implementer, requester,
+                index + 1,
+                title,
+                f"{title}. Requested by {requester}.",
+                kind,
+                risk,
+                json.dumps(services),
+                _iso(planned),
+                _iso(end),
+                implementer,
+                requester,
                 "Run the smoke suite in staging, then canary 10%.",
                 "Redeploy the previous release; restore the snapshot taken before.",
-                state, _iso(created), 1, _iso(max(created, min(end, self.now))), requester,
-            )  # fmt: skip
+                state,
+                _iso(created),
+                1,
+                _iso(max(created, min(end, self.now))),
+                requester,
+            )
 
     def overrides(self) -> Iterator[tuple[Any, ...]]:
         reasons = ["Swap for a dentist appointment", "Covering during travel", "Public holiday"]
@@ -321,9 +354,12 @@ def _episodes(now: datetime) -> dict[str, list[tuple[datetime, Level, str]]]:
 def _report(source: str, level: Level, summary: str, since: datetime) -> StatusReport:
     if source == "sendgrid" and level == "degraded":
         incident = VendorIncident(
-            SENDGRID_INCIDENT, impact="minor", status="identified", started=since,
+            SENDGRID_INCIDENT,
+            impact="minor",
+            status="identified",
+            started=since,
             last_update="We have identified the cause and are rolling out a fix.",
-        )  # fmt: skip
+        )
         return StatusReport(level, summary, incidents=(incident,))
     if source == "atlassian" and level == "maintenance":
         window = Maintenance(MAINTENANCE, since, since + timedelta(hours=2), "in_progress")
@@ -347,9 +383,20 @@ def recorded_statuses(now: datetime) -> tuple[list[tuple[Any, ...]], list[tuple[
         since, level, summary = changes[-1]
         report = dataclasses.asdict(_report(name, level, summary, since))
         current.append(
-            (name, level, summary, json.dumps(report, default=str), None, checked, checked,
-             _iso(since.timestamp()), 0, "{}", NEVER_DUE)
-        )  # fmt: skip
+            (
+                name,
+                level,
+                summary,
+                json.dumps(report, default=str),
+                None,
+                checked,
+                checked,
+                _iso(since.timestamp()),
+                0,
+                "{}",
+                NEVER_DUE,
+            )
+        )
     return current, history
 
 

@@ -42,23 +42,63 @@ SERVICES = [
 ]
 
 SOURCES: list[dict[str, Any]] = [
-    {"name": "github", "vendor": "GitHub", "plugin": "statuspage",
-     "url": "https://www.githubstatus.com", "interval": "1h"},
-    {"name": "cloudflare", "vendor": "Cloudflare", "plugin": "statuspage",
-     "url": "https://www.cloudflarestatus.com", "interval": "1h"},
-    {"name": "atlassian", "vendor": "Atlassian", "plugin": "statuspage",
-     "url": "https://status.atlassian.com", "interval": "1h"},
-    {"name": "sendgrid", "vendor": "Twilio SendGrid", "plugin": "statuspage",
-     "url": "https://status.sendgrid.com", "interval": "1h"},
-    {"name": "stripe", "vendor": "Stripe", "plugin": "http", "url": "https://status.stripe.com/",
-     "interval": "1h"},
-    {"name": "okta", "vendor": "Okta", "plugin": "http", "url": "https://status.okta.com/",
-     "interval": "1h"},
-    {"name": "slack", "vendor": "Slack", "plugin": "slack", "url": "https://slack-status.com",
-     "interval": "1h"},
-    {"name": "aws", "vendor": "AWS", "plugin": "rss",
-     "url": "https://status.aws.amazon.com/rss/all.rss", "interval": "1h"},
-]  # fmt: skip
+    {
+        "name": "github",
+        "vendor": "GitHub",
+        "plugin": "statuspage",
+        "url": "https://www.githubstatus.com",
+        "interval": "1h",
+    },
+    {
+        "name": "cloudflare",
+        "vendor": "Cloudflare",
+        "plugin": "statuspage",
+        "url": "https://www.cloudflarestatus.com",
+        "interval": "1h",
+    },
+    {
+        "name": "atlassian",
+        "vendor": "Atlassian",
+        "plugin": "statuspage",
+        "url": "https://status.atlassian.com",
+        "interval": "1h",
+    },
+    {
+        "name": "sendgrid",
+        "vendor": "Twilio SendGrid",
+        "plugin": "statuspage",
+        "url": "https://status.sendgrid.com",
+        "interval": "1h",
+    },
+    {
+        "name": "stripe",
+        "vendor": "Stripe",
+        "plugin": "http",
+        "url": "https://status.stripe.com/",
+        "interval": "1h",
+    },
+    {
+        "name": "okta",
+        "vendor": "Okta",
+        "plugin": "http",
+        "url": "https://status.okta.com/",
+        "interval": "1h",
+    },
+    {
+        "name": "slack",
+        "vendor": "Slack",
+        "plugin": "slack",
+        "url": "https://slack-status.com",
+        "interval": "1h",
+    },
+    {
+        "name": "aws",
+        "vendor": "AWS",
+        "plugin": "rss",
+        "url": "https://status.aws.amazon.com/rss/all.rss",
+        "interval": "1h",
+    },
+]
 PORTALS = {source["vendor"]: source["url"].split("/rss")[0] for source in SOURCES}
 
 CONTRACTS = {

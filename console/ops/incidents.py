@@ -22,15 +22,17 @@ from opsdesk.console.domain.lifecycle import (
     check_transition,
     priority_of,
 )
+from opsdesk.console.domain.paging import STALE_STEP, Step
+from opsdesk.console.domain.paging import due_step as paging_step
 from opsdesk.console.domain.rotations import level_person
 from opsdesk.console.domain.sla import Clock, StateChange, clocks
 from opsdesk.console.domain.text import clean, one_line
 from opsdesk.console.errors import InputError, OpsdeskError
+from opsdesk.console.ops.pager import SYSTEM, page_level
 from opsdesk.store import Actor, Incident, NewIncident, StaleWrite, Store
 from opsdesk.store.records import IncidentEvent
 
 LOOKBACK = timedelta(days=60)  # overrides that may still be in force began at most this long ago
-STALE_LEVEL = timedelta(days=1)
 
 
 class Refused(OpsdeskError):
@@ -42,19 +44,21 @@ class Invalid(Refused, InputError):
     value out of range (exit 2; still a Refused for callers that catch those)."""
 
 
-def due_level(
-    config: Config, incident: Incident, now: datetime, stale: timedelta = STALE_LEVEL
-) -> int | None:
-    """The next escalation level of an incident nobody has acknowledged, if its delay
-    (counted from when the incident opened) has passed, and not by more than `stale`."""
+def due_step(config: Config, incident: Incident, now: datetime) -> Step | None:
+    """The next escalation step of an incident nobody has acknowledged, if it is due: its
+    delay after the current level paged has passed, by less than a day."""
     policy = config.policy(incident.service)
-    if incident.state != "new" or policy is None:
+    if incident.state != "new" or policy is None or not policy.levels:
         return None
-    level = incident.escalation_level + 1
-    if level > len(policy.levels):
-        return None
-    due_at = incident.created_at + policy.levels[level - 1].after
-    return level if due_at <= now <= due_at + stale else None
+    return paging_step(
+        policy, incident.escalation_level, incident.escalation_round, incident.paged_at, now
+    )
+
+
+def due_level(config: Config, incident: Incident, now: datetime) -> int | None:
+    """The level `due_step` would page (what the console shows), or None."""
+    step = due_step(config, incident, now)
+    return None if step is None else step.level
 
 
 @dataclass(frozen=True)
@@ -167,13 +171,28 @@ class IncidentOps:
             overrides = await self.store.overrides.not_ended(now - LOOKBACK)
             assignee, _ = level_person(self.config, policy.levels[0], overrides, now)
         new = NewIncident(
-            one_line(title).strip(), service, impact, urgency, priority, clean(description),
-            assignee=assignee, source=source, dedup_key=dedup_key,
-        )  # fmt: skip
-        return await self.store.incidents.create(
-            self.actor, new, now, response_due=respond.due, resolve_due=resolve.due,
-            detail=clean(opened_by),
-        )  # fmt: skip
+            one_line(title).strip(),
+            service,
+            impact,
+            urgency,
+            priority,
+            clean(description),
+            assignee=assignee,
+            source=source,
+            dedup_key=dedup_key,
+        )
+        async with self.store.atomic():  # the incident and its first pages, or neither
+            incident = await self.store.incidents.create(
+                self.actor,
+                new,
+                now,
+                response_due=respond.due,
+                resolve_due=resolve.due,
+                detail=clean(opened_by),
+            )
+            if policy is not None and policy.levels:
+                await page_level(self.store, self.config, incident, 1, 1, now)
+        return incident
 
     async def _write(
         self,
@@ -183,6 +202,7 @@ class IncidentOps:
         event: IncidentEvent,
         action: str,
         now: datetime,
+        via: str | None = None,
     ) -> Incident:
         history = history_of(incident, events)
         if event.kind == "state" and event.state:
@@ -192,9 +212,14 @@ class IncidentOps:
         priority = changes.get("priority", incident.priority)
         respond, resolve = clocks(self.config, priority, history, now)
         changes = {**changes, **sla_columns(respond, resolve)}
-        return await self.store.incidents.apply(
-            self.actor, incident.key, incident.version, changes, event, action, now
-        )
+        answered = changes.get("state", "new") != "new"  # acknowledged, taken, resolved...
+        async with self.store.atomic():  # the change and the pages it stops, or neither
+            after = await self.store.incidents.apply(
+                self.actor, incident.key, incident.version, changes, event, action, now, via=via
+            )
+            if answered:
+                await self.store.notifications.cancel_pending(incident.key, now)
+        return after
 
     async def _load(self, key: str, version: int | None) -> tuple[Incident, list[IncidentEvent]]:
         incident = await self.store.incidents.get(key)
@@ -215,8 +240,10 @@ class IncidentOps:
         code: str | None = None,
         note: str | None = None,
         version: int | None = None,
+        via: str | None = None,
     ) -> Incident:
-        """acknowledge, start, hold (reason), resume, resolve (code + note), reopen, close."""
+        """acknowledge, start, hold (reason), resume, resolve (code + note), reopen, close;
+        `via`: how it reached us when not from a console or the CLI (an email link)."""
         incident, events = await self._load(key, version)
         try:
             target = check_transition(incident.key, incident.state, verb)
@@ -250,8 +277,10 @@ class IncidentOps:
             changes.update(resolved_at=None, resolution_code=None, resolution_note=None)
         if verb == "close":
             changes["closed_at"] = now
+        if via is not None:
+            detail = f"{detail}; via {via}" if detail else f"via {via}"
         event = IncidentEvent(now, self.actor.login, "state", target, detail)
-        return await self._write(incident, events, changes, event, f"incident.{verb}", now)
+        return await self._write(incident, events, changes, event, f"incident.{verb}", now, via)
 
     def reopenable(self, incident: Incident, now: datetime) -> bool:
         """Whether the lifecycle lets `incident` be reopened now: resolved (not closed),
@@ -280,10 +309,17 @@ class IncidentOps:
         except TransitionRefused as exc:
             raise Refused(str(exc)) from None
         changes: dict[str, Any] = {
-            "state": target, "resolved_at": None, "resolution_code": None, "resolution_note": None,
-        }  # fmt: skip
+            "state": target,
+            "resolved_at": None,
+            "resolution_code": None,
+            "resolution_note": None,
+        }
+        changes.update(escalation_level=1, escalation_round=1, escalation_at=now)
         event = IncidentEvent(now, self.actor.login, "state", target, clean(why))
-        return await self._write(incident, events, changes, event, "incident.reopen", now)
+        async with self.store.atomic():  # reopened by an alert: page as if it were new
+            after = await self._write(incident, events, changes, event, "incident.reopen", now)
+            await page_level(self.store, self.config, after, 1, 1, now)
+        return after
 
     async def assign(
         self, key: str, login: str, now: datetime, *, version: int | None = None
@@ -323,17 +359,14 @@ class IncidentOps:
         event = IncidentEvent(now, self.actor.login, "priority", None, detail)
         return await self._write(incident, events, changes, event, "incident.priority", now)
 
-    async def escalate(
-        self, key: str, now: datetime, *, version: int | None = None, automatic: bool = False
-    ) -> Incident:
-        """Move the incident to the next level of its service's escalation policy and
-        assign it to whoever that level pages now; noted on its timeline. The version
-        check makes it happen once however many consoles try at the same moment."""
+    async def escalate(self, key: str, now: datetime, *, version: int | None = None) -> Incident:
+        """Page the next level of the incident's escalation policy now (a person pulling
+        the next level in) and assign it to whoever that level pages; noted on its timeline."""
         incident, events = await self._load(key, version)
         if incident.state in ("resolved", "closed"):
             raise Refused(f"{incident.key} is {incident.state}; there is nobody to escalate to")
         policy = self.config.policy(incident.service)
-        if policy is None:
+        if policy is None or not policy.levels:
             raise Refused(f"{incident.key}: service {incident.service!r} has no escalation policy")
         level = incident.escalation_level + 1
         if level > len(policy.levels):
@@ -341,37 +374,69 @@ class IncidentOps:
                 f"{incident.key} is already at the last level ({len(policy.levels)}) of "
                 f"{incident.service}'s escalation policy"
             )
+        return await self._advance(
+            incident, events, Step(level, incident.escalation_round, now), now, ""
+        )
+
+    async def _advance(
+        self, incident: Incident, events: list[IncidentEvent], step: Step, now: datetime, why: str
+    ) -> Incident:
+        """Move to `step`, assign to whoever it pages, and queue the pages: one transaction."""
+        policy = self.config.policy(incident.service)
+        assert policy is not None
         overrides = await self.store.overrides.not_ended(now - LOOKBACK)
-        login, via = level_person(self.config, policy.levels[level - 1], overrides, now)
-        changes: dict[str, Any] = {"escalation_level": level}
+        login, via = level_person(self.config, policy.levels[step.level - 1], overrides, now)
+        changes: dict[str, Any] = {
+            "escalation_level": step.level,
+            "escalation_round": step.round,
+            "escalation_at": now,
+        }
         if login is not None and login != incident.assignee:
             changes["assignee"] = login
-        detail = f"level {level} of {len(policy.levels)}: {login or 'nobody on call'} (via {via})"
-        if automatic:
-            waited = format_duration(policy.levels[level - 1].after)
-            detail = f"not acknowledged after {waited}; {detail}"
+        detail = (
+            f"level {step.level} of {len(policy.levels)}: {login or 'nobody on call'} (via {via})"
+        )
+        if step.round > 1:
+            detail = f"repeat {step.round - 1} of {policy.repeat}, {detail}"
+        if why:
+            detail = f"{why}; {detail}"
         event = IncidentEvent(now, self.actor.login, "escalated", None, detail)
-        return await self._write(incident, events, changes, event, "incident.escalate", now)
+        async with self.store.atomic():
+            after = await self._write(incident, events, changes, event, "incident.escalate", now)
+            await page_level(self.store, self.config, after, step.level, step.round, now)
+        return after
 
     async def escalate_due(self, now: datetime) -> list[Incident]:
-        """Escalate every unacknowledged incident whose next level is due: what an open
-        console does every half minute and `incident escalate --due` does from cron. A
-        level that fell due more than a day ago is left alone (nobody should be paged for
-        last week's alert because a console was opened today)."""
+        """Page the next level of every unacknowledged incident whose step is due, as the
+        system (`opsdesk`), not as whoever runs this: what `opsdesk serve` does every few
+        seconds, an open console every half minute and `incident escalate --due` from cron.
+        One level per incident per call: after downtime the levels catch up one at a time.
+        The version check makes each step happen once however many processes try."""
+        system = IncidentOps(self.store, self.config, SYSTEM)
+        policies = self.config.escalation_policies
         longest = max(
-            (lvl.after for p in self.config.escalation_policies for lvl in p.levels),
-            default=timedelta(0),
+            (lvl.after + p.repeat_after for p in policies for lvl in p.levels), default=timedelta(0)
         )
+        rounds = max((p.repeat + 1 for p in policies), default=1)
+        since = now - longest * rounds - STALE_STEP
         escalated = []
-        for incident in await self.store.incidents.unacknowledged(now - longest - STALE_LEVEL):
-            if due_level(self.config, incident, now, STALE_LEVEL) is None:
+        for incident in await self.store.incidents.unacknowledged(since):
+            step = due_step(self.config, incident, now)
+            if step is None:
                 continue
+            waited = format_duration(now - incident.paged_at)
             try:
                 escalated.append(
-                    await self.escalate(incident.key, now, version=incident.version, automatic=True)
+                    await system._advance(
+                        incident,
+                        await self.store.incidents.events(incident.key),
+                        step,
+                        now,
+                        f"not acknowledged after {waited}",
+                    )
                 )
             except (Refused, StaleWrite):
-                continue  # someone acknowledged it or another console escalated it first
+                continue  # someone acknowledged it or another process escalated it first
         return escalated
 
     async def note(self, key: str, text: str, now: datetime) -> IncidentEvent:

@@ -180,10 +180,14 @@ class Poller:
                 return self._failed(source, f"the {source.plugin} plugin failed: {exc!r}"), None
             else:
                 outcome = Outcome(
-                    source.name, self.clock(), self._due(source), level=report.level,
-                    summary=one_line(report.summary, limit=300), report=report_data(report),
+                    source.name,
+                    self.clock(),
+                    self._due(source),
+                    level=report.level,
+                    summary=one_line(report.summary, limit=300),
+                    report=report_data(report),
                     validators=target.validators,
-                )  # fmt: skip
+                )
                 opens = getattr(target.options, "open_incidents", False)
                 return outcome, ((target.options, report.alerts) if opens else None)
             if attempt < source.retries:
@@ -293,10 +297,13 @@ class Poller:
             await ops.note(incident.key, f"The alert stopped firing ({source.name}).", now)
             if options.auto_resolve:
                 await ops.transition(
-                    incident.key, "resolve", now, code="fixed",
+                    incident.key,
+                    "resolve",
+                    now,
+                    code="fixed",
                     note=f"Resolved automatically: the alert stopped firing ({source.name}).",
                     version=incident.version,
-                )  # fmt: skip
+                )
 
     async def _alert_firing(
         self,
@@ -338,7 +345,13 @@ class Poller:
         title = alert.summary or alert.name
         description = "\n".join(f"{k}={v}" for k, v in sorted(alert.labels.items()))
         await ops.create(
-            f"{alert.name}: {title}"[:300], service, now, impact=impact, urgency=urgency,
+            f"{alert.name}: {title}"[:300],
+            service,
+            now,
+            impact=impact,
+            urgency=urgency,
             description=f"Firing since {alert.started}.\n{description}"[:TEXT_LIMIT],
-            source=origin, dedup_key=alert.fingerprint, opened_by=why,
-        )  # fmt: skip
+            source=origin,
+            dedup_key=alert.fingerprint,
+            opened_by=why,
+        )
