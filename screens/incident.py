@@ -19,7 +19,7 @@ from opsdesk.screens.incident_actions import IncidentActions, Target
 from opsdesk.screens.keys import bindings
 from opsdesk.screens.screen import LiveDetailScreen
 from opsdesk.store import Incident, StoreError
-from opsdesk.store.records import IncidentEvent
+from opsdesk.store.records import IncidentEvent, Notification
 
 
 def _minutes(span: timedelta) -> timedelta:
@@ -61,6 +61,35 @@ def timeline_text(incident: Incident, events: list[IncidentEvent]) -> Text:
     return out
 
 
+PAGE_STYLES = {"delivered": "green", "failed": "bold red", "pending": "yellow",
+               "sending": "yellow", "cancelled": "dim"}  # fmt: skip
+
+
+def pages_text(pages: list[Notification]) -> Text:
+    """The notification log: who was paged how and when, delivered or failed (why), and
+    which page's link acknowledged it."""
+    out = Text("Pages\n", style="bold")
+    if not pages:
+        out.append("(nobody was paged for it)\n", style="dim")
+        return out
+    for n in pages:
+        when = n.sent_at or n.not_before
+        out.append(f"{when:%Y-%m-%d %H:%M}Z  ", style="dim")
+        out.append_text(block(f"{n.login} by {n.method} ({n.reason})", limit=200))
+        out.append("  ")
+        out.append(n.state, style=PAGE_STYLES.get(n.state, ""))
+        if n.attempts > 1:
+            out.append(f" after {n.attempts} tries", style="dim")
+        detail = n.error if n.state in ("failed", "pending") else None
+        if n.acknowledged_via:
+            detail = f"acknowledged via {n.acknowledged_via}"
+        if detail:
+            out.append(": ")
+            out.append_text(block(detail, limit=300))
+        out.append("\n")
+    return out
+
+
 class IncidentScreen(IncidentActions, LiveDetailScreen):
     BINDINGS: ClassVar[list[BindingType]] = bindings("incident")
 
@@ -75,7 +104,7 @@ class IncidentScreen(IncidentActions, LiveDetailScreen):
         incident = self.view.incident
         return [Target(incident.key, incident.version, incident.state)]
 
-    PARTS = ("fields", "clocks", "description", "timeline")
+    PARTS = ("fields", "clocks", "description", "timeline", "pages")
 
     def header_title(self) -> str:
         return self.key
@@ -130,6 +159,7 @@ class IncidentScreen(IncidentActions, LiveDetailScreen):
         self.query_one("#description", Static).update(description)
         self.query_one("#clocks", Static).update(clocks_text(view.respond, view.resolve, now))
         self.query_one("#timeline", Static).update(timeline_text(incident, view.events))
+        self.query_one("#pages", Static).update(pages_text(view.pages))
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self.key)

@@ -114,7 +114,8 @@ class Notifications:
             if state == "failed" and row[1] is not None:
                 detail = (
                     f"notifying {failed.login} by {failed.method} failed after "
-                    f"{failed.attempts} attempts: {failed.error}"
+                    f"{failed.attempts} attempt{'s' if failed.attempts != 1 else ''}: "
+                    f"{failed.error}"
                 )
                 await conn.execute(
                     "INSERT INTO incident_events (incident_id, at, actor, kind, state, detail)"

@@ -10,6 +10,7 @@ from typing import Any
 
 from opsdesk.console.cli.common import now, options_from
 from opsdesk.console.cli.output import emit_json, emit_line, emit_table
+from opsdesk.console.cli.paging import HEADERS, notification_json, notification_row
 from opsdesk.console.cli.parsing import add_action
 from opsdesk.console.domain.lifecycle import HOLD_REASONS, OPEN_STATES, RESOLUTION_CODES, STATES
 from opsdesk.console.domain.sla import Clock, due_summary
@@ -148,6 +149,7 @@ async def show(args: argparse.Namespace) -> int:
                     }
                     for e in view.events
                 ],
+                "notifications": [notification_json(n) for n in view.pages],
             }
         )
         return 0
@@ -169,6 +171,9 @@ async def show(args: argparse.Namespace) -> int:
         what = event.state.replace("_", " ") if event.state else event.kind
         detail = f": {event.detail}" if event.detail else ""
         emit_line(f"{to_db(event.at)}  {event.actor}  {what}{detail}")
+    if view.pages:
+        emit_line("")
+        emit_table(HEADERS, [notification_row(n) for n in view.pages])
     return 0
 
 

@@ -499,6 +499,9 @@ def _reference_errors(config: Config) -> Iterator[SchemaError]:
         _freeze_windows,
         _sla_calendars,
         _approvals,
+        _people_paging,
+        _integrations,
+        _serve,
     ):
         yield from section(config, names)
 
@@ -615,6 +618,65 @@ def _level(where: KeyPath, level: EscalationLevel, names: _Names) -> Iterator[Sc
         yield _unknown((*where, "schedule"), "schedule", level.schedule, names.schedules)
     elif level.person is not None and names.logins and level.person not in names.logins:
         yield _unknown((*where, "person"), "login", level.person, names.logins)
+
+
+def _people_paging(config: Config, names: _Names) -> Iterator[SchemaError]:
+    """A notification rule must name a method the person has an address for, or pages
+    by it silently go nowhere."""
+    for p_index, person in enumerate(config.people):
+        addresses = person.addresses()
+        for r_index, rule in enumerate(person.notify):
+            if rule.method not in addresses:
+                have = ", ".join(addresses) or "none"
+                yield SchemaError(
+                    ("people", p_index, "notify", r_index, "method"),
+                    f"{person.login} has no {rule.method} address (their methods: {have})",
+                )
+            if rule.after < timedelta(0):
+                yield SchemaError(
+                    ("people", p_index, "notify", r_index, "after"), "must not be negative"
+                )
+        if person.working_hours is not None and not person.working_hours.days:
+            yield SchemaError(("people", p_index, "working_hours", "days"), "no working days")
+
+
+def _integrations(config: Config, names: _Names) -> Iterator[SchemaError]:
+    """Unique names, a known service, a secret from somewhere, auth that fits the kind."""
+    yield from _duplicates(config.integrations, "name", "integrations")
+    for i_index, integration in enumerate(config.integrations):
+        where: KeyPath = ("integrations", i_index)
+        service = integration.service
+        if service is not None and names.services and service not in names.services:
+            yield _unknown((*where, "service"), "service", service, names.services)
+        if not integration.secret_env and not integration.secret_file:
+            yield SchemaError(
+                where, "give secret_env or secret_file (serve takes no anonymous alerts)"
+            )
+        if integration.secret_env and integration.secret_file:
+            yield SchemaError(where, "give one of secret_env or secret_file, not both")
+        kind, auth = integration.kind, integration.auth_kind
+        if (kind == "pagerduty") != (auth == "routing_key"):
+            yield SchemaError(
+                (*where, "auth"), "pagerduty integrations use routing_key; others bearer or basic"
+            )
+        if auth == "basic" and not integration.username:
+            yield SchemaError((*where, "username"), "basic auth needs a username")
+        if integration.rate_limit < 1:
+            yield SchemaError((*where, "rate_limit"), "must be at least 1")
+
+
+def _serve(config: Config, names: _Names) -> Iterator[SchemaError]:
+    listen = config.serve.listen
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        yield SchemaError(("serve", "listen"), f"expected HOST:PORT, got {listen!r}")
+    public = config.serve.public_url
+    if public and not public.startswith(("http://", "https://")):
+        yield SchemaError(("serve", "public_url"), "expected an http:// or https:// URL")
+    if config.serve.max_body < 1024:
+        yield SchemaError(("serve", "max_body"), "at least 1024 bytes")
+    if config.notify.attempts < 1:
+        yield SchemaError(("notify", "attempts"), "at least 1")
 
 
 def _freeze_windows(config: Config, names: _Names) -> Iterator[SchemaError]:

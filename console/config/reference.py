@@ -207,6 +207,13 @@ def _walk(
             header = f"[{path}.{name}]"
             out.append(Row(header, "", "table of tables", default, meaning))
             _walk(args[1], (*prefix, key, name), header, out, missing)
+        elif origin is dict and typing.get_origin(_without_none(args[1])) is dict:
+            # a table of free-form tables, e.g. [notify.options.<notifier>]
+            name = _placeholder(args[0], field)
+            header = f"[{path}.{name}]"
+            out.append(Row(header, "", "table of tables", default, meaning))
+            inner = typing.get_args(_without_none(args[1]))[1]
+            out.append(Row(header, "<key>", _type(inner), "", "Any key; taken as it is."))
         elif "shown_key" in field.metadata:  # a field standing for other keys of its table
             out.append(Row(table, str(field.metadata["shown_key"]), _type(args[1]), "", meaning))
         elif origin is dict:  # a table of plain values, e.g. [keys]

@@ -7,7 +7,7 @@ concurrent change by someone else is refused with who and when instead of overwr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +30,7 @@ from opsdesk.console.domain.text import clean, one_line
 from opsdesk.console.errors import InputError, OpsdeskError
 from opsdesk.console.ops.pager import SYSTEM, page_level
 from opsdesk.store import Actor, Incident, NewIncident, StaleWrite, Store
-from opsdesk.store.records import IncidentEvent
+from opsdesk.store.records import IncidentEvent, Notification
 
 LOOKBACK = timedelta(days=60)  # overrides that may still be in force began at most this long ago
 
@@ -67,6 +67,7 @@ class IncidentView:
     respond: Clock
     resolve: Clock
     events: list[IncidentEvent]
+    pages: list[Notification] = field(default_factory=list)  # who was notified how
 
 
 def history_of(incident: Incident, events: list[IncidentEvent]) -> list[StateChange]:
@@ -129,7 +130,8 @@ class IncidentOps:
         incident = await self.store.incidents.get(key)
         events = await self.store.incidents.events(incident.key)
         respond, resolve = clocks(self.config, incident.priority, history_of(incident, events), now)
-        return IncidentView(incident, respond, resolve, events)
+        pages = await self.store.notifications.list(incident.key)
+        return IncidentView(incident, respond, resolve, events, pages)
 
     # Checks -----------------------------------------------------------------------
 
