@@ -249,9 +249,7 @@ async def serving(tmp_path: Path, *, run_pager: bool = False) -> AsyncIterator[S
     port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     metrics = PagerMetrics()
-    pager = Pager(
-        store, config, key=key, base_url=url, owner="test", clock=clock, metrics=metrics
-    )
+    pager = Pager(store, config, key=key, base_url=url, owner="test", clock=clock, metrics=metrics)
     secrets = load_secrets(config, loaded.config_dir)
     state = ServeState(store, config, key, clock, secrets, pager, metrics)
     answered = Answered(build_app(state, run_pager=run_pager))
@@ -513,8 +511,9 @@ async def test_pagerduty_invalid_event_action_is_400_event_object_is_invalid(
     before = await serve.footprint()
     answer = await serve.post("/v2/enqueue", pd_event("explode"), token=None)
     assert answer.status_code == 400
-    assert answer.json()["message"].startswith("Event object is invalid")
-    assert "event_action" in answer.json()["message"]
+    assert answer.json()["status"] == "invalid event"
+    assert answer.json()["message"] == "Event object is invalid"  # PagerDuty's own words
+    assert "event_action" in answer.json()["errors"][0]
     assert await serve.footprint() == before
 
 
@@ -671,9 +670,7 @@ async def test_real_alertmanager_webhook_and_pagerduty_open_then_resolve(
             group_by=("alertname", "instance"),
         ) as am,
     ):
-        await am.post_alerts(
-            [{"labels": labels, "annotations": {"summary": "disk full on db3"}}]
-        )
+        await am.post_alerts([{"labels": labels, "annotations": {"summary": "disk full on db3"}}])
 
         async def by_source() -> dict[str, Incident]:
             return {i.source: i for i in await serve.incidents()}
@@ -697,3 +694,22 @@ async def test_real_alertmanager_webhook_and_pagerduty_open_then_resolve(
 
         await serve.wait_until(both_resolved, "both resolved")
         assert len(await serve.incidents()) == 2
+
+
+async def test_pagerduty_triggers_without_a_dedup_key_are_separate_and_answer_their_key(
+    serve: Serve,
+) -> None:
+    """As PagerDuty: each keyless trigger is its own alert, and the 202 says its key so
+    the sender can resolve it later."""
+    first = (
+        await serve.post("/v2/enqueue", pd_event("trigger", dedup_key=None), token=None)
+    ).json()
+    second = (
+        await serve.post("/v2/enqueue", pd_event("trigger", dedup_key=None), token=None)
+    ).json()
+    assert first["dedup_key"] and second["dedup_key"] and first["dedup_key"] != second["dedup_key"]
+    assert first["incidents"] != second["incidents"] and len(second["incidents"]) == 1
+    resolve = pd_event("resolve", dedup_key=first["dedup_key"])
+    assert (await serve.post("/v2/enqueue", resolve, token=None)).status_code == 202
+    [key] = first["incidents"]
+    assert (await serve.store.incidents.get(key)).state == "resolved"

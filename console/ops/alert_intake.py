@@ -12,7 +12,7 @@ Everything is done as the system (`opsdesk`), with the integration named on the 
 
 from __future__ import annotations
 
-import hashlib
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -41,6 +41,7 @@ class Intake:
     resolved: list[str] = field(default_factory=list)
     noted: list[str] = field(default_factory=list)
     unchanged: int = 0
+    keys: list[str] = field(default_factory=list)  # each alert's dedup key, as used
 
     def summary(self) -> dict[str, object]:
         return {
@@ -51,6 +52,7 @@ class Intake:
             "resolved": self.resolved,
             "noted": self.noted,
             "unchanged": self.unchanged,
+            "keys": self.keys,
         }
 
 
@@ -59,12 +61,10 @@ def origin_of(integration: Integration) -> str:
     return f"{integration.kind}:{integration.name}"
 
 
-def generated_key(alert: InboundAlert) -> str:
-    """A PagerDuty trigger without a dedup_key gets one, as PagerDuty does: every such
-    event is its own alert."""
-    return hashlib.sha256(
-        f"{alert.title}\n{alert.description}\n{alert.started}".encode()
-    ).hexdigest()
+def generated_key() -> str:
+    """A PagerDuty trigger without a dedup_key gets a fresh one, as PagerDuty does: every
+    such event is its own alert (the 202 answer returns it for acknowledging later)."""
+    return uuid.uuid4().hex
 
 
 def impact_urgency(config: Config, priority: str) -> tuple[int, int]:
@@ -88,10 +88,19 @@ class AlertIntake:
         """Apply every alert of one request, all or nothing."""
         done = Intake(received=len(alerts))
         origin = origin_of(integration)
+        keys = [alert.dedup_key or generated_key() for alert in alerts]
+        done.keys = keys
         async with self.store.atomic():
-            for alert in alerts:
-                key = alert.dedup_key or generated_key(alert)
-                history = await self.store.incidents.from_source(origin, [key])
+            # One query for the whole group (Alertmanager re-sends it every few minutes).
+            histories: dict[str, list[Incident]] = {}
+            for incident in await self.store.incidents.from_source(origin, sorted(set(keys))):
+                histories.setdefault(incident.dedup_key or "", []).append(incident)
+            for alert, key in zip(alerts, keys, strict=True):
+                history = histories.get(key, [])
+                if alert.action == "trigger" and any(i.state in OPEN_STATES for i in history):
+                    done.unchanged += 1  # the common case: still firing, already open
+                    continue
+                history = await self.store.incidents.from_source(origin, [key])  # as it is now
                 await self._one(integration, alert, key, history, now, done)
         return done
 

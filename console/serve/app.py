@@ -160,10 +160,13 @@ async def pagerduty_endpoint(request: Request) -> Response:
         _limit(state, integration).take()
         summary = await _take(state, integration, payload)
     except Refusal as refusal:
-        if refusal.status == 400:
-            refusal = Refusal(400, f"Event object is invalid: {refusal}")
-        return _refused(state, "pagerduty", refusal)
-    dedup = payload.get("dedup_key") if isinstance(payload.get("dedup_key"), str) else None
+        if refusal.status != 400:
+            return _refused(state, "pagerduty", refusal)
+        state.metrics.rejected.labels("pagerduty", "400").inc()
+        invalid = {"status": "invalid event", "message": "Event object is invalid",
+                   "errors": [str(refusal)]}  # fmt: skip
+        return JSONResponse(invalid, 400)
+    dedup = (summary["keys"] or [None])[0]  # type: ignore[index]
     keys = summary["opened"] or summary["reopened"]
     return JSONResponse(
         {"status": "success", "message": "Event processed", "dedup_key": dedup, "incidents": keys},
