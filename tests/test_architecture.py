@@ -18,7 +18,7 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 PACKAGES = ("console", "screens", "store", "plugins")
-CONTRACTS = 7
+CONTRACTS = 8
 
 
 def _tree(where: Path, *, copy: bool) -> Path:
@@ -51,7 +51,8 @@ def test_import_contracts_hold(tmp_path: Path) -> None:
 
 def test_each_layer_contract_fails_when_broken(tmp_path: Path) -> None:
     """A pure rule that imports Textual, config that reaches up into the operations, an
-    operation that imports a screen, and a CLI command importing Textual itself: each
+    operation that imports a screen, a CLI command importing Textual itself, and the HTTP
+    receiver importing a screen: each
     breaks the contract that names it."""
     where = _tree(tmp_path, copy=True)
     console = where / "opsdesk" / "console"
@@ -59,6 +60,7 @@ def test_each_layer_contract_fails_when_broken(tmp_path: Path) -> None:
     (console / "config" / "probe_upward.py").write_text("import opsdesk.console.ops.session\n")
     (console / "ops" / "probe_screen.py").write_text("import opsdesk.screens.queue\n")
     (console / "cli" / "probe_textual.py").write_text("import textual.app\n")
+    (console / "serve" / "probe_screen.py").write_text("import opsdesk.screens.queue\n")
     done = _lint(where)
     assert done.returncode != 0, done.stdout
     out = done.stdout
@@ -67,6 +69,7 @@ def test_each_layer_contract_fails_when_broken(tmp_path: Path) -> None:
     assert any(line.startswith("Domain rules are pure") for line in broken), out
     assert any(line.startswith("Nothing below the TUI") for line in broken), out
     assert any(line.startswith("The CLI reaches Textual only") for line in broken), out
+    assert any(line.startswith("serve (the HTTP receiver") for line in broken), out
     for probe in ("domain.probe_textual", "config.probe_upward", "ops.probe_screen"):
         assert f"opsdesk.console.{probe}" in out, probe
 

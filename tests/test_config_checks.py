@@ -330,7 +330,12 @@ def test_the_starter_config_passes_and_every_workflow_works(capsys: Capture, me:
     assert schedule["layers"][0]["rotation"] == "1w"
     assert schedule["timezone"] == data["people"][0]["timezone"] == "UTC"  # TZ in conftest
     assert data["escalation_policies"] == [
-        {"service": "website", "levels": [{"after": "0s", "schedule": "primary"}]}
+        {
+            "service": "website",
+            "levels": [{"after": "0s", "schedule": "primary"}],
+            "repeat": 0,
+            "repeat_after": "30m",
+        }
     ]
     assert {rule["type"]: rule["cab"] + rule["lead"]
             for rule in data["changes"]["approval_rules"]} == {

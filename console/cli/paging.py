@@ -155,9 +155,12 @@ def listen_address(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def key_path(config: Config, store: Path) -> Path:
+def key_path(config: Config, store: Path, config_dir: Path | None) -> Path:
+    """`[serve] key_file` (relative to the config file's folder, like `secret_file`), or
+    `serve.key` beside the store."""
     if config.serve.key_file:
-        return Path(config.serve.key_file).expanduser()
+        path = Path(config.serve.key_file).expanduser()
+        return path if path.is_absolute() or config_dir is None else config_dir / path
     return store.parent / "serve.key"
 
 
@@ -173,7 +176,7 @@ async def run_serve(args: argparse.Namespace) -> int:
         config = session.config
         host, port = listen_address(args.listen or config.serve.listen)
         secrets = load_secrets(config, session.loaded.config_dir)
-        key = load_key(key_path(config, session.store.path))
+        key = load_key(key_path(config, session.store.path, session.loaded.config_dir))
         base_url = config.serve.public_url or f"http://{host}:{port}"
         metrics = PagerMetrics()
         clock = now
@@ -189,9 +192,12 @@ async def run_serve(args: argparse.Namespace) -> int:
         )
         state = ServeState(session.store, config, key, clock, secrets, pager, metrics)
         app = build_app(state)
-        logging.getLogger("opsdesk.serve").info(
-            "listening on %s:%s; links start %s", host, port, base_url
-        )
+        said = logging.StreamHandler()  # to the journal under systemd, beside the log file
+        said.setFormatter(logging.Formatter("opsdesk serve: %(levelname)s %(message)s"))
+        serve_log = logging.getLogger("opsdesk.serve")
+        serve_log.addHandler(said)
+        serve_log.setLevel(logging.INFO)
+        serve_log.info("listening on %s:%s; links start %s", host, port, base_url)
         server = uvicorn.Server(
             uvicorn.Config(
                 app,

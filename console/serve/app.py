@@ -166,7 +166,7 @@ async def pagerduty_endpoint(request: Request) -> Response:
         invalid = {"status": "invalid event", "message": "Event object is invalid",
                    "errors": [str(refusal)]}  # fmt: skip
         return JSONResponse(invalid, 400)
-    dedup = (summary["keys"] or [None])[0]  # type: ignore[index]
+    dedup = (summary["keys"] or [None])[0]
     keys = summary["opened"] or summary["reopened"]
     return JSONResponse(
         {"status": "success", "message": "Event processed", "dedup_key": dedup, "incidents": keys},

@@ -66,7 +66,8 @@ class Pager:
         channel = sent.notification.method
         if sent.ok:
             self.metrics.sent.labels(channel).inc()
-            waited = (self.clock() - sent.notification.created_at).total_seconds()
+            n = sent.notification  # from when it was due: a rule's delay is not latency
+            waited = (self.clock() - max(n.created_at, n.not_before)).total_seconds()
             self.metrics.latency.labels(channel).observe(max(waited, sent.seconds))
         else:
             self.metrics.failed.labels(channel).inc()
