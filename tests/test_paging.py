@@ -331,7 +331,7 @@ async def test_a_worker_dying_mid_send_costs_at_most_one_duplicate(
         )
         try:
             assert await other.run_once() == []  # the lease still holds: not sent twice at once
-            clock.advance(minutes=1)  # past the lease (2 × timeout + 30 s)
+            clock.advance(seconds=15)  # past the lease (2 × timeout + 5 s)
             [sent] = await other.run_once()
             assert sent.ok
             assert await other.run_once() == []

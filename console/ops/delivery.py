@@ -32,6 +32,7 @@ from opsdesk.store.records import Notification
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(minutes=15)
 CONCURRENCY = 16
+LEASE_MARGIN = timedelta(seconds=5)  # a claim outlives the longest send (2 × timeout) by this
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class DeliveryWorker:
     async def run_once(self) -> list[Sent]:
         """Claim what is due now and send it; what each attempt came to."""
         now = self.clock()
-        lease = now + self.config.notify.timeout * 2 + timedelta(seconds=30)
+        lease = now + self.config.notify.timeout * 2 + LEASE_MARGIN
         claimed = await self.store.notifications.claim(self.owner, now, lease)
         if not claimed:
             return []
