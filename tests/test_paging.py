@@ -167,7 +167,12 @@ async def rig(config_path: Path, store_path: Path, clock: Clock) -> AsyncIterato
 @pytest.fixture
 async def hooks() -> AsyncIterator[tuple[Hooks, str]]:
     box = Hooks()
-    app = Starlette(routes=[Route("/{who}", box.endpoint, methods=["POST"])])
+    app = Starlette(
+        routes=[
+            Route("/{who}", box.endpoint, methods=["POST"]),
+            Route("/{who}/", box.endpoint, methods=["POST"]),  # ntfy publishes to <server>/
+        ]
+    )
     async with serving(app) as url:
         yield box, url
 
@@ -494,3 +499,34 @@ service = "payments"
         server.should_exit = True
         await task
         await store.close()
+
+
+async def test_the_ntfy_acknowledge_button_calls_back_and_acknowledges(
+    tmp_path: Path, hooks: tuple[Hooks, str]
+) -> None:
+    """ntfy's "http" action POSTs to the link with no body, as the phone does."""
+    box, url = hooks
+    clock = Clock(T0)
+    extra = f'[notify.ntfy]\nserver = "{url}/ntfy"\n'
+    config_path = team(tmp_path, url, extra=extra)
+    config_path.write_text(
+        config_path.read_text().replace(f'webhook = "{url}/ana"', 'ntfy = "ana-pages-7f3k"')
+    )
+    async with rig(config_path, tmp_path / "s.db", clock) as r:
+        incident = await IncidentOps(r.store, r.config, Actor("eve")).create(
+            "card auth down", "payments", T0, impact=1, urgency=1
+        )
+        await r.pager.tick()
+        [published] = box.got["ntfy"]
+        assert (published["topic"], published["priority"]) == ("ana-pages-7f3k", 5)
+        [button] = published["actions"]
+        assert (button["action"], button["label"], button["method"]) == (
+            "http", "Acknowledge", "POST",
+        )  # fmt: skip
+        clock.advance(minutes=2)
+        pressed = await r.client.post(button["url"].removeprefix("http://opsdesk.test"))
+        assert pressed.status_code == 200
+        after = await r.store.incidents.get(incident.key)
+        assert (after.state, after.assignee) == ("acknowledged", "ana")
+        [n] = await r.store.notifications.list(incident.key)
+        assert n.acknowledged_via == "ntfy link"
