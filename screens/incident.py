@@ -77,8 +77,11 @@ def pages_text(pages: list[Notification]) -> Text:
         out.append(f"{when:%Y-%m-%d %H:%M}Z  ", style="dim")
         out.append_text(block(f"{n.login} by {n.method} ({n.reason})", limit=200))
         out.append("  ")
-        out.append(n.state, style=PAGE_STYLES.get(n.state, ""))
-        if n.attempts > 1:
+        retrying = n.state == "pending" and n.attempts > 0
+        out.append("retrying" if retrying else n.state, style=PAGE_STYLES.get(n.state, ""))
+        if retrying:
+            out.append(f" at {n.not_before:%H:%M}Z, try {n.attempts} failed", style="dim")
+        elif n.attempts > 1:
             out.append(f" after {n.attempts} tries", style="dim")
         detail = n.error if n.state in ("failed", "pending") else None
         if n.acknowledged_via:

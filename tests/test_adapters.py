@@ -249,3 +249,5 @@ def test_plugins_list_needs_no_store_and_shows_broken_file_plugins(tmp_path, cap
     listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
     assert listed["statuspage"]["origin"] == "built-in" and listed["statuspage"]["error"] is None
     assert listed["broken"]["error"].startswith("ModuleNotFoundError")
+    assert (listed["email"]["kind"], listed["email"]["error"]) == ("notifier", None)
+    assert listed["statuspage"]["kind"] == "status"

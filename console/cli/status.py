@@ -122,24 +122,40 @@ async def vendors_status(args: argparse.Namespace) -> int:
 
 async def plugins_list(args: argparse.Namespace) -> int:
     """Needs only the config (for [plugins] files), not a store."""
+    from opsdesk.plugins.notify.registry import notifiers
+
     found = plugins_for(config_loader.load(options_from(args).config).config)
     out = [
         {
-            "name": info.name, "origin": info.origin, "version": info.version,
+            "name": info.name, "kind": "status", "origin": info.origin, "version": info.version,
             "description": info.adapter.description if info.adapter else "",
             "error": info.error or None,
         }
         for info in found.values()
     ]  # fmt: skip
+    out += [
+        {
+            "name": name, "kind": "notifier", "origin": info.origin, "version": "",
+            "description": _first_line(info.notifier), "error": info.error or None,
+        }
+        for name, info in sorted(notifiers().items())
+    ]  # fmt: skip
     if args.json:
         emit_json(out)
         return 0
     rows = [
-        [str(o["name"]), str(o["origin"]), str(o["version"]), str(o["error"] or o["description"])]
+        [str(o["name"]), str(o["kind"]), str(o["origin"]), str(o["version"]),
+         str(o["error"] or o["description"])]
         for o in out
-    ]
-    emit_table(["plugin", "from", "version", "description / error"], rows)
+    ]  # fmt: skip
+    emit_table(["plugin", "kind", "from", "version", "description / error"], rows)
     return 0
+
+
+def _first_line(notifier: object) -> str:
+    """A notifier's description: the first line of its class docstring."""
+    doc = type(notifier).__doc__ if notifier is not None else None
+    return (doc or "").strip().splitlines()[0] if doc and doc.strip() else ""
 
 
 async def plugins_new(args: argparse.Namespace) -> int:
