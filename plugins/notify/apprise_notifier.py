@@ -31,6 +31,8 @@ MAX_BODY = 10_000
 
 
 class AppriseNotifier:
+    """Any Apprise URL (Telegram, Matrix, Teams, ...); needs `opsdesk[apprise]`."""
+
     name: ClassVar[str] = "apprise"
 
     async def send(

@@ -60,6 +60,8 @@ class _Smtp:
 
 
 class EmailNotifier:
+    """Email over SMTP (text and HTML, with an Acknowledge link); `[notify.email]`."""
+
     name: ClassVar[str] = "email"
 
     async def send(

@@ -31,6 +31,8 @@ _TOPIC = re.compile(r"[-_A-Za-z0-9]{1,64}")
 
 
 class NtfyNotifier:
+    """ntfy push to a topic, with an Acknowledge button; `[notify.ntfy]`."""
+
     name: ClassVar[str] = "ntfy"
 
     async def send(

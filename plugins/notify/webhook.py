@@ -34,6 +34,8 @@ _MD_LINK = re.compile(r"\](?=\()")
 
 
 class WebhookNotifier:
+    """JSON POST that Slack and Mattermost incoming webhooks accept."""
+
     name: ClassVar[str] = "webhook"
 
     async def send(
