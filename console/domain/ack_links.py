@@ -17,7 +17,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-TOKEN = re.compile(r"^(\d{1,18})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$")
+# ASCII digits without leading zeros and a whole-string match: exactly one spelling of
+# each token verifies (no trailing newline, no other script's digits, no "007").
+TOKEN = re.compile(r"(0|[1-9][0-9]{0,17})\.(0|[1-9][0-9]{0,11})\.([A-Za-z0-9_-]{43})")
 
 
 class BadLink(ValueError):
@@ -32,7 +34,11 @@ class LinkClaim:
 
 
 def _mac(key: bytes, notification_id: int, expires: int, incident: str, login: str) -> str:
-    message = f"opsdesk-ack-v1\n{notification_id}\n{expires}\n{incident}\n{login}".encode()
+    fields = (str(notification_id), str(expires), incident, login)
+    # Each field length-prefixed: no two different field lists sign the same bytes.
+    message = b"opsdesk-ack-v1" + b"".join(
+        len(f.encode()).to_bytes(4, "big") + f.encode() for f in fields
+    )
     digest = hmac.new(key, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
@@ -44,17 +50,21 @@ def sign(key: bytes, notification_id: int, incident: str, login: str, expires: d
 
 def read(token: str) -> LinkClaim:
     """What a token claims, before it is checked (the caller looks the notification up)."""
-    match = TOKEN.match(token)
+    match = TOKEN.fullmatch(token)
     if match is None:
         raise BadLink("malformed token")
-    return LinkClaim(int(match[1]), datetime.fromtimestamp(int(match[2]), UTC))
+    try:
+        expires = datetime.fromtimestamp(int(match[2]), UTC)
+    except (OverflowError, OSError, ValueError):  # past year 9999
+        raise BadLink("malformed token") from None
+    return LinkClaim(int(match[1]), expires)
 
 
 def verify(key: bytes, token: str, incident: str, login: str, now: datetime) -> LinkClaim:
     """The claim if the token was signed with `key` for this incident and login and has
     not expired; BadLink otherwise. Compared in constant time."""
     claim = read(token)
-    match = TOKEN.match(token)
+    match = TOKEN.fullmatch(token)
     assert match is not None
     expected = _mac(key, claim.notification_id, int(match[2]), incident, login)
     if not hmac.compare_digest(expected, match[3]):
