@@ -1,19 +1,24 @@
-"""One poll cycle of N Statuspage sources on a local server with realistic latency, against
-a bare httpx + asyncio.gather of the same requests (the floor), measured in the same run;
-plus how late the event loop (the console's input handling) ran during the cycle.
+"""Poll rounds of N Statuspage sources on a local server (its own process) with realistic
+latency, against a bare httpx + asyncio.gather of the same requests with the same limits
+and timeouts, the JSON parsed (the floor), alternating in the same run: CPU seconds of
+each (the figure: the round is CPU-bound) and wall seconds, medians over `--rounds`; and
+how late a timer ran on the awaiting loop meanwhile, which in the console is the loop
+that reads the keys (the poller runs as the console runs it, on its own thread).
 
-    python -m bench.poll [--sources 500] [--latency-ms 80]
+    python -m bench.poll [--sources 500] [--latency-ms 80] [--rounds 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import random
+import statistics
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +26,7 @@ import httpx
 
 from bench.common import emit
 from opsdesk.console.config.loader import parse_text
-from opsdesk.console.ops.poller import Poller
+from opsdesk.console.ops.poller import CONCURRENCY, MAX_REDIRECTS, Poller
 from opsdesk.store import Actor, Store
 
 PAYLOAD = (
@@ -57,11 +62,26 @@ async def serve(latency: float) -> tuple[asyncio.Server, int]:
 
 
 async def loop_lag(stop: asyncio.Event, samples: list[float]) -> None:
-    """How late a 10 ms timer fires: what a keypress would wait for."""
+    """How late a 10 ms timer fires on the loop that awaits the round: what a key press
+    in the console would wait for."""
     while not stop.is_set():
         began = time.perf_counter()
         await asyncio.sleep(0.01)
         samples.append(time.perf_counter() - began - 0.01)
+
+
+async def watched(work: Any) -> tuple[float, float, list[float]]:
+    """Run `work()`; its CPU seconds (every thread of this process: the poller's, the
+    store's), wall seconds, and the lateness of a timer on this loop meanwhile."""
+    stop, lags = asyncio.Event(), []
+    watcher = asyncio.create_task(loop_lag(stop, lags))
+    await asyncio.sleep(0.02)
+    cpu, wall = time.process_time(), time.perf_counter()
+    await work()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    stop.set()
+    await watcher
+    return cpu, wall, lags
 
 
 def serve_forever(latency: float, ready: Any) -> None:
@@ -76,25 +96,19 @@ def serve_forever(latency: float, ready: Any) -> None:
     asyncio.run(run())
 
 
-async def measure(sources: int, latency: float) -> dict[str, float]:
+async def measure(sources: int, latency: float, rounds: int, on_loop: bool) -> dict[str, float]:
     ready: Any = multiprocessing.Queue()
     process = multiprocessing.Process(target=serve_forever, args=(latency, ready), daemon=True)
     process.start()
     try:
-        return await _measure(sources, ready.get(timeout=30))
+        return await _measure(sources, ready.get(timeout=30), rounds, on_loop)
     finally:
         process.terminate()
         process.join(5)
 
 
-async def _measure(sources: int, port: int) -> dict[str, float]:
+async def _measure(sources: int, port: int, rounds: int, on_loop: bool) -> dict[str, float]:
     urls = [f"http://127.0.0.1:{port}/s{n}/api/v2/summary.json" for n in range(sources)]
-    began = time.perf_counter()
-    async with httpx.AsyncClient() as client:
-        answers = await asyncio.gather(*(client.get(url) for url in urls))
-        assert all(a.status_code == 200 for a in answers)
-    floor = time.perf_counter() - began
-
     config = parse_text(
         "".join(
             f'[[sources]]\nname = "s{n}"\nplugin = "statuspage"\nurl = "{url}"\n'
@@ -102,43 +116,91 @@ async def _measure(sources: int, port: int) -> dict[str, float]:
         ),
         "bench",
     )
+    timeout = config.sources[0].timeout.total_seconds()
+    # The floor: bare httpx + gather, with the poller's limits and timeouts (one client,
+    # CONCURRENCY connections and requests in flight, the source's timeout for connect,
+    # read, write and pool) and the JSON parsed, as the poller's adapter does.
+    floor_client = httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=CONCURRENCY),
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+    )
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(url: str) -> Any:
+        async with limit:
+            answer = await floor_client.get(url)
+            assert answer.status_code == 200
+            return json.loads(answer.content)
+
+    async def floor_round() -> None:
+        answers = await asyncio.gather(*(one(url) for url in urls))
+        assert all(a["page"] for a in answers)
+
+    hour = [0]  # each poller round an hour later, so every source is due again
+    base = datetime.now(UTC)
+
+    def clock() -> datetime:
+        return base + timedelta(hours=hour[0])
+
+    figures: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as folder:
         async with await Store.open(Path(folder) / "poll.db") as store:
-            poller = Poller(store, config, Actor("bench"), lambda: datetime.now(UTC))
-            stop, lags = asyncio.Event(), []
-            watcher = asyncio.create_task(loop_lag(stop, lags))
-            began = time.perf_counter()
-            results = await poller.poll()
-            wall = time.perf_counter() - began
-            stop.set()
-            await watcher
-            await poller.close()
-            states = await store.statuses.all()
-    failed = [r for r in results if r.error is not None]
-    assert not failed, failed[:3]
-    assert len(results) == len(states) == sources
-    lags.sort()
-    return {
-        "wall_s": wall,
-        "floor_s": floor,
-        "input_lag_p50_ms": lags[len(lags) // 2] * 1000,
-        "input_lag_max_ms": lags[-1] * 1000,
-    }
+            # As the console polls: on the poller's own thread, loop and store connection.
+            direct = Poller(store, config, Actor("bench"), clock)
+            poller = direct if on_loop else direct.off_loop()
+            polled: list[Any] = []
+
+            async def poller_round() -> None:
+                polled[:] = await poller.poll()
+
+            try:
+                for n in range(rounds + 1):  # round 0 warms both (connections, imports)
+                    for name, work in (("floor", floor_round), ("poller", poller_round)):
+                        hour[0] = n
+                        cpu, wall, lags = await watched(work)
+                        if name == "poller":
+                            failed = [r for r in polled if r.error is not None]
+                            assert not failed, failed[:3]
+                            assert len(polled) == sources
+                        if n:
+                            figures.setdefault(f"{name}_cpu_s", []).append(cpu)
+                            figures.setdefault(f"{name}_wall_s", []).append(wall)
+                            figures.setdefault(f"{name}_lags", []).extend(lags)
+            finally:
+                await poller.close()
+                await floor_client.aclose()
+            assert len(await store.statuses.all()) == sources
+    out = {k: statistics.median(v) for k, v in figures.items() if not k.endswith("_lags")}
+    for name in ("floor", "poller"):
+        lags = sorted(figures[f"{name}_lags"])
+        out[f"{name}_input_lag_p50_ms"] = lags[len(lags) // 2] * 1000
+        out[f"{name}_input_lag_p99_ms"] = lags[int(len(lags) * 0.99)] * 1000
+        out[f"{name}_input_lag_max_ms"] = lags[-1] * 1000
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sources", type=int, default=500)
     parser.add_argument("--latency-ms", type=float, default=80.0)
+    parser.add_argument("--rounds", type=int, default=5, help="measured rounds (medians)")
+    parser.add_argument(
+        "--on-loop", action="store_true", help="poll on the awaiting loop (the old way)"
+    )
     args = parser.parse_args()
-    figures = asyncio.run(measure(args.sources, args.latency_ms / 1000))
+    figures = asyncio.run(measure(args.sources, args.latency_ms / 1000, args.rounds, args.on_loop))
     emit(
         {
             "benchmark": "poll",
             "sources": args.sources,
             "latency_ms": args.latency_ms,
+            "rounds": args.rounds,
+            "poller_on": "the awaiting loop" if args.on_loop else "its own thread",
             **{k: round(v, 3) for k, v in figures.items()},
-            "ratio": round(figures["wall_s"] / figures["floor_s"], 2),
+            "cpu_ratio": round(figures["poller_cpu_s"] / figures["floor_cpu_s"], 2),
+            "wall_ratio": round(figures["poller_wall_s"] / figures["floor_wall_s"], 2),
         }
     )
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:  # httpx is loaded by the poller, not by config checks
+    import httpx
 
 from opsdesk.plugins.api import (
     LEVELS,

@@ -26,9 +26,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import httpx
+if TYPE_CHECKING:  # httpx is imported when a request is made: a command that reads the
+    import httpx  # config (and so this module) never pays for it, nor for rich and click
 
 Level = Literal[
     "operational", "maintenance", "degraded", "partial_outage", "major_outage", "unknown"
@@ -210,6 +211,8 @@ async def get_body(
         headers["If-None-Match"] = source.validators["etag"]
     if "last-modified" in source.validators:
         headers["If-Modified-Since"] = source.validators["last-modified"]
+    import httpx  # already loaded by whoever made `client`
+
     began = time.perf_counter()
     target: httpx.URL | str = url
     try:
@@ -370,6 +373,8 @@ def _redacted(text: str, headers: dict[str, str]) -> str:
 def transport_problem(exc: httpx.HTTPError) -> str:
     """What went wrong on the wire, in words: httpx's messages are sometimes empty (a
     connection reset) and TLS failures hide behind ConnectError."""
+    import httpx
+
     detail = str(exc).strip()
     if "SSL" in detail or "CERTIFICATE" in detail:
         return f"TLS failed: {detail}"

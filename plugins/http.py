@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-
-import httpx
+from typing import TYPE_CHECKING
 
 from opsdesk.plugins.api import (
     Adapter,
@@ -15,6 +14,9 @@ from opsdesk.plugins.api import (
     get_body,
     text,
 )
+
+if TYPE_CHECKING:  # the poller passes the client; loading the plugin needs no httpx
+    import httpx
 
 
 @dataclass

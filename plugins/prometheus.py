@@ -4,9 +4,10 @@ do not set the level (they have not fired yet)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:  # httpx is loaded by the poller, not by config checks
+    import httpx
 
 from opsdesk.plugins.alertmanager import (
     AlertmanagerOptions,

@@ -4,9 +4,10 @@ notices with their latest note."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:  # httpx is loaded by the poller, not by config checks
+    import httpx
 
 from opsdesk.plugins.api import (
     Adapter,

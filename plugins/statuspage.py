@@ -6,9 +6,10 @@ groups, unresolved incidents with the latest update, scheduled maintenances.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:  # httpx is loaded by the poller, not by config checks
+    import httpx
 
 from opsdesk.plugins.api import (
     Adapter,

@@ -21,7 +21,7 @@ from opsdesk.screens.keys import bindings
 from opsdesk.screens.screen import OpsScreen
 from opsdesk.screens.table import ListSource, OpsTable, Row, RowSource
 from opsdesk.screens.widgets import BannerLine, StatusHeader
-from opsdesk.store import StoreError
+from opsdesk.store import SearchInterrupted, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,8 @@ class StoreScreen(OpsScreen):
                 await self.load()
                 await self.show_rows(top)
             banner = await self.ops.store.banner.get()
+        except SearchInterrupted:
+            return  # a newer keystroke's search replaced this one
         except StoreError as exc:
             self.notify(one_line(str(exc)), severity="error", markup=False)
             return
@@ -148,6 +150,8 @@ class StoreScreen(OpsScreen):
     async def refilter(self) -> None:
         try:
             await self.show_rows(top=True)
+        except SearchInterrupted:
+            return  # a newer keystroke's search replaced this one
         except StoreError as exc:
             self.notify(one_line(str(exc)), severity="error", markup=False)
 
@@ -161,8 +165,11 @@ class StoreScreen(OpsScreen):
         box.focus()
 
     @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
+    async def _filter_changed(self, event: Input.Changed) -> None:
         self.filter_text = event.value
+        # The search for the previous text is stale: stop it, so this one need not wait
+        # behind it (on a million incidents a two-letter search can take a while).
+        await self.ops.store.interrupt_searches()
         self.refilter()
 
     @on(Input.Submitted, "#filter")

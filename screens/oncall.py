@@ -16,7 +16,7 @@ from opsdesk.console.domain.rotations import (
     OnCallNow,
     escalation,
     final_rota,
-    on_call_at,
+    on_call_all,
 )
 from opsdesk.console.domain.text import one_line
 from opsdesk.console.errors import OpsdeskError
@@ -62,7 +62,7 @@ class OncallScreen(StoreScreen):
         summary.append(f"\nTimes in your zone ({zone_label(mine, now)}); ", style="dim")
         summary.append("each schedule's own zone on the line below it.", style="dim")
         self.set_summary(summary)
-        on_now = {s.name: on_call_at(s, overrides, now) for s in config.schedules}
+        on_now = {n.schedule: n for n in on_call_all(config.schedules, overrides, now)}
         rows = [*self._my_shifts(overrides, on_now, now, mine)]
         changes = [o.starts_at for o in overrides if o.starts_at > now]
         changes += [o.ends_at for o in overrides]

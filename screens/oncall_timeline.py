@@ -22,7 +22,7 @@ from opsdesk.console.domain.rotations import (
     Slot,
     final_rota,
     layer_shifts,
-    slots,
+    slots_from,
     symbols,
 )
 from opsdesk.console.domain.text import one_line
@@ -59,26 +59,36 @@ def schedule_timeline(schedule: Schedule, overrides: list[Override], now: dateti
     for layer in schedule.layers:
         pieces = layer_shifts(layer, zone, day_one, end)
         out.append(f"{one_line(layer.name, limit=LABEL):<{LABEL}} ", style="dim")
-        for slot in _day_slots(pieces, start, zone):
-            out.append(letters.get(slot.login, "?") if slot.login else " ", style="dim")
+        line = "".join(
+            letters.get(slot.login, "?") if slot.login else " "
+            for slot in _day_slots(pieces, start, zone)
+        )
+        out.append(line, style="dim")
         out.append("\n")
     mine = [o for o in overrides if o.schedule == schedule.name and o.ends_at > day_one]
     if mine:
         cover = [Shift(o.starts_at, o.ends_at, o.login, OVERRIDE) for o in mine]
         out.append(f"{'overrides':<{LABEL}} ", style="dim")
-        for slot in _day_slots(cover, start, zone):
-            out.append(letters[slot.login].upper() if slot.login else " ", style="bold")
+        line = "".join(
+            letters[slot.login].upper() if slot.login else " "
+            for slot in _day_slots(cover, start, zone)
+        )
+        out.append(line, style="bold")
         out.append("\n")
     out.append(f"{'on call':<{LABEL}} ", style="bold")
+    runs: list[tuple[str, str]] = []  # (text, style): one append per run of one style
     for slot in _day_slots(rota, start, zone):
         if slot.login is None:
-            out.append("·", style="bold reverse red")
+            char, style = "·", "bold reverse red"
         else:
             letter = letters[slot.login]
-            out.append(
-                letter.upper() if slot.override else letter,
-                style="bold" if slot.override else "",
-            )
+            char, style = (letter.upper(), "bold") if slot.override else (letter, "")
+        if runs and runs[-1][1] == style:
+            runs[-1] = (runs[-1][0] + char, style)
+        else:
+            runs.append((char, style))
+    for chars, style in runs:
+        out.append(chars, style=style)
     out.append("\n")
     legend = "  ".join(f"{letters[login]}={login}" for login in sorted(set(logins)))
     out.append(f"{'':<{LABEL}} {one_line(legend, limit=200)}\n", style="dim")
@@ -87,12 +97,13 @@ def schedule_timeline(schedule: Schedule, overrides: list[Override], now: dateti
 
 def _day_slots(rota: list[Shift], start: datetime, zone: ZoneInfo) -> list[Slot]:
     """PER_DAY slots for each of DAYS days, each day from local midnight (a DST day's
-    slots are still a quarter of the day each, in wall-clock hours)."""
-    out: list[Slot] = []
+    slots are still a quarter of the day each, in wall-clock hours), in one sweep."""
+    begins = []
     for day in range(DAYS):
         midnight = datetime.combine((start + timedelta(days=day)).date(), datetime.min.time())
-        out += slots(rota, midnight.replace(tzinfo=zone), SLOT, PER_DAY)
-    return out
+        local = midnight.replace(tzinfo=zone)
+        begins += [local + index * SLOT for index in range(PER_DAY)]
+    return slots_from(rota, begins, SLOT)
 
 
 class OncallTimelineScreen(LiveDetailScreen):

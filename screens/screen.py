@@ -19,6 +19,14 @@ if TYPE_CHECKING:
 class OpsScreen(Screen[None]):
     """A screen of the opsdesk console (store, config, actor and clock via `ops`)."""
 
+    WATCHES: ClassVar[tuple[str, ...] | None] = None
+    """The store tables this screen shows: a change elsewhere (a lease renewed, a status
+    poll recorded) does not reload it. None: any change reloads it."""
+
+    def store_moved(self, loaded_generation: int) -> bool:
+        """Whether a table this screen shows changed since it loaded at that generation."""
+        return self.ops.changed_since(loaded_generation, self.WATCHES)
+
     @property
     def ops(self) -> OpsdeskApp:
         return self.app  # type: ignore[return-value]
@@ -38,13 +46,18 @@ class LiveDetailScreen(OpsScreen):
                 yield Static(id=part)
         yield Footer(compact=True)
 
+    _seen_generation = -1
+
     def on_mount(self) -> None:
         self.watch(self.app, "data_generation", self._store_changed, init=False)
         self.update_header()
+        self._seen_generation = self.ops.data_generation
         self.load()
 
-    def _store_changed(self, _generation: int) -> None:
-        self.load()
+    def _store_changed(self, generation: int) -> None:
+        if self.store_moved(self._seen_generation):
+            self._seen_generation = generation
+            self.load()
 
     def update_header(self) -> None:
         self.ops.paint_header(self, self.header_title())

@@ -29,7 +29,7 @@ from textual.strip import Strip
 
 from opsdesk.console.domain.text import one_line
 from opsdesk.screens.keys import bindings
-from opsdesk.store import StoreError
+from opsdesk.store import SearchInterrupted, StoreError
 
 PAGE = 100
 CACHE_PAGES = 40
@@ -169,6 +169,11 @@ class OpsTable(ScrollView, can_focus=True):
         self.virtual_size = Size(0, total + 1)
         self._move(cursor)
         self.refresh()
+
+    @property
+    def source(self) -> RowSource:
+        """Where the rows shown come from (the filter and order they were fetched with)."""
+        return self._source
 
     @property
     def generation(self) -> int:
@@ -377,6 +382,8 @@ class OpsTable(ScrollView, can_focus=True):
     async def _fetch(self, page: int, generation: int) -> None:
         try:
             rows = await self._source.window(page * PAGE, PAGE)
+        except SearchInterrupted:
+            return  # the filter changed under it; the new source fetches its own pages
         except StoreError as exc:
             self.notify(one_line(str(exc), limit=400), severity="error", markup=False)
             return

@@ -142,8 +142,8 @@ class Database:
         self.guards_missing = False
         self._write_lock = asyncio.Lock()
         self._own_commits = 0
-        self._reader: aiosqlite.Connection | None = None
-        self._reader_lock = asyncio.Lock()
+        self._side: dict[str, aiosqlite.Connection] = {}  # read-only helpers, by purpose
+        self._side_lock = asyncio.Lock()
         self._holder: asyncio.Task[Any] | None = None  # the task whose transaction is open
         self.in_memory = False  # no store file yet: the empty stand-in of Database._empty
 
@@ -208,18 +208,34 @@ class Database:
         return db
 
     async def close(self) -> None:
-        if self._reader is not None:
-            await self._reader.close()
+        for side in self._side.values():
+            await side.close()
+        self._side.clear()
         await self.conn.close()
 
     async def reader(self) -> aiosqlite.Connection:
         """A second, read-only connection for long aggregate reads (the metrics), so they
         run beside the screens' short queries in their own thread instead of in front of
         them on the one connection."""
+        return await self._side_connection("reader")
+
+    async def searcher(self) -> aiosqlite.Connection:
+        """A read-only connection for searches as someone types: a search made stale by
+        the next keystroke is interrupted there (`interrupt_searches`) without touching
+        a write or a read on the main connection."""
+        return await self._side_connection("searcher")
+
+    async def interrupt_searches(self) -> None:
+        """Stop whatever search is running (it raises SearchInterrupted in its caller)."""
+        searcher = self._side.get("searcher")
+        if searcher is not None:
+            await searcher.interrupt()
+
+    async def _side_connection(self, purpose: str) -> aiosqlite.Connection:
         if self.in_memory:
             return self.conn
-        async with self._reader_lock:
-            if self._reader is None:
+        async with self._side_lock:
+            if purpose not in self._side:
                 try:
                     conn = await _connect_sqlite(
                         read_only_uri(self.path), uri=True, isolation_level=None
@@ -228,8 +244,8 @@ class Database:
                     await conn.execute("PRAGMA query_only = ON")
                 except sqlite3.Error as exc:
                     raise _translate(exc, self.path) from None
-                self._reader = conn
-        return self._reader
+                self._side[purpose] = conn
+        return self._side[purpose]
 
     async def _configure(self) -> None:
         try:

@@ -46,3 +46,8 @@ GUARDS_MISSING = (
 class AuditGuardsMissing(StoreError):
     """The triggers that make the audit log append-only are missing or altered: someone
     changed the store with other tools. Writes are refused; reads still work."""
+
+
+class SearchInterrupted(StoreError):
+    """A search stopped because a newer one replaced it (the next keystroke): nothing to
+    tell anyone."""

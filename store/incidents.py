@@ -6,11 +6,19 @@ from __future__ import annotations
 import dataclasses
 import re
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 from opsdesk.store.db import Database, Transaction
-from opsdesk.store.errors import InvalidOperation, NotFound, StaleWrite, StoreError
+from opsdesk.store.errors import (
+    InvalidOperation,
+    NotFound,
+    SearchInterrupted,
+    StaleWrite,
+    StoreError,
+)
 from opsdesk.store.records import (
     INCIDENT_SORTS,
     Actor,
@@ -62,6 +70,19 @@ SORT_TERMS = {
     "service": ("service",),
     "assignee": ("assignee IS NULL", "assignee"),
     "age": ("created_at DESC",),  # youngest first
+}
+# The index each order walks over all incidents (store/migrations 0005 and 0012): named in
+# the query, so a store that was never analysed still walks it instead of sorting a
+# million rows per page, and a search over every incident probes the words' matches
+# along it (stopping at the window's end) instead of sorting every match.
+SORT_INDEX = {
+    "urgency": "incidents_urgency",
+    "priority": "incidents_by_priority",
+    "state": "incidents_by_state",
+    "title": "incidents_by_title",
+    "service": "incidents_by_service",
+    "assignee": "incidents_by_assignee",
+    "age": "incidents_by_age",
 }
 URGENT_FIRST = IncidentOrder()
 TRIAGE_SORTED = 2000
@@ -133,6 +154,24 @@ def _order_by(order: IncidentOrder) -> str:
     if order.descending:
         terms = [t.removesuffix(" DESC") if t.endswith(" DESC") else f"{t} DESC" for t in terms]
     return ", ".join(terms)
+
+
+def _words_only(where: IncidentFilter) -> bool:
+    """A search for words (not a key) and nothing else: every incident that matches."""
+    text = (where.search or "").strip()
+    return bool(text) and search_key(text) is None and where == IncidentFilter(search=where.search)
+
+
+def _table(where: IncidentFilter, clauses: str, order: IncidentOrder) -> str:
+    """The table with the index a window should walk, whatever the planner's statistics
+    say. The open queue (a few thousand rows of a million) reads its own small index and
+    sorts those rows; every incident, or every one matching some words, walks the order's
+    own index and stops at the window's end; other filters are left to the planner."""
+    if OPEN_SQL in clauses:
+        return "incidents INDEXED BY incidents_open_urgency"
+    if (not clauses or _words_only(where)) and order.by in SORT_INDEX:
+        return f"incidents INDEXED BY {SORT_INDEX[order.by]}"
+    return "incidents"
 
 
 def _check_text(name: str, value: str, limit: int) -> None:
@@ -308,16 +347,29 @@ class Incidents:
         if order.by == "triage" and not (where.search and where.search.strip()):
             return await self._find_triage(where, limit, max(offset, 0), order.descending)
         clauses, params = self._where(where)
-        # The open queue walks its own small index whatever the planner's statistics say
-        # (a store that was never analysed would otherwise sort every open row per page).
-        table = (
-            "incidents INDEXED BY incidents_open_urgency" if OPEN_SQL in clauses else "incidents"
-        )
         sql = (
-            f"SELECT {COLUMNS} FROM {table} {clauses} ORDER BY {_order_by(order)} LIMIT ? OFFSET ?"
+            f"SELECT {COLUMNS} FROM {_table(where, clauses, order)} {clauses}"
+            f" ORDER BY {_order_by(order)} LIMIT ? OFFSET ?"
         )
-        async with self._db.conn.execute(sql, (*params, limit, max(offset, 0))) as cursor:
+        window = (*params, limit, max(offset, 0))
+        async with self._searching(where) as conn, conn.execute(sql, window) as cursor:
             return [_incident(row) for row in await cursor.fetchall()]
+
+    @asynccontextmanager
+    async def _searching(self, where: IncidentFilter) -> AsyncIterator[Any]:
+        """The connection a read runs on: a search (text typed into the filter) on the
+        store's search connection, where the next keystroke can interrupt it; anything
+        else on the main one."""
+        if not (where.search and where.search.strip()):
+            yield self._db.conn
+            return
+        conn = await self._db.searcher()
+        try:
+            yield conn
+        except sqlite3.OperationalError as exc:
+            if "interrupt" in str(exc).lower():
+                raise SearchInterrupted("a newer search replaced this one") from None
+            raise
 
     async def _find_triage(
         self, where: IncidentFilter, limit: int, offset: int, descending: bool
@@ -364,9 +416,13 @@ class Incidents:
 
     async def count(self, where: IncidentFilter) -> int:
         clauses, params = self._where(where)
-        async with self._db.conn.execute(
-            f"SELECT count(*) FROM incidents {clauses}", params
-        ) as cursor:
+        sql = f"SELECT count(*) FROM incidents {clauses}"
+        if _words_only(where):
+            # Every row of the search index is an incident: count the matches there,
+            # without looking each one up.
+            sql = "SELECT count(*) FROM incidents_fts WHERE incidents_fts MATCH ?"
+            params = [fts_query(where.search or "")]
+        async with self._searching(where) as conn, conn.execute(sql, params) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 

@@ -7,14 +7,13 @@ before or after the subcommand. With no subcommand the console opens.
 from __future__ import annotations
 
 import argparse
-import asyncio
+import importlib
 import logging
 import sys
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from opsdesk.console import __version__
-from opsdesk.console.cli import logs
 from opsdesk.console.cli.output import warn
 from opsdesk.console.cli.parsing import (
     Parser,
@@ -25,30 +24,135 @@ from opsdesk.console.cli.parsing import (
     level,
 )
 from opsdesk.console.errors import OpsdeskError
-from opsdesk.store import StoreError
 
 log = logging.getLogger("opsdesk.cli")
 
+Command = Callable[[str, Callable[..., Any], str], argparse.ArgumentParser]
 
-def build_parser() -> argparse.ArgumentParser:
-    from opsdesk.console.cli import audit, banner, console, settings
+# Every command, in the order `opsdesk --help` lists them, and the function that defines
+# it (and the others of its group). A command's module, and what its handlers import
+# (the store, HTTP, the pager), is loaded only when that command is chosen: `--version`
+# loads none of them, `incident list` only the incident commands.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "settings": ("init", "config", "info"),
+    "demo": ("demo",),
+    "audit": ("audit",),
+    "incidents": ("incident",),
+    "problems": ("problem", "review", "action"),
+    "changes": ("change",),
+    "oncall": ("oncall",),
+    "status": ("poll", "vendors", "plugins"),
+    "paging": ("serve", "page", "notify", "notifications"),
+    "banner": ("banner",),
+}
 
-    parser = Parser(
+
+class Commands(argparse._SubParsersAction):
+    """Subcommands whose arguments are defined when one of them is chosen (or when the
+    top-level help lists them all), so a command imports only its own module."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pending: dict[str, Callable[[], None]] = {}
+
+    def load(self, name: str) -> None:
+        define = self.pending.get(name)
+        if define is not None:
+            for other in [n for n, d in self.pending.items() if d is define]:
+                del self.pending[other]
+            define()
+
+    def load_all(self) -> None:
+        while self.pending:
+            self.load(next(iter(self.pending)))
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        self.load(values[0])
+        super().__call__(parser, namespace, values, option_string)
+
+
+class _Version(argparse.Action):
+    """`--version`, reading the package metadata only when asked (it costs ~14 ms)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from opsdesk import console
+
+        sys.stdout.write(f"opsdesk {console.__version__}\n")  # on stdout, as argparse's
+        parser.exit()
+
+
+class TopParser(Parser):
+    """The `opsdesk` parser: its help defines every command first, to list them all."""
+
+    commands: Commands
+
+    def format_help(self) -> str:
+        self.commands.load_all()
+        return super().format_help()
+
+
+def build_parser(*, lazy: bool = False) -> argparse.ArgumentParser:
+    """The whole command line; with `lazy`, each command's arguments are defined only
+    when it is chosen (what `run` does, so a command loads only its own module)."""
+    parser = TopParser(
         prog="opsdesk",
         description="A terminal console for IT service operations.",
         epilog="Run without a command to open the console. Docs: README.md and docs/.",
     )
-    parser.add_argument("--version", action="version", version=f"opsdesk {__version__}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     parser.add_argument("--mouse", action="store_true", default=None, help="enable mouse")
     add_global_options(parser, suppress=False)
-    parser.set_defaults(handler=console.run_console)
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
+    parser.set_defaults(handler=_run_console)
+    sub = parser.add_subparsers(
+        title="commands", metavar="COMMAND", parser_class=Parser, action=Commands
+    )
+    assert isinstance(sub, Commands)
+    parser.commands = sub
 
     def command(name: str, handler: Callable[..., Any], help_text: str) -> argparse.ArgumentParser:
-        child = sub.add_parser(name, help=help_text, description=help_text)
-        add_global_options(child, suppress=True)
+        child = sub.choices[name]
+        child.description = help_text
+        for choice in sub._choices_actions:
+            if choice.dest == name:
+                choice.help = help_text
         child.set_defaults(handler=handler)
         return child
+
+    for group, names in GROUPS.items():
+        for name in names:  # a placeholder in help order; `command` fills it in
+            child = sub.add_parser(name, help="")
+            add_global_options(child, suppress=True)
+        define = _definer(group, command)
+        sub.pending.update(dict.fromkeys(names, define))
+    if not lazy:
+        sub.load_all()
+    return parser
+
+
+def _definer(group: str, command: Command) -> Callable[[], None]:
+    def define() -> None:
+        DEFINE[group](command)
+
+    return define
+
+
+def _run_console(args: argparse.Namespace) -> int:
+    from opsdesk.console.cli.console import run_console
+
+    return run_console(args)
+
+
+def _settings(command: Command) -> None:
+    from opsdesk.console.cli import settings
 
     init = command(
         "init", settings.init, "write a starter config (never overwrites without --force)"
@@ -74,11 +178,19 @@ def build_parser() -> argparse.ArgumentParser:
     info = command("info", settings.info, "show version, config files, store and log paths")
     info.add_argument("--json", action="store_true")
 
+
+def _demo(command: Command) -> None:
+    from opsdesk.console.cli import console
+
     demo = command("demo", console.demo, "open the console on the demo store (built if missing)")
     demo.add_argument("--incidents", type=count, default=5000, metavar="N", help="default 5000")
     demo.add_argument("--seed", type=int, default=7, metavar="S", help="default 7")
     demo.add_argument("--no-ui", action="store_true", help="create the store and exit")
     demo.add_argument("--reset", action="store_true", help="rebuild the demo store from scratch")
+
+
+def _audit(command: Command) -> None:
+    from opsdesk.console.cli import audit
 
     audit_ = command("audit", audit.audit, "show the audit log (the newest N, or from --since on)")
     audit_.add_argument(
@@ -93,21 +205,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit_.add_argument("--json", action="store_true")
 
-    from opsdesk.console.cli import changes, incidents, oncall, status
 
-    incidents.add_parser(command, level)
-    changes.add_parser(command, add_action, instant)
-    oncall.add_parser(command, add_action, instant)
-    status.add_parsers(command, add_action)
-    from opsdesk.console.cli import paging
-
-    paging.add_parsers(command)
+def _banner(command: Command) -> None:
+    from opsdesk.console.cli import banner
 
     banner_ = command("banner", banner.banner, "show, set or clear the team banner (leads)")
     banner_.add_argument("action", nargs="?", choices=["show", "set", "clear"], default="show")
     banner_.add_argument("text", nargs="?", help="banner text for `set`")
     banner_.add_argument("--json", action="store_true")
-    return parser
+
+
+def _module(name: str) -> Any:
+    return importlib.import_module(f"opsdesk.console.cli.{name}")
+
+
+DEFINE: dict[str, Callable[[Command], None]] = {
+    "settings": _settings,
+    "demo": _demo,
+    "audit": _audit,
+    "incidents": lambda command: _module("incidents").add_parser(command, level),
+    "problems": lambda command: _module("problems").add_parsers(command, add_action, instant),
+    "changes": lambda command: _module("changes").add_parser(command, add_action, instant),
+    "oncall": lambda command: _module("oncall").add_parser(command, add_action, instant),
+    "status": lambda command: _module("status").add_parsers(command, add_action),
+    "paging": lambda command: _module("paging").add_parsers(command),
+    "banner": _banner,
+}
 
 
 NAME_ARGUMENTS = ("service", "schedule", "source", "vendor", "person", "assignee",
@@ -178,21 +301,25 @@ class _SayOnce(logging.Handler):
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse `argv`, run the command, and turn every expected failure into one line."""
-    parser = build_parser()
+    parser = build_parser(lazy=True)
     args = parser.parse_args(argv)
     problem = argument_problem(parser, sys.argv[1:] if argv is None else argv, args)
     if problem:
         warn(problem)
         return 2
+    from opsdesk.console.cli import logs
+
     args.log_path = logs.setup(args.log_file, args.verbose)
     say_once = _SayOnce()
     TRUST_LOG.addHandler(say_once)
     try:
         result = args.handler(args)
-        if asyncio.iscoroutine(result):
+        if isinstance(result, types.CoroutineType):
+            import asyncio  # the handler's module has loaded it already
+
             result = asyncio.run(result)
         return int(result or 0)
-    except (OpsdeskError, StoreError) as exc:
+    except OpsdeskError as exc:
         warn(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
@@ -200,6 +327,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:
+        store = sys.modules.get("opsdesk.store")  # a StoreError comes from a loaded store
+        if store is not None and isinstance(exc, store.StoreError):
+            warn(str(exc))
+            return int(exc.exit_code)
         log.exception("internal error")
         where = f"; details in {args.log_path}" if args.log_path else ""
         warn(f"internal error: {type(exc).__name__}: {exc}{where}")

@@ -15,7 +15,6 @@ from opsdesk.console.cli.output import emit_json, emit_line, emit_table
 from opsdesk.console.config.model import Config
 from opsdesk.console.domain.text import one_line
 from opsdesk.console.errors import UsageError
-from opsdesk.console.ops.paging import PagingOps, load_key
 from opsdesk.console.ops.session import open_session
 from opsdesk.store.records import Notification
 
@@ -109,6 +108,8 @@ async def list_notifications(args: argparse.Namespace) -> int:
 
 
 async def page_person(args: argparse.Namespace) -> int:
+    from opsdesk.console.ops.paging import PagingOps  # the pager loads httpx: only here
+
     session = await open_session(options_from(args))
     try:
         ops = PagingOps(session.store, session.config, session.actor)
@@ -126,6 +127,8 @@ async def page_person(args: argparse.Namespace) -> int:
 
 
 async def notify_test(args: argparse.Namespace) -> int:
+    from opsdesk.console.ops.paging import PagingOps
+
     session = await open_session(options_from(args))
     try:
         queued = await PagingOps(session.store, session.config, session.actor).test(
@@ -167,6 +170,7 @@ def key_path(config: Config, store: Path, config_dir: Path | None) -> Path:
 async def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from opsdesk.console.ops.paging import load_key
     from opsdesk.console.serve.app import ServeState, build_app, load_secrets
     from opsdesk.console.serve.metrics import PagerMetrics
     from opsdesk.console.serve.pager import Pager

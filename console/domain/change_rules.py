@@ -4,7 +4,7 @@ config, the other changes, incidents, on-call and vendor status, and `now`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -133,6 +133,102 @@ def conflicts(
 
     `on_call` is (schedule, login, start, end) shifts overlapping the window;
     `vendor_levels` the current level per vendor name."""
+    return conflict_map(
+        [change], others, config, incidents, {change.key: on_call}, vendor_levels, now
+    )[change.key]
+
+
+def conflict_map(
+    changes: Sequence[ChangeRequest],
+    others: Sequence[ChangeRequest],
+    config: Config,
+    incidents: Sequence[OpenIncident],
+    on_call: Mapping[str, Sequence[tuple[str, str, datetime, datetime]]],
+    vendor_levels: dict[str, str],
+    now: datetime,
+) -> dict[str, list[Conflict]]:
+    """`conflicts` of each of `changes` (on_call by change key), in one pass: the
+    changes that may collide are found by a sweep over planned windows, per service and
+    per implementer, instead of every change against every other; open incidents are
+    looked up by service. Each change's conflicts come in the same order as `conflicts`
+    gives them (others in their order, then freezes, incidents, on-call, vendors)."""
+    colliding = _colliding(changes, others)
+    by_service: dict[str, list[int]] = {}
+    for number, incident in enumerate(incidents):
+        by_service.setdefault(incident.service, []).append(number)
+    found = {}
+    for number, change in enumerate(changes):
+        found[change.key] = _conflicts_of(
+            change,
+            [others[i] for i in sorted(colliding[number])],
+            config,
+            [
+                incidents[i]
+                for i in sorted({i for s in change.services for i in by_service.get(s, [])})
+            ],
+            on_call.get(change.key, []),
+            vendor_levels,
+        )
+    return found
+
+
+def _colliding(changes: Sequence[ChangeRequest], others: Sequence[ChangeRequest]) -> list[set[int]]:
+    """For each of `changes`, the positions in `others` that may be in conflict with it:
+    active, sharing a service or the implementer, and with windows that meet. A superset
+    (closed windows, either way round), checked exactly afterwards."""
+    groups: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
+    for number, change in enumerate(changes):
+        for key in _keys(change):
+            groups.setdefault(key, ([], []))[0].append(number)
+    for number, other in enumerate(others):
+        if other.state in ACTIVE:
+            for key in _keys(other):
+                if key in groups:
+                    groups[key][1].append(number)
+    colliding: list[set[int]] = [set() for _ in changes]
+    for mine, theirs in groups.values():
+        if not theirs:
+            continue
+        # Sweep by start: each window meets those still open when it starts.
+        events = sorted(
+            [(*_closed(changes[i]), 0, i) for i in mine]
+            + [(*_closed(others[i]), 1, i) for i in theirs]
+        )
+        open_mine: list[tuple[datetime, int]] = []
+        open_theirs: list[tuple[datetime, int]] = []
+        for low, high, side, number in events:
+            open_mine = [(h, i) for h, i in open_mine if h >= low]
+            open_theirs = [(h, i) for h, i in open_theirs if h >= low]
+            if side == 0:
+                colliding[number].update(i for _, i in open_theirs)
+                open_mine.append((high, number))
+            else:
+                for _, i in open_mine:
+                    colliding[i].add(number)
+                open_theirs.append((high, number))
+    return colliding
+
+
+def _keys(change: ChangeRequest) -> list[tuple[str, str]]:
+    keys = [("service", s) for s in change.services]
+    if change.implementer:
+        keys.append(("implementer", change.implementer))
+    return keys
+
+
+def _closed(change: ChangeRequest) -> tuple[datetime, datetime]:
+    start, end = change.planned_start, change.planned_end
+    return (start, end) if start <= end else (end, start)
+
+
+def _conflicts_of(
+    change: ChangeRequest,
+    others: Iterable[ChangeRequest],
+    config: Config,
+    incidents: Iterable[OpenIncident],
+    on_call: Iterable[tuple[str, str, datetime, datetime]],
+    vendor_levels: dict[str, str],
+) -> list[Conflict]:
     found: list[Conflict] = []
     services = set(change.services)
     begin, end = change.planned_start, change.planned_end

@@ -17,7 +17,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from heapq import heappop, heappush
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -48,14 +50,22 @@ class Shift:
 
 def local_instant(naive: datetime, zone: ZoneInfo) -> datetime:
     """The UTC instant of a local wall-clock time: the first occurrence when it is ambiguous,
-    the first instant after the gap when it does not exist."""
+    the first instant after the gap when it does not exist. Remembered per (time, zone): a
+    layer's handoffs and a restriction's daily windows are the same instants for every
+    question asked about them."""
+    return _local_instant(naive, zone)  # fold plays no part: equal keys, equal answers
+
+
+@lru_cache(maxsize=1 << 16)
+def _local_instant(naive: datetime, zone: ZoneInfo) -> datetime:
     first = naive.replace(tzinfo=zone, fold=0)
-    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == naive:
-        return first.astimezone(UTC)
+    instant = first.astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) == naive:
+        return instant
     # In a gap: fold=1 reads it with the offset after the change, fold=0 with the one
     # before; the change itself lies between the two. Find it to the second.
     low = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
-    high = first.astimezone(UTC)
+    high = instant
     low, high = min(low, high), max(low, high)
     after = high.astimezone(zone).utcoffset()
     while high - low > timedelta(seconds=1):
@@ -73,6 +83,15 @@ def _handoff(layer: Layer, zone: ZoneInfo, index: int) -> datetime:
 
 def rotation_shifts(layer: Layer, zone: ZoneInfo, start: datetime, end: datetime) -> list[Shift]:
     """The layer's rotation (before restrictions) over [start, end)."""
+    name = layer.name
+    return [Shift(b, f, login, name) for b, f, login in _rotation(layer, zone, start, end)]
+
+
+Piece = tuple[datetime, datetime, str]
+"""(start, end, login) of a layer's shift, before it is a Shift (cheaper to make)."""
+
+
+def _rotation(layer: Layer, zone: ZoneInfo, start: datetime, end: datetime) -> list[Piece]:
     first_handoff = _handoff(layer, zone, 0)
     if end <= first_handoff:
         return []
@@ -82,55 +101,65 @@ def rotation_shifts(layer: Layer, zone: ZoneInfo, start: datetime, end: datetime
         index -= 1
     while _handoff(layer, zone, index + 1) <= start:
         index += 1
-    shifts = []
-    while True:
-        begin, finish = _handoff(layer, zone, index), _handoff(layer, zone, index + 1)
-        if begin >= end:
-            break
-        login = layer.members[index % len(layer.members)]
-        shifts.append(Shift(max(begin, start), min(finish, end), login, layer.name))
+    turns = []
+    members = layer.members
+    begin = _handoff(layer, zone, index)
+    while begin < end:  # each handoff is worked out once: this turn's end, the next's start
+        finish = _handoff(layer, zone, index + 1)
+        turns.append((max(begin, start), min(finish, end), members[index % len(members)]))
         index += 1
-    return shifts
+        begin = finish
+    return turns
 
 
 def restriction_windows(
     restriction: Restriction, zone: ZoneInfo, start: datetime, end: datetime
 ) -> list[tuple[datetime, datetime]]:
     """UTC windows when a restricted layer may cover, overlapping [start, end)."""
-    days = {WEEKDAYS.index(d) for d in restriction.days}
-    crosses_midnight = restriction.to <= restriction.from_
+    days = frozenset(WEEKDAYS.index(d) for d in restriction.days)
     first = start.astimezone(zone).date() - timedelta(days=1)
     last = end.astimezone(zone).date()
     windows = []
     day = first
     while day <= last:
         if day.weekday() in days:
-            open_at = local_instant(datetime.combine(day, restriction.from_), zone)
-            close_day = day + timedelta(days=1) if crosses_midnight else day
-            close_at = local_instant(datetime.combine(close_day, restriction.to), zone)
+            open_at, close_at = _day_window(day, restriction.from_, restriction.to, zone)
             if close_at > start and open_at < end and close_at > open_at:
                 windows.append((max(open_at, start), min(close_at, end)))
         day += timedelta(days=1)
     return windows
 
 
+@lru_cache(maxsize=1 << 15)
+def _day_window(day: date, from_: time, to: time, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The UTC window of a restriction that opens on local `day` (worked out once)."""
+    open_at = local_instant(datetime.combine(day, from_), zone)
+    close_day = day + timedelta(days=1) if to <= from_ else day
+    return open_at, local_instant(datetime.combine(close_day, to), zone)
+
+
 def layer_shifts(layer: Layer, zone: ZoneInfo, start: datetime, end: datetime) -> list[Shift]:
     """When the layer actually covers: its rotation cut to its restriction windows."""
-    shifts = rotation_shifts(layer, zone, start, end)
+    name = layer.name
+    return [Shift(b, f, login, name) for b, f, login in _layer_pieces(layer, zone, start, end)]
+
+
+def _layer_pieces(layer: Layer, zone: ZoneInfo, start: datetime, end: datetime) -> list[Piece]:
+    turns = _rotation(layer, zone, start, end)
     if layer.restrict is None:
-        return shifts
+        return turns
     windows = restriction_windows(layer.restrict, zone, start, end)
     cut = []
     first = 0  # both lists are sorted: walk them together
-    for shift in shifts:
-        while first < len(windows) and windows[first][1] <= shift.start:
+    for turn_start, turn_end, login in turns:
+        while first < len(windows) and windows[first][1] <= turn_start:
             first += 1
         index = first
-        while index < len(windows) and windows[index][0] < shift.end:
-            begin = max(shift.start, windows[index][0])
-            finish = min(shift.end, windows[index][1])
+        while index < len(windows) and windows[index][0] < turn_end:
+            begin = max(turn_start, windows[index][0])
+            finish = min(turn_end, windows[index][1])
             if begin < finish:
-                cut.append(Shift(begin, finish, shift.login, shift.source))
+                cut.append((begin, finish, login))
             index += 1
     return cut
 
@@ -139,52 +168,134 @@ def final_rota(
     schedule: Schedule, overrides: Iterable[Override], start: datetime, end: datetime
 ) -> list[Shift]:
     """Who covers the schedule over [start, end): overrides, then layers top down, then
-    gaps. Adjacent pieces with the same person and source are merged."""
+    gaps. Adjacent pieces with the same person and source are merged.
+
+    Remembered per (schedule as configured, window, the overrides that touch it): asking
+    again with the same overrides costs a lookup, and any change to one of them (or to
+    the schedule) is a different key."""
     start, end = start.astimezone(UTC), end.astimezone(UTC)
-    zone = ZoneInfo(schedule.timezone)
-    layers = [layer_shifts(layer, zone, start, end) for layer in schedule.layers]
-    mine = sorted(
-        (
-            o
-            for o in overrides
-            if o.schedule == schedule.name and o.ends_at > start and o.starts_at < end
-        ),
-        key=lambda o: o.id,
+    name = schedule.name
+    mine = tuple(
+        sorted(
+            (
+                o
+                for o in overrides
+                if o.schedule == name and o.ends_at > start and o.starts_at < end
+            ),
+            key=lambda o: o.id,
+        )
     )
+    return list(_cached_rota(_Keyed(schedule), start, end, mine))
+
+
+class _Keyed:
+    """A schedule that hashes and compares by its content (config dataclasses are
+    mutable, so unhashable), for the rota cache."""
+
+    __slots__ = ("key", "schedule")
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.schedule = schedule
+        self.key = (
+            schedule.name,
+            schedule.timezone,
+            tuple(
+                (
+                    layer.name,
+                    tuple(layer.members),
+                    layer.rotation,
+                    layer.start,
+                    None
+                    if layer.restrict is None
+                    else (
+                        tuple(layer.restrict.days),
+                        layer.restrict.from_,
+                        layer.restrict.to,
+                    ),
+                )
+                for layer in schedule.layers
+            ),
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Keyed) and self.key == other.key
+
+
+@lru_cache(maxsize=1024)
+def _cached_rota(
+    keyed: _Keyed, start: datetime, end: datetime, mine: tuple[Override, ...]
+) -> tuple[Shift, ...]:
+    return tuple(_final_rota(keyed.schedule, mine, start, end))
+
+
+def clear_caches() -> None:
+    """Forget remembered rotas and local instants (benchmarks measure the cold path)."""
+    _cached_rota.cache_clear()
+    _day_window.cache_clear()
+    _local_instant.cache_clear()
+
+
+def _final_rota(
+    schedule: Schedule, mine: Sequence[Override], start: datetime, end: datetime
+) -> list[Shift]:
+    """One sweep over the edges: each layer keeps a cursor into its sorted shifts, and the
+    overrides in force sit in a heap, newest on top (`mine` is sorted by id)."""
+    zone = ZoneInfo(schedule.timezone)
+    layers = [_layer_pieces(layer, zone, start, end) for layer in schedule.layers]
     edges = {start, end}
     for pieces in layers:
-        for shift in pieces:
-            edges.update((shift.start, shift.end))
+        for piece_start, piece_end, _ in pieces:
+            edges.add(piece_start)
+            edges.add(piece_end)
     for override in mine:
-        edges.update((max(override.starts_at, start), min(override.ends_at, end)))
+        edges.add(max(override.starts_at, start))
+        edges.add(min(override.ends_at, end))
     points = sorted(e for e in edges if start <= e <= end)
-    starts = [[shift.start for shift in pieces] for pieces in layers]
+    arriving = sorted(range(len(mine)), key=lambda i: mine[i].starts_at)
+    arrived = 0
+    in_force: list[tuple[int, int]] = []  # (-id, -position in mine): newest on top
+    top_down = [
+        (pieces, layer.name)
+        for pieces, layer in zip(reversed(layers), reversed(schedule.layers), strict=True)
+        if pieces
+    ]
+    cursors = [0] * len(top_down)
     rota: list[Shift] = []
-    for begin, finish in pairwise(points):
-        who, source = _cover(begin, layers, starts, mine)
-        if rota and rota[-1].login == who and rota[-1].source == source and rota[-1].end == begin:
-            rota[-1] = Shift(rota[-1].start, finish, who, source)
+    run_start: datetime | None = None  # the run of one person and source being built
+    run_who: str | None = None
+    run_source = ""
+    for begin, _finish in pairwise(points):
+        while arrived < len(arriving) and mine[arriving[arrived]].starts_at <= begin:
+            position = arriving[arrived]
+            heappush(in_force, (-mine[position].id, -position))
+            arrived += 1
+        while in_force and mine[-in_force[0][1]].ends_at <= begin:
+            heappop(in_force)
+        who: str | None
+        if in_force:
+            who, source = mine[-in_force[0][1]].login, OVERRIDE
         else:
-            rota.append(Shift(begin, finish, who, source))
+            who, source = None, GAP
+            for number, (pieces, name) in enumerate(top_down):
+                at = cursors[number]
+                while at + 1 < len(pieces) and pieces[at + 1][0] <= begin:
+                    at += 1
+                cursors[number] = at
+                piece_start, piece_end, login = pieces[at]
+                if piece_start <= begin < piece_end:
+                    who, source = login, name
+                    break
+        if run_start is None:
+            run_start, run_who, run_source = begin, who, source
+        elif who != run_who or source != run_source:
+            rota.append(Shift(run_start, begin, run_who, run_source))
+            run_start, run_who, run_source = begin, who, source
+    if run_start is not None:
+        rota.append(Shift(run_start, points[-1], run_who, run_source))
     return rota
-
-
-def _cover(
-    instant: datetime,
-    layers: Sequence[list[Shift]],
-    starts: Sequence[list[datetime]],
-    overrides: Sequence[Override],
-) -> tuple[str | None, str]:
-    """Who covers `instant`: the newest override, else the highest layer with someone.
-    Each layer's shifts are sorted and disjoint, so a bisect finds the candidate."""
-    for override in reversed(overrides):
-        if override.starts_at <= instant < override.ends_at:
-            return override.login, OVERRIDE
-    for pieces, begins in zip(reversed(layers), reversed(starts), strict=True):
-        index = bisect_right(begins, instant) - 1
-        if index >= 0 and instant < pieces[index].end:
-            return pieces[index].login, pieces[index].source
-    return None, GAP
 
 
 @dataclass(frozen=True)
@@ -201,11 +312,12 @@ def on_call_at(schedule: Schedule, overrides: Iterable[Override], at: datetime) 
     """Who covers at `at`, since when, until when, and who comes next. The rota is laid
     out over a window of the shortest rotation either side, doubled (up to a year) while
     the current or next shift touches its edge."""
-    overrides = list(overrides)
+    overrides = [o for o in overrides if o.schedule == schedule.name]
     horizon = min((layer.rotation for layer in schedule.layers), default=timedelta(days=1))
     while True:
         rota = final_rota(schedule, overrides, at - horizon, at + horizon)
-        index = next(i for i, s in enumerate(rota) if s.start <= at < s.end)
+        # The rota is contiguous over the window, so the last piece starting by `at` has it.
+        index = bisect_right([s.start for s in rota], at) - 1
         current = rota[index]
         following = rota[index + 1] if index + 1 < len(rota) else None
         cut = current.start == at - horizon or following is None or following.end == at + horizon
@@ -220,6 +332,22 @@ def on_call_at(schedule: Schedule, overrides: Iterable[Override], at: datetime) 
         until=current.end,
         next_login=None if following is None else following.login,
     )
+
+
+def on_call_all(
+    schedules: Sequence[Schedule], overrides: Iterable[Override], at: datetime
+) -> list[OnCallNow]:
+    """`on_call_at` for each schedule, sorting the overrides by schedule once."""
+    mine = by_schedule(overrides)
+    return [on_call_at(s, mine.get(s.name, []), at) for s in schedules]
+
+
+def by_schedule(overrides: Iterable[Override]) -> dict[str, list[Override]]:
+    """The overrides of each schedule, in their order."""
+    grouped: dict[str, list[Override]] = {}
+    for override in overrides:
+        grouped.setdefault(override.schedule, []).append(override)
+    return grouped
 
 
 def gaps(rota: Iterable[Shift]) -> list[Shift]:
@@ -289,21 +417,75 @@ class Slot:
 def slots(rota: Sequence[Shift], start: datetime, length: timedelta, count: int) -> list[Slot]:
     """Split [start, start + count × length) into slots and give each the person who covers
     most of it (login None where a gap covers most of it)."""
+    return slots_from(rota, [start + index * length for index in range(count)], length)
+
+
+def slots_from(rota: Sequence[Shift], begins: Sequence[datetime], length: timedelta) -> list[Slot]:
+    """`slots` for slots [begin, begin + length) at each of `begins` (in time order): each
+    slot looks only at the shifts that overlap it (a sweep over the shifts by start, not
+    every shift for every slot), in the rota's order, so ties fall as they always did."""
+    ends = [begin + length for begin in begins]
+    utc_begins = [begin.astimezone(UTC) for begin in begins]
+    utc_ends = [end.astimezone(UTC) for end in ends]
+    ordered = all(b < e for b, e in zip(utc_begins, utc_ends, strict=True)) and all(
+        a <= b for a, b in pairwise(utc_begins)
+    )
+    zones = {begin.tzinfo for begin in begins} - {UTC}
+    shared = any(s.start.tzinfo in zones or s.end.tzinfo in zones for s in rota)
+    if not ordered or shared:  # slot edges out of order in UTC (in a DST gap), or shifts
+        # told in the slots' own zone (compared by wall clock): every shift, every slot
+        return [_slot(rota, begin, begin + length, length) for begin in begins]
+    zero = timedelta(0)
+    pieces = [(s.start, s.end, (s.login, s.source == OVERRIDE)) for s in rota]
+    by_start = sorted(range(len(rota)), key=lambda i: pieces[i][0])
+    arrived, active = 0, list[int]()
     out = []
-    for index in range(count):
-        begin, end = start + index * length, start + (index + 1) * length
+    for begin, end in zip(utc_begins, utc_ends, strict=True):
+        while arrived < len(by_start) and pieces[by_start[arrived]][0] < end:
+            active.append(by_start[arrived])
+            arrived += 1
+        active = [i for i in active if pieces[i][1] > begin]
+        if len(active) > 1:
+            active.sort()
         cover: dict[tuple[str | None, bool], timedelta] = {}
-        for shift in rota:
-            overlap = min(shift.end, end) - max(shift.start, begin)
-            if overlap > timedelta(0):
-                key = (shift.login, shift.source == OVERRIDE)
-                cover[key] = cover.get(key, timedelta(0)) + overlap
-        uncovered = length - sum(cover.values(), timedelta(0))
-        if uncovered > timedelta(0):
-            cover[(None, False)] = cover.get((None, False), timedelta(0)) + uncovered
-        login, override = max(cover.items(), key=lambda item: item[1])[0]
+        for i in active:
+            start, stop, key = pieces[i]
+            # As `min(shift.end, end) - max(shift.start, begin)` with the slot's edges in
+            # its zone: a shift past both edges gives the slot's wall-clock length, any
+            # other the real time between the chosen edges.
+            if start < begin and stop > end:
+                overlap = length
+            else:
+                overlap = (stop if stop <= end else end) - (start if start >= begin else begin)
+            if overlap > zero:
+                cover[key] = cover.get(key, zero) + overlap
+        uncovered = length - sum(cover.values(), zero)
+        if uncovered > zero:
+            cover[(None, False)] = cover.get((None, False), zero) + uncovered
+        if len(cover) == 1:
+            [(login, override)] = cover
+        else:
+            login, override = max(cover.items(), key=_second)[0]
         out.append(Slot(login, override))
     return out
+
+
+def _slot(rota: Iterable[Shift], begin: datetime, end: datetime, length: timedelta) -> Slot:
+    cover: dict[tuple[str | None, bool], timedelta] = {}
+    for shift in rota:
+        overlap = min(shift.end, end) - max(shift.start, begin)
+        if overlap > timedelta(0):
+            key = (shift.login, shift.source == OVERRIDE)
+            cover[key] = cover.get(key, timedelta(0)) + overlap
+    uncovered = length - sum(cover.values(), timedelta(0))
+    if uncovered > timedelta(0):
+        cover[(None, False)] = cover.get((None, False), timedelta(0)) + uncovered
+    login, override = max(cover.items(), key=_second)[0]
+    return Slot(login, override)
+
+
+def _second(item: tuple[object, timedelta]) -> timedelta:
+    return item[1]
 
 
 def symbols(logins: Iterable[str]) -> dict[str, str]:

@@ -3,6 +3,7 @@ applied to the store, writing with the version the caller saw."""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,13 +18,13 @@ from opsdesk.console.domain.change_rules import (
     Needed,
     OpenIncident,
     check_verb,
-    conflicts,
+    conflict_map,
     describe,
     risk_from,
     rule_for,
     still_needed,
 )
-from opsdesk.console.domain.rotations import final_rota
+from opsdesk.console.domain.rotations import by_schedule, final_rota
 from opsdesk.console.domain.text import clean, one_line
 from opsdesk.console.errors import InputError, OpsdeskError
 from opsdesk.store import Actor, Store
@@ -34,6 +35,7 @@ from opsdesk.store.records import (
     ChangeRequest,
     IncidentFilter,
     NewChange,
+    Override,
 )
 
 OPEN = ("new", "acknowledged", "in_progress", "on_hold")
@@ -162,19 +164,46 @@ class ChangeOps:
         overrides = await store.overrides.not_ended(start - timedelta(days=60))
         states = {s.source: s.level for s in await store.statuses.all()}
         levels = vendor_levels(self.config, states)
-        found = {}
-        for change in changes:
-            on_call = [
-                (schedule.name, shift.login or "", shift.start, shift.end)
-                for schedule in self.config.schedules
-                for shift in final_rota(
-                    schedule, overrides, change.planned_start, change.planned_end
-                )
-                if shift.login == change.implementer
+        on_call = self._on_call(changes, overrides)
+        return conflict_map(changes, others, self.config, incidents, on_call, levels, now)
+
+    def _on_call(
+        self, changes: list[ChangeRequest], overrides: list[Override]
+    ) -> dict[str, list[tuple[str, str, datetime, datetime]]]:
+        """The implementer's shifts within each change's window, per change key: the rota
+        of each schedule is laid out once over each stretch of overlapping windows (not
+        once per change), and each change takes the pieces inside its window, cut to it
+        (what the rota over that window alone would say)."""
+        spans: list[tuple[datetime, datetime]] = []
+        for change in sorted(changes, key=lambda c: c.planned_start):
+            begin, end = change.planned_start, change.planned_end
+            if end <= begin:
+                continue
+            if spans and begin <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+            else:
+                spans.append((begin, end))
+        mine = by_schedule(overrides)
+        rotas = []
+        for schedule in self.config.schedules:
+            shifts = [
+                shift
+                for begin, end in spans
+                for shift in final_rota(schedule, mine.get(schedule.name, []), begin, end)
             ]
-            found[change.key] = conflicts(
-                change, others, self.config, incidents, on_call, levels, now
-            )
+            rotas.append((schedule.name, shifts, [s.start for s in shifts]))
+        found: dict[str, list[tuple[str, str, datetime, datetime]]] = {}
+        for change in changes:
+            begin, end = change.planned_start, change.planned_end
+            pieces = found[change.key] = []
+            if end <= begin:
+                continue
+            for name, shifts, starts in rotas:
+                first = max(bisect_right(starts, begin) - 1, 0)
+                for shift in shifts[first : bisect_left(starts, end)]:
+                    if shift.login == change.implementer and shift.end > begin:
+                        cut = (max(shift.start, begin), min(shift.end, end))
+                        pieces.append((name, shift.login or "", *cut))
         return found
 
     async def submit(

@@ -2,10 +2,17 @@
 overrides, a recorded status history of the demo vendors, and audit.
 
 Deterministic for a seed and a `now`. Built for speed, since `opsdesk demo --incidents
-1000000` must finish in under a minute: rows are produced lazily and streamed into the
+1000000` must finish well under a minute: rows are produced lazily and streamed into the
 store, and only the newest incidents get a full audit trail. Every incident gets its
 timeline (created, acknowledged, in progress or on hold, resolved, closed) in the table
-real incidents use, so its SLA clocks come from that history and later actions extend it.
+real incidents use, so its SLA clocks come from that history and later actions extend it;
+the store writes it from each chunk of incidents just loaded (store/bulk.py).
+
+Where the time goes at a million incidents (`python -m bench.demo` prints each phase):
+the SLA columns in whole seconds from a table of business windows (`_FastSla`, checked
+against the domain's clocks by tests/test_perf_demo.py) instead of datetimes, instants
+formatted from a table (`_iso`), the random draws without their wrappers; then SQLite's
+own work, which is most of what is left: inserting, the indexes, the search index.
 """
 
 from __future__ import annotations
@@ -13,9 +20,11 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
 import random
 import time
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,8 +32,9 @@ from typing import Any
 
 from opsdesk.console.config.loader import parse_sources
 from opsdesk.console.config.model import Config
+from opsdesk.console.domain import business_time
 from opsdesk.console.domain.lifecycle import HOLD_REASONS, RESOLUTION_CODES
-from opsdesk.console.domain.sla import StateChange, clocks
+from opsdesk.console.domain.sla import RUNNING_STATES, StateChange, clocks, policy_for
 from opsdesk.console.ops.demo_team import demo_config, demo_sources
 from opsdesk.console.ops.incidents import sla_columns
 from opsdesk.plugins.api import Incident as VendorIncident
@@ -36,6 +46,7 @@ HISTORY_DAYS = 90
 AUDITED_INCIDENTS = 2000
 CHUNK = 20000  # incidents streamed per batch, their timelines right after them
 NEVER_DUE = "9999-12-31T00:00:00Z"  # recorded statuses: the poller never claims them itself
+TABLE_AHEAD_DAYS = 120  # business windows tabled after `now` (a due time is days ahead)
 
 TITLES = {
     "payments": [
@@ -76,7 +87,160 @@ def _instant(seconds: float) -> datetime:
 
 
 def _iso(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+    """`time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))`, from a table: a million
+    incidents format millions of instants, and this is several times faster."""
+    day, second = divmod(math.floor(seconds), 86400)
+    prefix = _DAYS.get(day)
+    if prefix is None:
+        if not _CLOCK:  # built whole, then put in place in one step
+            _CLOCK[:] = [f"{h:02d}:{m:02d}:{s:02d}Z" for h in range(24) for m in range(60)
+                         for s in range(60)]  # fmt: skip
+        prefix = _DAYS[day] = time.strftime("%Y-%m-%dT", time.gmtime(day * 86400))
+    return prefix + _CLOCK[second]
+
+
+_DAYS: dict[int, str] = {}  # days since the epoch -> "YYYY-MM-DDT"
+_CLOCK: list[str] = []  # second of the day -> "HH:MM:SSZ", filled on first use
+
+
+class _Fallback(Exception):
+    """The fast SLA arithmetic cannot answer exactly: ask the domain's clocks instead."""
+
+
+class _Calendar:
+    """One SLA policy's counted time in whole seconds since the epoch: the demo computes
+    a million incidents' stored SLA columns with it. 24x7 counts every second; a business
+    calendar's working windows (from the domain's own `business_time`, so DST and
+    holidays are its rules) are tabled from before the oldest incident to well after
+    `now`, with the working seconds before each, so `elapsed` is two bisections and `add`
+    a short walk. Anything outside the table or not in whole seconds raises `_Fallback`."""
+
+    def __init__(self, calendar: business_time.BusinessCalendar | None, now: float) -> None:
+        self.always = calendar is None
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.before: list[int] = [0]  # working seconds in the windows before window i
+        self.origin = int(now - (HISTORY_DAYS + 2) * DAY)  # the table is exact from here on
+        if calendar is None:
+            return
+        first = _instant(self.origin)
+        last = now + TABLE_AHEAD_DAYS * DAY
+        windows = business_time._windows(calendar, business_time._local_date(calendar, first))
+        for start, end in windows:
+            begin, until = start.timestamp(), end.timestamp()
+            if begin > last:
+                break
+            if begin != int(begin) or until != int(until):
+                raise _Fallback
+            self.starts.append(int(begin))
+            self.ends.append(int(until))
+            self.before.append(self.before[-1] + int(until) - int(begin))
+
+    def _worked(self, instant: int) -> int:
+        """Working seconds in the table before `instant`."""
+        index = bisect_right(self.ends, instant)
+        if instant < self.origin or index == len(self.ends):
+            raise _Fallback
+        start = self.starts[index]
+        return self.before[index] + (instant - start if instant > start else 0)
+
+    def elapsed(self, start: int, end: int) -> int:
+        if end <= start:
+            return 0
+        if self.always:
+            return end - start
+        return self._worked(end) - self._worked(start)
+
+    def add(self, start: int, amount: int) -> int:
+        if self.always:
+            return start + amount
+        starts, ends = self.starts, self.ends
+        if start < self.origin:
+            raise _Fallback
+        index = bisect_right(ends, start)
+        while index < len(ends):
+            begin = starts[index] if starts[index] > start else start
+            if begin + amount <= ends[index]:
+                return begin + amount
+            amount -= ends[index] - begin
+            index += 1
+        raise _Fallback
+
+
+class _FastSla:
+    """The stored SLA columns of a demo incident, computed as `clocks` and `sla_columns`
+    compute them (console/domain/sla.py, console/ops/incidents.py) but in whole seconds
+    over the demo's histories: created, then acknowledged, then in progress or on hold
+    (at `last`) or resolved. tests/test_perf_demo.py checks every incident of several
+    demos against the domain's clocks."""
+
+    def __init__(self, config: Config, now: float) -> None:
+        if now != int(now):
+            raise _Fallback
+        self.now = int(now)
+        self.policies: dict[str, tuple[int, int, _Calendar]] = {}
+        calendars: dict[int, _Calendar] = {}
+        for priority in config.sla.priorities:
+            target, calendar = policy_for(config, priority)
+            respond, resolve = target.respond.total_seconds(), target.resolve.total_seconds()
+            if respond != int(respond) or resolve != int(resolve):
+                raise _Fallback
+            key = id(calendar)
+            if key not in calendars:
+                calendars[key] = _Calendar(calendar, now)
+            self.policies[priority] = (int(respond), int(resolve), calendars[key])
+
+    def columns(
+        self,
+        priority: str,
+        state: str,
+        start: int,
+        acked: int | None,
+        last: int | None,
+        resolved: int | None,
+    ) -> tuple[Any, ...]:
+        respond, goal, calendar = self.policies[priority]
+        now = self.now
+        # Respond: from creation to the first move out of "new" (the acknowledgement).
+        respond_due = calendar.add(start, respond)
+        if acked is not None:
+            response_breached = calendar.elapsed(start, acked) > respond
+            response_stored = respond_due if response_breached else None
+            response_met: int | None = 0 if response_breached else 1
+        else:  # running, or paused outside business hours: both store the due time
+            response_stored, response_met = respond_due, None
+        # Resolve: counted while new, acknowledged or in progress; stops at resolved.
+        history = [(start, "new")]
+        if acked is not None:
+            history.append((acked, "acknowledged"))
+        if last is not None:
+            history.append((last, state))
+        if resolved is not None:
+            history.append((resolved, "resolved"))
+        spent, breach_at = 0, None
+        for index, (at, entered) in enumerate(history):
+            end = history[index + 1][0] if index + 1 < len(history) else now
+            if entered in RUNNING_STATES and end > at:
+                part = calendar.elapsed(at, end)
+                if breach_at is None and spent + part > goal:
+                    breach_at = calendar.add(at, goal - spent)
+                spent += part
+        breached = spent > goal
+        current = history[-1][1]
+        resolve_met: int | None = None
+        if current == "resolved":
+            resolve_stored = breach_at if breached else None
+            resolve_met = 0 if breached else 1
+        elif current == "on_hold":
+            resolve_stored = breach_at if breached else None
+        else:  # running, or paused outside business hours: both store the due time
+            resolve_stored = breach_at if breach_at is not None else calendar.add(now, goal - spent)
+        return (
+            None if response_stored is None else _iso(response_stored),
+            None if resolve_stored is None else _iso(resolve_stored),
+            response_met,
+            resolve_met,
+        )
 
 
 @dataclass
@@ -85,6 +249,10 @@ class DemoResult:
     incidents: int
     changes: int
     seconds: float
+    # Wall and CPU seconds per step: "generate" (the rows in Python), then the builder's
+    # (store/bulk.py: inserts, each index, the search index, aggregates, commit).
+    phases: dict[str, float] = dataclasses.field(default_factory=dict)
+    cpu: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 class _Generator:
@@ -100,58 +268,76 @@ class _Generator:
         self.respond: dict[str, float] = {p: t.respond.total_seconds() for p, t in targets}
         self.resolve: dict[str, float] = {p: t.resolve.total_seconds() for p, t in targets}
         self.audit: list[tuple[Any, ...]] = []
-        self.events: list[tuple[Any, ...]] = []
+        try:
+            self.fast_sla: _FastSla | None = _FastSla(config, self.now)
+        except _Fallback:
+            self.fast_sla = None
 
     def incidents(self, count: int) -> Iterator[tuple[Any, ...]]:
         rng = self.rng
-        rand, choice = rng.random, rng.choice
-        start = self.now - HISTORY_DAYS * DAY
+        # rng.choice(seq) is seq[rng._randbelow(len(seq))], rng.randint(a, b) is
+        # a + rng._randbelow(b - a + 1) and rng.expovariate(l) is -log(1 - rng.random()) / l:
+        # the same draws from the same stream (the same data for a seed), without the
+        # wrappers' overhead on ten million calls.
+        below: Callable[[int], int] = rng._randbelow  # type: ignore[attr-defined]
+        rand, getrandbits, log = rng.random, rng.getrandbits, math.log
+        now = self.now
+        start = now - HISTORY_DAYS * DAY
         step = HISTORY_DAYS * DAY / max(count, 1)
         impacts = [1, 2, 2, 3, 3, 3, 3, 3]
         urgencies = [1, 2, 2, 2, 3, 3, 3]
+        open_states = ["acknowledged", "in_progress", "in_progress", "on_hold"]
+        csats = [5, 5, 5, 5, 4, 4, 4, 3, 3, 2, 1]
+        services, logins, matrix = self.services, self.logins, self.matrix
+        n_services, n_logins, n_regions = len(services), len(logins), len(REGIONS)
+        n_holds, n_codes = len(HOLD_REASONS), len(RESOLUTION_CODES)
+        titles = {s: TITLES.get(s, ["{svc} degraded"]) for s in services}
+        respond_rate = {p: 1.5 / t for p, t in self.respond.items()}
+        resolve_rate = {p: 1.6 / t for p, t in self.resolve.items()}
         audited_from = count - AUDITED_INCIDENTS
         for index in range(count):
             created = start + (index + rand()) * step
-            age = self.now - created
-            service = choice(self.services)
-            impact, urgency = choice(impacts), choice(urgencies)
-            priority = self.matrix[impact - 1][urgency - 1]
-            title = choice(TITLES.get(service, ["{svc} degraded"])).format(
-                region=choice(REGIONS), n=rng.randint(2, 9), hh=rng.randint(0, 23), svc=service
-            )
+            age = now - created
+            service = services[below(n_services)]
+            impact, urgency = impacts[below(8)], urgencies[below(7)]
+            priority = matrix[impact - 1][urgency - 1]
+            templates = titles[service]
+            template = templates[below(len(templates))]
+            region = REGIONS[below(n_regions)]
+            title = template.format(region=region, n=2 + below(8), hh=below(24), svc=service)
             monitored = rand() < 0.3
-            reporter = "alertmanager" if monitored else choice(self.logins)
+            reporter = "alertmanager" if monitored else logins[below(n_logins)]
             source = "alertmanager:prod" if monitored else "manual"
-            dedup = f"{rng.getrandbits(64):016x}" if monitored else None
-            ack_at = created + rng.expovariate(1.5 / self.respond[priority])
-            res_at = ack_at + rng.expovariate(1.6 / self.resolve[priority])
+            dedup = f"{getrandbits(64):016x}" if monitored else None
+            ack_at = created + -log(1.0 - rand()) / respond_rate[priority]
+            res_at = ack_at + -log(1.0 - rand()) / resolve_rate[priority]
             open_chance = (
                 0.6 if age < 3600 else 0.3 if age < DAY else 0.08 if age < 7 * DAY else 0.002
             )
-            assignee: str | None = choice(self.logins)
+            assignee: str | None = logins[below(n_logins)]
             hold = code = note = csat = None
             acked = resolved = closed = None
             version = 1
-            if rand() < open_chance or res_at >= self.now:
-                if ack_at >= self.now or (age < 7200 and rand() < 0.4):
+            if rand() < open_chance or res_at >= now:
+                if ack_at >= now or (age < 7200 and rand() < 0.4):
                     state, assignee = "new", (None if rand() < 0.7 else assignee)
                 else:
                     acked, version = _iso(ack_at), 3
-                    state = choice(["acknowledged", "in_progress", "in_progress", "on_hold"])
-                    hold = choice(HOLD_REASONS) if state == "on_hold" else None
+                    state = open_states[below(4)]
+                    hold = HOLD_REASONS[below(n_holds)] if state == "on_hold" else None
             else:
                 acked, resolved, version = _iso(ack_at), _iso(res_at), 4
-                code = choice(RESOLUTION_CODES)
+                code = RESOLUTION_CODES[below(n_codes)]
                 note = f"Resolved: {code.replace('_', ' ')}."
                 if rand() < 0.3:
-                    csat = choice([5, 5, 5, 5, 4, 4, 4, 3, 3, 2, 1])
+                    csat = csats[below(11)]
                 closed_at = res_at + 3 * DAY
                 state = "resolved"
-                if closed_at < self.now:
+                if closed_at < now:
                     state, closed, version = "closed", _iso(closed_at), 5
-            last = max(t for t in (created, ack_at if acked else 0, res_at if resolved else 0))
+            last = max(created, ack_at if acked else 0, res_at if resolved else 0)
             if state in ("in_progress", "on_hold"):
-                last = max(last, ack_at + (self.now - ack_at) * rand())
+                last = max(last, ack_at + (now - ack_at) * rand())
             updated_by = assignee or reporter
             sla = self._sla_columns(
                 priority, state, hold, created, acked and ack_at, last, resolved and res_at
@@ -184,28 +370,7 @@ class _Generator:
             )
             if index >= audited_from:
                 self._audit_incident(row)
-            self._timeline(row, last)
             yield row
-
-    def _timeline(self, row: tuple[Any, ...], last: float) -> None:
-        """The incident's history as timeline events, as the operations would have
-        written them: created, acknowledged, in progress or on hold, resolved, closed."""
-        number, state, hold, reporter = row[0], row[7], row[8], row[10]
-        actor = row[9] or reporter
-        add = self.events.append
-        add((number, row[13], reporter, "created", "new", ""))
-        if row[14]:
-            add((number, row[14], actor, "state", "acknowledged", ""))
-        if state in ("in_progress", "on_hold"):
-            add((number, _iso(last), actor, "state", state, hold or ""))
-        if row[15]:
-            add((number, row[15], actor, "state", "resolved", f"{row[17]}: {row[18]}"))
-        if row[16]:
-            add((number, row[16], actor, "state", "closed", ""))
-
-    def take_events(self) -> list[tuple[Any, ...]]:
-        taken, self.events = self.events, []
-        return taken
 
     def _sla_columns(
         self,
@@ -227,6 +392,31 @@ class _Generator:
             # Within both targets by the wall clock, so within them in working time too:
             # both clocks stopped and met. (Most history; it keeps a million rows fast.)
             return None, None, 1, 1
+        if self.fast_sla is not None:
+            try:
+                return self.fast_sla.columns(
+                    priority,
+                    state,
+                    start,
+                    int(acked) if acked else None,
+                    int(last) if state in ("in_progress", "on_hold") else None,
+                    int(resolved) if resolved else None,
+                )
+            except _Fallback:
+                pass
+        return self._domain_sla_columns(priority, state, hold, start, acked, last, resolved)
+
+    def _domain_sla_columns(
+        self,
+        priority: str,
+        state: str,
+        hold: str | None,
+        start: int,
+        acked: Any,
+        last: float,
+        resolved: Any,
+    ) -> tuple[Any, ...]:
+        """`_sla_columns` through the domain's clocks themselves (datetimes and all)."""
         history = [StateChange(_instant(start), "new")]
         if acked:
             history.append(StateChange(_instant(int(acked)), "acknowledged"))
@@ -417,12 +607,19 @@ async def build_demo(
     config = parse_sources([("demo config", demo_config(creator))])
     generator = _Generator(config, seed, now, creator)
     changes = change_count(incidents)
+    generating = generating_cpu = 0.0
     async with DemoBuilder(path) as builder:
         await builder.meta({"demo_seed": str(seed), "demo_now": now.isoformat()})
         rows = generator.incidents(incidents)
-        while chunk := list(itertools.islice(rows, CHUNK)):
+        while True:
+            chunk_began, chunk_cpu = time.perf_counter(), time.process_time()
+            chunk = list(itertools.islice(rows, CHUNK))
+            generating += time.perf_counter() - chunk_began
+            generating_cpu += time.process_time() - chunk_cpu
+            if not chunk:
+                break
             await builder.incidents(chunk)
-            await builder.events(generator.take_events())
+            await builder.timelines(chunk[0][0], chunk[-1][0])
         await builder.statuses(*recorded_statuses(now))
         await builder.changes(generator.changes(changes))
         await builder.overrides(generator.overrides())
@@ -440,4 +637,6 @@ async def build_demo(
             )
         )
         await builder.audit(generator.audit)
-    return DemoResult(path, incidents, changes, time.perf_counter() - began)
+    phases = {"generate": generating, **builder.phases}
+    cpu = {"generate": generating_cpu, **builder.cpu}
+    return DemoResult(path, incidents, changes, time.perf_counter() - began, phases, cpu)

@@ -20,7 +20,7 @@ from opsdesk.console.domain.rotations import (
     escalation,
     final_rota,
     handoff_recipient,
-    on_call_at,
+    on_call_all,
 )
 from opsdesk.console.domain.text import clean
 from opsdesk.console.errors import InputError, OpsdeskError
@@ -66,7 +66,7 @@ class OncallOps:
         """Who is on call at `at` on each schedule (or the one named)."""
         schedules = pick_schedules(self.config.schedules, schedule)
         overrides = await self.overrides_for(schedules, at)
-        return [on_call_at(s, overrides, at) for s in schedules]
+        return on_call_all(schedules, overrides, at)
 
     async def escalation(self, service: str, at: datetime) -> list[EscalationStep]:
         """Who each level of the service's escalation policy pages at `at`."""

@@ -19,6 +19,9 @@ from opsdesk.store import Actor, Incident, Store
 from opsdesk.store.records import NewNotification
 
 SYSTEM = Actor("opsdesk")  # who the pager acts as: escalation and deliveries
+ESCALATION_LEASE = "escalation"
+"""The lease whose holder escalates for everyone: `opsdesk serve` takes it on every
+tick; without a serve alive, the first console to claim it does, and renews it."""
 LOOKBACK = timedelta(days=60)  # overrides that may still be in force began at most this long ago
 
 

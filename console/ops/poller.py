@@ -27,10 +27,12 @@ import dataclasses
 import os
 import random
 import ssl
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
@@ -49,6 +51,7 @@ CONCURRENCY = 48  # requests in flight at once (more made a local server slower,
 MAX_REDIRECTS = 5
 BACKOFF = 0.5  # seconds before the first retry; doubles each time, with jitter
 IMPACT = {"major_outage": (1, 1), "partial_outage": (2, 1), "degraded": (2, 2)}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,14 +92,29 @@ class Poller:
     ) -> None:
         self.store, self.config, self.actor, self.clock = store, config, actor, clock
         self.owner = owner or f"{actor.login}@{os.uname().nodename}:{os.getpid()}"
+        self._concurrency = concurrency
         self._limit = asyncio.Semaphore(concurrency)
         self._clients: dict[str, httpx.AsyncClient] = {}
         self._options: dict[str, Any] = {}
+        self._thread: PollThread | None = None
+
+    def off_loop(self) -> PollThread:
+        """This poller's twin on a thread of its own (made once, closed by `close`): what
+        the console polls through, so its event loop keeps reading keys during a round."""
+        if self._thread is None:
+            self._thread = PollThread(
+                self.store.path, self.config, self.actor, self.clock,
+                group=self.config.store.group, owner=self.owner, concurrency=self._concurrency,
+            )  # fmt: skip
+        return self._thread
 
     async def close(self) -> None:
         for client in self._clients.values():
             await client.aclose()
         self._clients.clear()
+        if self._thread is not None:
+            await self._thread.close()
+            self._thread = None
 
     def _client(self, source: StatusSource) -> httpx.AsyncClient:
         key = source.ca_bundle
@@ -355,3 +373,71 @@ class Poller:
             dedup_key=alert.fingerprint,
             opened_by=why,
         )
+
+
+class PollThread:
+    """The poller on a thread of its own, with its own event loop and its own connection
+    to the store at `path` (an aiosqlite connection belongs to the loop that opened it).
+    A round of hundreds of sources is CPU-bound (HTTP parsing, JSON, the round's writes);
+    here it never holds up the loop that awaits it, which in the console reads the keys
+    and draws. Results reach the screens through the change feed, as another console's
+    would. `poll` may be awaited from any loop; one round runs at a time."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        config: Config,
+        actor: Actor,
+        clock: Callable[[], datetime],
+        *,
+        group: str | None = None,
+        owner: str | None = None,
+        concurrency: int = CONCURRENCY,
+    ) -> None:
+        self.path, self.config, self.actor, self.clock = Path(path), config, actor, clock
+        self._group, self._owner, self._concurrency = group, owner, concurrency
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="opsdesk-poll")
+        self._thread.daemon = True  # a hung source must not keep a closing console alive
+        self._thread.start()
+        self._poller: Poller | None = None
+        self._store: Store | None = None
+
+    async def _run(self, call: Coroutine[Any, Any, T]) -> T:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call, self._loop))
+
+    async def _open(self) -> Poller:
+        if self._poller is None:
+            self._store = await Store.open(self.path, group=self._group)
+            self._poller = Poller(
+                self._store, self.config, self.actor, self.clock,
+                owner=self._owner, concurrency=self._concurrency,
+            )  # fmt: skip
+        return self._poller
+
+    async def _poll(self, only: str | None, force: bool) -> list[PollResult]:
+        return await (await self._open()).poll(only, force)
+
+    async def poll(self, only: str | None = None, force: bool = False) -> list[PollResult]:
+        """What `Poller.poll` does, on the poller's thread."""
+        return await self._run(self._poll(only, force))
+
+    async def _close(self) -> None:
+        try:
+            if self._poller is not None:
+                await self._poller.close()
+        finally:
+            if self._store is not None:
+                await self._store.close()
+            self._poller = self._store = None
+
+    async def close(self) -> None:
+        """Close the clients and the store connection, then stop the thread."""
+        if not self._thread.is_alive():
+            return
+        try:
+            await self._run(self._close())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            await asyncio.to_thread(self._thread.join)
+            self._loop.close()

@@ -13,12 +13,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from opsdesk.console.config.model import Config
 from opsdesk.console.ops.delivery import DeliveryWorker, Sent
 from opsdesk.console.ops.incidents import IncidentOps
-from opsdesk.console.ops.pager import SYSTEM
+from opsdesk.console.ops.pager import ESCALATION_LEASE, SYSTEM
 from opsdesk.console.ops.paging import PagingOps
 from opsdesk.console.serve.metrics import PagerMetrics
 from opsdesk.store import Store, StoreError
@@ -41,6 +41,7 @@ class Pager:
         worker: DeliveryWorker | None = None,
     ) -> None:
         self.store, self.config, self.clock, self.metrics = store, config, clock, metrics
+        self.owner = f"serve:{owner}"
         self.paging = PagingOps(store, config, SYSTEM)
         self.key, self.base_url = key, base_url
         self.worker = worker or DeliveryWorker(
@@ -82,6 +83,10 @@ class Pager:
     async def tick(self) -> list[Sent]:
         """Escalate what is due, then send until nothing due is left."""
         now = self.clock()
+        # Take the escalation lease over any console: while a serve lives, consoles leave
+        # escalation to it (and stop writing on their own timers).
+        ttl = max(self.config.serve.tick * 3, timedelta(minutes=1))
+        await self.store.leases.claim(ESCALATION_LEASE, self.owner, now, ttl, take=True)
         escalated = await IncidentOps(self.store, self.config, SYSTEM).escalate_due(now)
         self.metrics.escalations.inc(len(escalated))
         sent: list[Sent] = []
