@@ -1,5 +1,5 @@
 """The command palette's opsdesk commands (ctrl+p): go to a screen, queue quick filters,
-open an incident or a change by key, open a vendor, and the actions of the screen the
+open an incident, a change or a problem by key, open a vendor, and the actions of the screen the
 palette was opened on (only those that apply now).
 
 Every hit is drawn as `Content` built from plain text (names come from config and keys
@@ -24,6 +24,7 @@ SCREENS = (
     ("oncall", "On-call"),
     ("vendors", "Vendors"),
     ("changes", "Changes"),
+    ("problems", "Problems"),
 )
 QUICK_FILTERS = (
     ("open", "open incidents"),
@@ -35,12 +36,13 @@ QUICK_FILTERS = (
 )
 INCIDENT_KEY = re.compile(r"(?:inc[- ]?)?(\d{1,9})$", re.IGNORECASE)
 CHANGE_KEY = re.compile(r"chg[- ]?(\d{1,9})$", re.IGNORECASE)
+PROBLEM_KEY = re.compile(r"prb[- ]?(\d{1,9})$", re.IGNORECASE)
 
 Command = tuple[str, str, Callable[[], Any]]
 
 
 class OpsdeskCommands(Provider):
-    """Go to, quick filters, INC-n / CHG-n, vendors, and this screen's actions."""
+    """Go to, quick filters, INC-n / CHG-n / PRB-n, vendors, and this screen's actions."""
 
     def _run(self, line: str) -> Callable[[], Any]:
         def go() -> None:
@@ -84,6 +86,11 @@ class OpsdeskCommands(Provider):
 
     def _by_key(self, query: str) -> Iterator[Command]:
         text = query.strip()
+        problem = PROBLEM_KEY.match(text)
+        if problem:
+            key = f"PRB-{int(problem.group(1))}"
+            yield f"Open problem {key}", "Open the problem by its key", self._run(f"prb {key}")
+            return
         change = CHANGE_KEY.match(text)
         if change:
             key = f"CHG-{int(change.group(1))}"
@@ -95,6 +102,8 @@ class OpsdeskCommands(Provider):
             yield f"Open incident {key}", "Open the incident by its key", self._run(f"inc {key}")
             key = f"CHG-{int(incident.group(1))}"
             yield f"Open change {key}", "Open the change by its key", self._run(f"chg {key}")
+            key = f"PRB-{int(incident.group(1))}"
+            yield f"Open problem {key}", "Open the problem by its key", self._run(f"prb {key}")
 
     async def discover(self) -> Hits:
         for title, help_text, command in self._commands():

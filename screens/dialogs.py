@@ -154,13 +154,14 @@ class MetricsScreen(ModalScreen[None]):
 
 
 COMMAND_NAMES = (
-    "queue", "oncall", "vendors", "changes", "inc", "chg", "vendor", "help", "banner", "theme",
-    "quit", "metrics", "mine", "breached", "unassigned", "urgent", "open", "all",
+    "queue", "oncall", "vendors", "changes", "problems", "inc", "chg", "prb", "vendor", "help",
+    "banner", "theme", "quit", "metrics", "mine", "breached", "unassigned", "urgent", "open", "all",
 )  # fmt: skip
 """The `:` commands Tab completes (console/tui/app.py `run_command` runs them)."""
-TAKES_ARGUMENT = frozenset({"inc", "chg", "vendor", "theme"})
+TAKES_ARGUMENT = frozenset({"inc", "chg", "prb", "vendor", "theme"})
 COMMANDS = [
-    "queue", "oncall", "vendors", "changes", "inc ", "chg ", "vendor ", "help", "banner",
+    "queue", "oncall", "vendors", "changes", "problems", "inc ", "chg ", "prb ", "vendor ",
+    "help", "banner",
     "theme light", "theme dark", "quit", "metrics", "mine", "breached", "unassigned", "urgent",
     "open", "all",
 ]  # fmt: skip

@@ -11,14 +11,18 @@ from textual.binding import BindingType
 from textual.widgets import Static
 
 from opsdesk.console.config.durations import format_duration
+from opsdesk.console.domain.problem_rules import KnownErrorMatch, state_name
 from opsdesk.console.domain.sla import Clock
 from opsdesk.console.domain.text import one_line
+from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.ops.incidents import IncidentView, history_of
-from opsdesk.screens.cells import age, block, priority, until
+from opsdesk.console.ops.problems import ProblemOps
+from opsdesk.screens.cells import age, block, cell, priority, until
 from opsdesk.screens.incident_actions import IncidentActions, Target
 from opsdesk.screens.keys import bindings
 from opsdesk.screens.screen import LiveDetailScreen
 from opsdesk.store import Incident, StoreError
+from opsdesk.store.problem_records import Problem
 from opsdesk.store.records import IncidentEvent, Notification
 
 
@@ -93,6 +97,35 @@ def pages_text(pages: list[Notification]) -> Text:
     return out
 
 
+def problem_text(own: Problem | None, match: KnownErrorMatch | None) -> Text:
+    """The problem the incident belongs to, or the known error it looks like, with the
+    workaround first: what to do now. Stored text is drawn literally."""
+    problem = own or (match.problem if match else None)
+    if problem is None:
+        return Text("")
+    out = Text()
+    if own is not None:
+        out.append("Problem ", style="bold")
+    else:
+        out.append(" KNOWN ERROR ", style="bold reverse magenta")
+        out.append(" matches ")
+    out.append(f"{problem.key} ", style="bold")
+    out.append(f"({state_name(problem.state)}) ")
+    out.append_text(cell(problem.title, limit=300))
+    out.append("\n")
+    if match is not None and own is None:
+        out.append("why: ", style="dim")
+        out.append_text(cell(match.reason, limit=300))
+        out.append("\n")
+    out.append("Workaround: ", style="bold")
+    if problem.workaround.strip():
+        out.append_text(block(problem.workaround, limit=4000))
+    else:
+        out.append("(none yet)", style="dim")
+    out.append("\n")
+    return out
+
+
 class IncidentScreen(IncidentActions, LiveDetailScreen):
     BINDINGS: ClassVar[list[BindingType]] = bindings("incident")
 
@@ -107,7 +140,7 @@ class IncidentScreen(IncidentActions, LiveDetailScreen):
         incident = self.view.incident
         return [Target(incident.key, incident.version, incident.state)]
 
-    PARTS = ("fields", "clocks", "description", "timeline", "pages")
+    PARTS = ("fields", "known-error", "clocks", "description", "timeline", "pages")
 
     def header_title(self) -> str:
         return self.key
@@ -163,6 +196,20 @@ class IncidentScreen(IncidentActions, LiveDetailScreen):
         self.query_one("#clocks", Static).update(clocks_text(view.respond, view.resolve, now))
         self.query_one("#timeline", Static).update(timeline_text(incident, view.events))
         self.query_one("#pages", Static).update(pages_text(view.pages))
+        await self._show_problem(incident)
+
+    async def _show_problem(self, incident: Incident) -> None:
+        """The problem this incident is in, or a known error it matches (its workaround)."""
+        problems = ProblemOps(self.ops.store, self.ops.config, self.ops.actor)
+        try:
+            own = await problems.for_incident(incident.key)
+            match = None if own is not None else await problems.known_error_for(incident)
+        except (StoreError, OpsdeskError):
+            own, match = None, None
+        part = self.query_one("#known-error", Static)
+        text = problem_text(own, match)
+        part.display = bool(text.plain)
+        part.update(text)
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self.key)

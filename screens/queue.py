@@ -33,6 +33,11 @@ from opsdesk.store.incidents import search_key
 from opsdesk.store.records import Incident, IncidentFilter, IncidentOrder
 
 METRICS_EVERY = timedelta(minutes=1)
+SEARCH_FROM = 2
+"""Letters a word search needs before it runs: one letter is the prefix of most words
+(it matches most of a million incidents), so the first keystroke says "type another
+letter" at once instead of making every later keystroke wait behind that search. A key
+("7", "INC-7") is looked up from its first digit."""
 TRIAGE = "triage"
 SORT_LABELS = {
     TRIAGE: "Triage: P1 first, unacknowledged, breached, then nearest SLA due",
@@ -98,6 +103,7 @@ class QueueScreen(IncidentActions, StoreScreen):
     COLUMNS = ("Key", "Pri", "State", "Title", "Service", "Who", "Age", "SLA")
     EMPTY = "no open incidents"
     ROWS_FIRST = True
+    WATCHES = ("incidents", "banner", "reviews")
 
     def __init__(self) -> None:
         super().__init__()
@@ -109,6 +115,18 @@ class QueueScreen(IncidentActions, StoreScreen):
         self.metrics_at: datetime | None = None
         self.metrics: QueueMetrics | None = None
 
+    def _store_changed(self, _generation: int) -> None:
+        """Reload when what the queue shows moved (incidents, the banner), not on every
+        commit: a lease renewed, a status poll or a change to the Changes screen costs
+        the queue nothing."""
+        if self.is_current and self.store_moved(self.loaded_generation):
+            self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.update_header()
+        if self.store_moved(self.loaded_generation):
+            self.reload()
+
     async def load(self) -> None:
         store, now = self.ops.store, self.ops.now()
         open_counts = await store.incidents.count_open_by_priority()
@@ -117,7 +135,7 @@ class QueueScreen(IncidentActions, StoreScreen):
             summary.append(f"{level} {open_counts.get(level, 0):,}", style=PRIORITY_STYLE[level])
             summary.append("  ")
         summary.append("│ ")
-        summary.append_text(backlog_text(backlog(*await store.incidents.open_ages(now), now)))
+        summary.append_text(backlog_text(backlog(*await store.stats.open_ages(now), now)))
         if self.metrics_at is None or now - self.metrics_at >= METRICS_EVERY:
             self.metrics_at = now
             self.refresh_metrics(now)
@@ -128,7 +146,8 @@ class QueueScreen(IncidentActions, StoreScreen):
         summary.append("  (f)", style="dim")
         summary.append(f"  sorted by {self._sort_name()}{self._arrow(self.order.by)}")
         summary.append("  (o)", style="dim")
-        self.set_summary(summary)
+        if self.is_attached:  # a reload that outlived its screen has nothing to paint
+            self.set_summary(summary)
 
     @work(group="metrics", exclusive=True, exit_on_error=False)
     async def refresh_metrics(self, now: datetime) -> None:
@@ -186,17 +205,24 @@ class QueueScreen(IncidentActions, StoreScreen):
         """The incident number when the filter text is a key (INC-12, 12)."""
         return search_key(self.filter_text) if self.filter_text.strip() else None
 
+    def _search_waits(self) -> bool:
+        """Words too short to search yet: the view stays as it is until another letter."""
+        typed = self.filter_text.strip()
+        return 0 < len(typed) < SEARCH_FROM and self._searched_key() is None
+
     def source(self) -> RowSource:
         now = self.ops.now()
-        search = self.filter_text.strip() or None
+        search = None if self._search_waits() else self.filter_text.strip() or None
         if self._searched_key() is not None:
             # A key names one incident: find it whatever its state and the quick filter.
             where = IncidentFilter(search=search)
         else:
             where = replace(self._quick_filter(now), search=search)
-        return IncidentSource(self.ops.store, where, self.order, now)
+        return IncidentSource(self.ops.store, where, self.order, now, self.ops.config)
 
     def filter_count(self, shown: int) -> str:
+        if self._search_waits():
+            return "type another letter to search"
         if self._searched_key() is not None:
             return "found, in any state" if shown else "no such incident"
         return f"{shown:,} matching"
@@ -205,7 +231,7 @@ class QueueScreen(IncidentActions, StoreScreen):
         key = self._searched_key()
         if key is not None:
             return f"no incident INC-{key}"
-        if self.filter_text.strip():
+        if self.filter_text.strip() and not self._search_waits():
             typed = one_line(self.filter_text.strip(), limit=40)
             return f"no incidents match '{typed}' in {QUICK_FILTERS[self.quick]}"
         return EMPTY_VIEWS[self.quick]

@@ -10,16 +10,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from opsdesk.store.actions import ActionItems
 from opsdesk.store.audit import AuditLog
 from opsdesk.store.banner import BannerRepo
 from opsdesk.store.changes import Changes
 from opsdesk.store.db import LATEST_SCHEMA, Database, peek_schema
 from opsdesk.store.handoffs import Handoffs
 from opsdesk.store.incidents import Incidents
+from opsdesk.store.leases import Leases
 from opsdesk.store.meta import CREATED_AT, Meta
 from opsdesk.store.notifications import Notifications
 from opsdesk.store.overrides import Overrides
+from opsdesk.store.problems import Problems
 from opsdesk.store.records import StoreInfo
+from opsdesk.store.reviews import Reviews
+from opsdesk.store.stats import Stats
 from opsdesk.store.statuses import SourceStatuses
 
 
@@ -28,6 +33,7 @@ class Store:
         self._db = db
         self.audit = AuditLog(db)
         self.incidents = Incidents(db)
+        self.stats = Stats(db)
         self.banner = BannerRepo(db)
         self.meta = Meta(db)
         self.changes = Changes(db)
@@ -35,6 +41,10 @@ class Store:
         self.statuses = SourceStatuses(db)
         self.handoffs = Handoffs(db)
         self.notifications = Notifications(db)
+        self.leases = Leases(db)
+        self.problems = Problems(db)
+        self.reviews = Reviews(db)
+        self.actions = ActionItems(db)
 
     @classmethod
     async def open(
@@ -58,6 +68,11 @@ class Store:
         role check and audit row, and runs as a savepoint."""
         async with self._db.observe():
             yield
+
+    async def interrupt_searches(self) -> None:
+        """Stop the search in flight, if any: the filter text changed, so its answer is
+        stale. Its caller gets SearchInterrupted; writes and other reads are untouched."""
+        await self._db.interrupt_searches()
 
     async def close(self) -> None:
         await self._db.close()

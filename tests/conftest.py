@@ -89,6 +89,8 @@ login = "ana"
 name = "payments"
 [[services]]
 name = "wiki"
+[reviews]
+required_for = []  # closing without a review here; the review gate: tests/test_review_cli.py
 """
     )
     store = tmp_path / "s.db"

@@ -136,7 +136,7 @@ def test_rebinding_onto_another_binding_is_refused_naming_both(
     assert code == 2
     assert out == [
         f'{path}: keys.screen.oncall: "q" is already the key of "quit" on the queue, on-call, '
-        'vendors and 6 more screens; it would take "quit" away: pick another key, or rebind '
+        'vendors and 9 more screens; it would take "quit" away: pick another key, or rebind '
         '"quit" too'
     ]
     assert err == f"opsdesk: {out[0]}\n"
@@ -150,7 +150,10 @@ def test_rebinding_onto_another_binding_is_refused_naming_both(
     ("keys", "clash"),
     [
         ({"queue.mark": "x"}, ("queue.mark", "incident.close", "queue")),
-        ({"table.top": "slash"}, ("table.top", "filter", "queue, on-call, vendors and changes")),
+        (
+            {"table.top": "slash"},
+            ("table.top", "filter", "queue, on-call, vendors, changes and problems"),
+        ),
         ({"change.edit": "a"}, ("change.edit", "change.approve", "change detail")),
         ({"confirm.yes": "n"}, ("confirm.yes", "confirm.no", "confirm")),
         ({"help": "?"}, None),  # the same key, by its character

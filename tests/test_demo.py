@@ -10,8 +10,12 @@ import pytest
 
 from opsdesk.console.cli import run
 from opsdesk.console.ops.demo import build_demo
+from opsdesk.console.ops.problems import ProblemOps
+from opsdesk.console.ops.reviews import ReviewOps
 from opsdesk.console.ops.session import Options, open_session
 from opsdesk.store import Actor, NewIncident, Store, StoreOpenError
+from opsdesk.store.incidents import OPEN_STATES
+from opsdesk.store.records import IncidentFilter
 from tests.conftest import FIXED_NOW, mode_of
 
 
@@ -99,3 +103,38 @@ def test_demo_cli_reopens_a_demo_store_recreates_it_with_reset_and_refuses_other
     assert run(["demo", "--store", str(other), "--no-ui"]) == 1
     assert other.read_text() == "precious"
     assert "not a demo" in capsys.readouterr().err
+
+
+async def test_the_demo_has_the_learning_loop(demo_store: Path) -> None:
+    """Problems (one a known error with an open incident that matches it), candidates to
+    accept, an accepted review with its action items (one overdue) and a draft: made through the operations, so they are audited and consistent."""
+    session = await open_session(Options(store=str(demo_store)), login="ana")
+    try:
+        store, config = session.store, session.config
+        problems = await store.problems.find(None)
+        states = sorted(p.problem.state for p in problems)
+        assert states == ["known_error", "under_investigation"]
+        known = next(p.problem for p in problems if p.problem.state == "known_error")
+        assert known.workaround and known.root_cause
+        ops = ProblemOps(store, config, session.actor)
+        matches = [
+            i
+            for i in await store.incidents.find(IncidentFilter(states=OPEN_STATES), limit=500)
+            if (m := await ops.known_error_for(i)) is not None
+            and m.problem.key == known.key
+            and await store.problems.for_incident(i.key) is None
+        ]
+        assert matches, "an open incident shows the known error's workaround"
+        assert await ops.candidates(FIXED_NOW)
+        reviews = ReviewOps(store, config, session.actor)
+        actions = await reviews.actions(FIXED_NOW, states=("open", "done"))
+        assert sorted(a.item.state for a in actions) == ["done", "open"]
+        assert [a.overdue for a in actions if a.item.state == "open"] == [True]
+        written = [r for r in (await store.reviews.for_incidents(
+            [a.item.incident_key for a in actions if a.item.incident_key]
+        )).values()]  # fmt: skip
+        assert [r.state for r in written] == ["accepted"]
+        audit = await store.audit.entries(entity="problem")
+        assert {a.actor for a in audit} == {"ana"}
+    finally:
+        await session.close()

@@ -305,6 +305,7 @@ def test_tab_completes_command_and_vendor_names() -> None:
     assert complete("vendor ok", vendors) == ("vendor Okta", ["Okta"])
     assert complete("vendor s", vendors) == ("vendor S", ["Slack", "Stripe"])
     assert complete("c", vendors) == ("ch", ["changes", "chg"])
+    assert complete("p", vendors) == ("pr", ["problems", "prb"])
     assert complete("zzz", vendors) == ("zzz", [])
 
 

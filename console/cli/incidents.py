@@ -128,13 +128,49 @@ async def list_(args: argparse.Namespace) -> int:
 
 
 async def show(args: argparse.Namespace) -> int:
+    # The problem it belongs to (with its workaround), or the known error an open incident
+    # in no problem looks like: what saves a team its time exactly here.
+    from opsdesk.console.domain.problem_rules import KnownErrorMatch
+    from opsdesk.console.domain.text import one_line
+    from opsdesk.console.ops.problems import ProblemOps
+    from opsdesk.store.problem_records import Problem
+
     at = now()
-    view: IncidentView = await _with_ops(args, lambda ops: ops.view(args.key, at), create=False)
+
+    async def gather(
+        ops: IncidentOps,
+    ) -> tuple[IncidentView, Problem | None, KnownErrorMatch | None]:
+        view = await ops.view(args.key, at)
+        problems = ProblemOps(ops.store, ops.config, ops.actor)
+        problem = await problems.for_incident(view.incident.key)
+        known = None
+        if problem is None and view.incident.state in OPEN_STATES:
+            known = await problems.known_error_for(view.incident)
+        return view, problem, known
+
+    view, problem, known = await _with_ops(args, gather, create=False)
     incident = view.incident
     if args.json:
         emit_json(
             {
                 **incident_out(incident, at),
+                "problem": None
+                if problem is None
+                else {
+                    "key": problem.key,
+                    "title": problem.title,
+                    "state": problem.state,
+                    "workaround": problem.workaround,
+                },
+                "known_error": None
+                if known is None
+                else {
+                    "key": known.problem.key,
+                    "title": known.problem.title,
+                    "state": known.problem.state,
+                    "workaround": known.problem.workaround,
+                    "reason": known.reason,
+                },
                 "description": incident.description,
                 "resolution_note": incident.resolution_note,
                 "respond_clock": clock_out(view.respond),
@@ -163,6 +199,15 @@ async def show(args: argparse.Namespace) -> int:
         due = f" · due {to_db(clock.due)}" if clock.due else ""
         flag = " · BREACHED" if clock.breached else " · at risk" if clock.at_risk else ""
         emit_line(f"{clock.name:>8}: {clock.reason}{due}{flag}")
+    if problem is not None:
+        emit_line(
+            f"problem {problem.key} ({problem.state.replace('_', ' ')}): {one_line(problem.title)}"
+        )
+        if problem.workaround.strip():
+            emit_line(f"workaround: {problem.workaround.strip()}")
+    elif known is not None:
+        emit_line(f"looks like known error {known.problem.key}: {one_line(known.reason)}")
+        emit_line(f"workaround: {known.problem.workaround.strip() or '—'}")
     if incident.description:
         emit_line("")
         emit_line(incident.description)

@@ -32,6 +32,7 @@ KEYS: dict[str, tuple[Key, ...]] = {
         Key("screen.oncall", "2", "show_screen('oncall')", "On-call", show=False),
         Key("screen.vendors", "3", "show_screen('vendors')", "Vendors", show=False),
         Key("screen.changes", "4", "show_screen('changes')", "Changes", show=False),
+        Key("screen.problems", "5", "show_screen('problems')", "Problems", show=False),
         Key("command_line", "colon", "command_line", "Cmd"),
         Key("help", "question_mark", "help", "Help"),
         Key("banner", "b", "edit_banner", "Banner", show=False),
@@ -126,6 +127,29 @@ KEYS: dict[str, tuple[Key, ...]] = {
         Key("oncall.override_remove", "d", "remove_override", "Remove override", show=False),
     ),
     "vendors": (Key("vendors.repoll", "r", "repoll", "Re-poll"),),
+    "problems": (
+        Key("problems.section", "s", "section(1)", "Section"),
+        Key("problems.section_back", "S", "section(-1)", "Previous section", show=False),
+        Key("problem.accept", "a", "accept_candidate", "Accept"),
+        Key("action.done", "d", "action_done", "Done"),
+    ),
+    "problem_detail": (
+        Key("problem.back", "escape", "app.pop_screen", "Back"),
+        Key("problem.move", "m", "move", "Move"),
+        Key("problem.edit", "e", "edit", "Edit"),
+        Key("problem.note", "n", "note", "Note"),
+        Key("problem.assign", "A", "assign", "Assign", show=False),
+        Key("problem.close", "x", "close", "Close"),
+        Key("action.add", "t", "add_action", "Add action", show=False),
+        Key("action.done", "d", "action_done", "Action done", show=False),
+    ),
+    "review_detail": (
+        Key("review.back", "escape", "app.pop_screen", "Back"),
+        Key("review.edit", "e", "edit", "Edit"),
+        Key("review.accept", "a", "accept", "Accept"),
+        Key("action.add", "t", "add_action", "Add action"),
+        Key("action.done", "d", "action_done", "Action done", show=False),
+    ),
     "changes": (
         Key("changes.filter", "f", "quick_filter", "Quick filter"),
         Key("changes.calendar", "v", "calendar", "Calendar"),
@@ -144,11 +168,14 @@ ACTIVE_TOGETHER: dict[str, tuple[str, ...]] = {
     "on-call": ("app", "oncall", "list", "table"),
     "vendors": ("app", "vendors", "list", "table"),
     "changes": ("app", "changes", "list", "table"),
+    "problems": ("app", "problems", "list", "table"),
     "incident": ("app", "incident", "incident_actions"),
     "change detail": ("app", "change_detail"),
     "change calendar": ("app", "change_calendar"),
     "on-call timeline": ("app", "timeline"),
     "vendor detail": ("app", "vendor_detail"),
+    "problem detail": ("app", "problem_detail"),
+    "review detail": ("app", "review_detail"),
     # modal screens: only their own bindings
     "help": ("help",),
     "metrics": ("metrics",),
@@ -228,7 +255,7 @@ def keymap_problems(keys: dict[str, str]) -> list[tuple[str, str]]:
         other = first if rebound == second else second
         shown = (
             ", ".join(screens[:3]) + f" and {len(screens) - 3} more"
-            if len(screens) > 4
+            if len(screens) > 6
             else " and ".join(filter(None, [", ".join(screens[:-1]), screens[-1]]))
         )
         problems.append(

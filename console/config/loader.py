@@ -502,6 +502,7 @@ def _reference_errors(config: Config) -> Iterator[SchemaError]:
         _people_paging,
         _integrations,
         _serve,
+        _problems_and_reviews,
     ):
         yield from section(config, names)
 
@@ -822,3 +823,22 @@ def _people(holders: set[str]) -> str:
     if not holders:
         return "nobody holds"
     return f"only {', '.join(sorted(holders))} hold{'s' if len(holders) == 1 else ''}"
+
+
+def _problems_and_reviews(config: Config, names: _Names) -> Iterator[SchemaError]:
+    """Thresholds that could never (or always) propose a problem, and a review calendar
+    that is not defined."""
+    problems, reviews = config.problems, config.reviews
+    if problems.min_incidents < 2:
+        yield SchemaError(("problems", "min_incidents"), "a recurrence needs at least 2 incidents")
+    if problems.window.total_seconds() <= 0:
+        yield SchemaError(("problems", "window"), "the window must be longer than zero")
+    if not 0 < problems.title_similarity <= 1:
+        yield SchemaError(
+            ("problems", "title_similarity"), "expected a share above 0 and at most 1 (every word)"
+        )
+    if reviews.due_business_days < 0:
+        yield SchemaError(("reviews", "due_business_days"), "expected 0 or more business days")
+    calendars = config.sla.calendars
+    if reviews.calendar and reviews.calendar not in calendars:
+        yield _unknown(("reviews", "calendar"), "calendar", reviews.calendar, list(calendars))

@@ -758,6 +758,68 @@ class NotifyConfig:
     )
 
 
+RoleName = Literal["admin", "lead", "cab", "engineer"]
+
+
+@dataclass
+class ProblemsConfig:
+    """Problem management: when recurring incidents are proposed as a problem, and who
+    may close one. Two incidents on one service are alike when the words of their titles
+    (lower case, without numbers and filler words) overlap by at least `title_similarity`
+    (shared words / all words, the Jaccard index); the words they share name the candidate."""
+
+    min_incidents: int = field(
+        default=3,
+        metadata={
+            "doc": "How many alike incidents (or incidents from one alert) within `window` "
+            "make a candidate problem (at least 2)."
+        },
+    )
+    window: Duration = field(
+        default=timedelta(days=30),
+        metadata={"doc": "How far back candidates look, from now."},
+    )
+    title_similarity: float = field(
+        default=0.5,
+        metadata={
+            "doc": "Share of title words two incidents on one service must have in common "
+            "to count as alike: above 0, at most 1 (every word)."
+        },
+    )
+    close_role: RoleName = field(
+        default="lead",
+        metadata={"doc": "The role that may close a problem (admins hold every role)."},
+    )
+
+
+@dataclass
+class ReviewsConfig:
+    """Post-incident reviews: which incidents need one before they close, by when, and who
+    accepts one."""
+
+    required_for: list[Priority] = field(
+        default_factory=lambda: ["P1", "P2"],
+        metadata={"doc": "Priorities whose incidents need an accepted review before they close."},
+    )
+    due_business_days: int = field(
+        default=5,
+        metadata={
+            "doc": "Business days after resolving by which the review is due; past it, overdue."
+        },
+    )
+    calendar: str = field(
+        default="",
+        metadata={
+            "doc": "The `[sla.calendars.<name>]` whose working days and holidays count as "
+            "business days; none: Monday to Friday, UTC."
+        },
+    )
+    accept_role: RoleName = field(
+        default="lead",
+        metadata={"doc": "The role that may accept a review (admins hold every role)."},
+    )
+
+
 @dataclass
 class Config:
     store: StoreConfig = field(
@@ -829,6 +891,14 @@ class Config:
     )
     notify: NotifyConfig = field(
         default_factory=NotifyConfig, metadata={"doc": "How pages are delivered."}
+    )
+    problems: ProblemsConfig = field(
+        default_factory=ProblemsConfig,
+        metadata={"doc": "Problems: candidate thresholds and who may close one."},
+    )
+    reviews: ReviewsConfig = field(
+        default_factory=ReviewsConfig,
+        metadata={"doc": "Post-incident reviews: which incidents need one, when, who accepts."},
     )
 
     def person(self, login: str) -> Person | None:

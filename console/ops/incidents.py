@@ -29,6 +29,7 @@ from opsdesk.console.domain.sla import Clock, StateChange, clocks
 from opsdesk.console.domain.text import clean, one_line
 from opsdesk.console.errors import InputError, OpsdeskError
 from opsdesk.console.ops.pager import SYSTEM, page_level
+from opsdesk.console.ops.reviews import ReviewOps
 from opsdesk.store import Actor, Incident, NewIncident, StaleWrite, Store
 from opsdesk.store.records import IncidentEvent, Notification
 
@@ -278,6 +279,9 @@ class IncidentOps:
         if verb == "reopen":
             changes.update(resolved_at=None, resolution_code=None, resolution_note=None)
         if verb == "close":
+            reason = await ReviewOps(self.store, self.config, self.actor).close_refusal(incident)
+            if reason is not None:
+                raise Refused(reason)
             changes["closed_at"] = now
         if via is not None:
             detail = f"{detail}; via {via}" if detail else f"via {via}"

@@ -8,9 +8,15 @@ and `now()`. Screens never see SQL or HTTP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import select
 import signal
+import socket
+import sys
+import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any, ClassVar
 
@@ -25,9 +31,10 @@ from opsdesk.console.config.model import Config
 from opsdesk.console.domain.lifecycle import OPEN_STATES
 from opsdesk.console.domain.text import one_line
 from opsdesk.console.errors import OpsdeskError
-from opsdesk.console.ops.feed import DEFAULT_INTERVAL, ChangeFeed
+from opsdesk.console.ops.feed import DEFAULT_INTERVAL, Changed, ChangeFeed
 from opsdesk.console.ops.incidents import IncidentOps
 from opsdesk.console.ops.oncall import OncallOps
+from opsdesk.console.ops.pager import ESCALATION_LEASE
 from opsdesk.console.ops.poller import Poller
 from opsdesk.console.ops.session import Options, Session, open_session
 from opsdesk.screens.change_detail import ChangeDetailScreen
@@ -44,6 +51,8 @@ from opsdesk.screens.dialogs import (
 from opsdesk.screens.incident import IncidentScreen
 from opsdesk.screens.keys import bindings
 from opsdesk.screens.oncall import OncallScreen
+from opsdesk.screens.problem_detail import ProblemDetailScreen
+from opsdesk.screens.problems import ProblemsScreen
 from opsdesk.screens.queue import QueueScreen
 from opsdesk.screens.vendor_detail import VendorDetailScreen
 from opsdesk.screens.vendors import VendorsScreen
@@ -51,6 +60,8 @@ from opsdesk.store import Actor, Store, StoreError
 from opsdesk.store.records import IncidentFilter
 
 ESCALATE_EVERY = 30.0  # seconds between checks for unacknowledged incidents to escalate
+QUIET_TABLES = frozenset({"leases"})
+"""Tables whose changes no screen shows: a lease renewed reloads nothing."""
 POLL_TICK = 5.0  # seconds between looks for status sources that are due (each has its interval)
 
 SCREEN_ALIASES = {
@@ -58,6 +69,7 @@ SCREEN_ALIASES = {
     "oncall": ("oncall", "on-call", "oc", "2"),
     "vendors": ("vendors", "vendor", "v", "3"),
     "changes": ("changes", "change", "chg", "cr", "4"),
+    "problems": ("problems", "problem", "prb", "5"),
 }
 QUIT_ALIASES = ("q", "q!", "quit", "exit")
 COMMAND_HISTORY = 200  # `:` lines kept for up/down
@@ -66,11 +78,63 @@ QUICK_FILTER_ALIASES = {
     "p1": "urgent", "open": "open", "all": "all",
 }  # fmt: skip
 COMMAND_HELP = [
-    ":queue :oncall :vendors :changes (1-4)  :inc INC-12  :chg CHG-3",
-    ":vendor NAME  :mine :unassigned :breached :urgent :open :all (f)",
-    ":metrics (m)  :banner (leads)  :theme light|dark  :help  :q",
-    "in :  Tab completes, up/down earlier commands;  ctrl+p palette",
+    ":queue :oncall :vendors :changes :problems (1-5)  :inc INC-12",
+    ":chg CHG-3  :prb PRB-2  :vendor NAME  :mine :unassigned :breached",
+    ":urgent :open :all (f)  :metrics (m)  :banner  :theme light|dark",
+    ":help  :q    in :  Tab completes, up/down history;  ctrl+p palette",
 ]
+
+
+class TerminalWatch:
+    """Notices a terminal that vanished without a SIGHUP (an SSH session dropped under
+    `sudo -u`, `runuser` or `su`: the pty's other end is closed but nobody signals us).
+    Textual's input thread then reads EOF forever and spins a core; this thread waits
+    in `poll()` for a hang-up or error on the console's input and output descriptors,
+    costs nothing while the terminal lives, and calls `gone` (on the app's loop) once."""
+
+    def __init__(self, fds: list[int], gone: Callable[[], None]) -> None:
+        self._fds = fds
+        self._gone = gone
+        self._loop = asyncio.get_running_loop()
+        self._wake_r, self._wake_w = os.pipe()
+        self._thread = threading.Thread(target=self._run, name="terminal-watch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        poller = select.poll()
+        for fd in self._fds:
+            poller.register(fd, 0)  # hang-up, error and invalid are always reported
+        poller.register(self._wake_r, select.POLLIN)
+        try:
+            while True:
+                events = poller.poll()
+                if any(fd == self._wake_r for fd, _ in events):
+                    return  # the console is closing by itself
+                if events:
+                    with contextlib.suppress(RuntimeError):  # the loop already closed
+                        self._loop.call_soon_threadsafe(self._gone)
+                    return
+        finally:
+            os.close(self._wake_r)
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+        os.close(self._wake_w)
+
+    @classmethod
+    def for_terminal(cls, gone: Callable[[], None]) -> TerminalWatch | None:
+        """A watch on stdin and stderr (Textual draws on stderr) where they are open."""
+        if not hasattr(select, "poll"):
+            return None  # Windows: its driver reads the console differently
+        fds = []
+        for stream in (sys.__stdin__, sys.__stderr__):
+            with contextlib.suppress(AttributeError, ValueError, OSError):
+                if stream is not None:
+                    fds.append(stream.fileno())
+        return cls(fds, gone) if fds else None
 
 
 class OpsdeskApp(App[int]):
@@ -83,6 +147,7 @@ class OpsdeskApp(App[int]):
         "oncall": OncallScreen,
         "vendors": VendorsScreen,
         "changes": ChangesScreen,
+        "problems": ProblemsScreen,
     }
     DEFAULT_MODE = "queue"
     COMMANDS = App.COMMANDS | {OpsdeskCommands}
@@ -111,6 +176,13 @@ class OpsdeskApp(App[int]):
         self._handle_hangup = handle_hangup
         self._login = login
         self._session: Session | None = None
+        self._holder = f"console:{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._holds_escalation = False
+        self.table_generations: dict[str, int] = {}
+        """Per table, the `data_generation` at which the feed last saw it change."""
+        self.unknown_generation = 0
+        """The last `data_generation` at which something changed that is not known."""
+        self._terminal_watch: TerminalWatch | None = None
         self._last_clock = ""
         self._newest_seen_id = 0
         self._said_read_only = False
@@ -171,7 +243,12 @@ class OpsdeskApp(App[int]):
 
     async def on_load(self) -> None:
         self._session = await open_session(self.options, create=True, login=self._login)
-        self._feed = ChangeFeed(self.store.change_token, self._store_changed)
+        self._feed = ChangeFeed(
+            self.store.change_token,
+            self._store_changed,
+            counts=self.store.leases.change_counts,
+            quiet=QUIET_TABLES,
+        )
         await self._feed.prime()
         newest = await self.store.incidents.recent(1)
         self._newest_seen_id = newest[0].id if newest else 0
@@ -183,10 +260,14 @@ class OpsdeskApp(App[int]):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
 
     def on_mount(self) -> None:
+        if not self.is_headless:
+            self._terminal_watch = TerminalWatch.for_terminal(self._terminal_gone)
+            if self._terminal_watch is not None:
+                self._terminal_watch.start()
         for warning in self.session.warnings:  # role grants ignored, as the CLI says them
             self.notify(warning, title="Config", severity="warning", markup=False, timeout=20)
         self.show_handoff_notes()
-        self.set_interval(self._feed_interval, self.check_feed, name="change-feed")
+        self.set_interval(self._feed_interval, self._feed_tick, name="change-feed")
         if self.config.ui.clock:
             self.set_interval(5, self._tick_clock, name="clock")
         if self.config.queue.auto_escalate and not self.store.read_only:
@@ -196,7 +277,27 @@ class OpsdeskApp(App[int]):
             self.poll_sources()
             self.set_interval(self._poll_interval, self.poll_sources, name="status-poll")
 
+    async def _shutdown(self) -> None:
+        """Stop the screens' workers before Textual takes the screens apart: a reload
+        still waiting on the store would otherwise wake up to a screen without its
+        widgets (`NoMatches '#filter-status'`)."""
+        await self.stop_screen_workers()
+        await super()._shutdown()
+
+    async def stop_screen_workers(self) -> None:
+        workers = [w for w in self.workers if w.node is not self and not w.is_finished]
+        for worker in workers:
+            worker.cancel()
+        for worker in workers:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(worker.wait(), timeout=1.0)
+
     async def on_unmount(self) -> None:
+        if self._terminal_watch is not None:
+            self._terminal_watch.stop()
+        if self._holds_escalation and self._session is not None:
+            with contextlib.suppress(StoreError, OpsdeskError, ValueError):
+                await self.store.leases.release(ESCALATION_LEASE, self._holder)
         if self._poller is not None:
             await self._poller.close()
         if self._handle_hangup:
@@ -228,7 +329,8 @@ class OpsdeskApp(App[int]):
             self.notify(str(exc), severity="error", markup=False)
 
     def _terminal_gone(self) -> None:
-        """SIGHUP: the SSH session or terminal went away; leave cleanly."""
+        """SIGHUP, or a hang-up seen on the terminal itself: the SSH session or terminal
+        went away; leave cleanly."""
         self.exit(0)
 
     def check_feed(self) -> Worker[None]:
@@ -239,6 +341,14 @@ class OpsdeskApp(App[int]):
         if self.store.read_only and not self._said_read_only:
             self._say_read_only()
         return worker
+
+    async def _feed_tick(self) -> None:
+        """The timer's look at the feed, awaited in the timer's own task: no worker is
+        made per tick (the feed ticks five times a second on every console). The feed
+        never raises; it logs and tries again next tick."""
+        await self._feed.check()
+        if self.store.read_only and not self._said_read_only:
+            self._say_read_only()
 
     @work(group="feed", exit_on_error=False)
     async def _check_feed(self) -> None:
@@ -261,8 +371,23 @@ class OpsdeskApp(App[int]):
         self.screen.refresh_bindings()
 
     def _store_changed(self) -> None:
-        self.data_generation += 1
-        self.watch_for_new_p1()
+        tables: Changed = self._feed.changed
+        generation = self.data_generation + 1
+        if tables is None:
+            self.unknown_generation = generation
+        else:
+            for table in tables:
+                self.table_generations[table] = generation
+        self.data_generation = generation
+        if tables is None or "incidents" in tables:
+            self.watch_for_new_p1()
+
+    def changed_since(self, generation: int, tables: Iterable[str] | None) -> bool:
+        """Whether any of `tables` (None: any table) changed after `data_generation` was
+        `generation`: what a screen loaded then asks before reloading."""
+        if generation < 0 or tables is None or self.unknown_generation > generation:
+            return generation != self.data_generation
+        return any(self.table_generations.get(t, 0) > generation for t in tables)
 
     @work(group="p1-watch", exclusive=True, exit_on_error=False)
     async def watch_for_new_p1(self) -> None:
@@ -290,7 +415,9 @@ class OpsdeskApp(App[int]):
     @work(group="status-poll", exclusive=False, exit_on_error=False)
     async def poll_sources(self) -> None:
         """Poll the status sources that are due and that no other console has claimed.
-        Runs beside the screens; they see the results through the change feed."""
+        The round runs on the poller's own thread and loop (with its own store
+        connection), so key presses are not kept waiting while hundreds of answers are
+        parsed; the screens see the results through the change feed."""
         if (
             self._poller is None
             or self.store.read_only
@@ -301,17 +428,24 @@ class OpsdeskApp(App[int]):
         ):
             return  # no poller, nothing may be written, or the last round is still waiting
         try:
-            await self._poller.poll()
+            await self._poller.off_loop().poll()
         except (StoreError, OpsdeskError) as exc:
             self.log.warning(f"status poll failed: {exc}")
 
     @work(group="escalate", exclusive=True, exit_on_error=False)
     async def escalate_due(self) -> None:
-        """Move unacknowledged incidents on to their next escalation level when it is due.
-        Every open console does this; the version check lets exactly one of them write."""
+        """Move unacknowledged incidents on to their next escalation level when it is due,
+        for everyone, if this console holds the escalation lease: `opsdesk serve` takes it
+        when it runs, else the first console to claim it keeps it while it lives (a
+        console that dies hands it on within three escalation intervals)."""
         if self.store.read_only:
             return
         try:
+            ttl = timedelta(seconds=self._escalate_interval * 3)
+            held = await self.store.leases.claim(ESCALATION_LEASE, self._holder, self.now(), ttl)
+            self._holds_escalation = held
+            if not held:
+                return
             escalated = await self.incidents.escalate_due(self.now())
         except (StoreError, OpsdeskError) as exc:
             self.log.warning(f"automatic escalation failed: {exc}")
@@ -364,6 +498,9 @@ class OpsdeskApp(App[int]):
             return
         if verb in ("chg", "change", "cr") and argument:
             self.open_change(argument)
+            return
+        if verb in ("prb", "problem") and argument:
+            self.open_problem(argument)
             return
         if verb == "vendor" and argument:
             self.open_vendor(argument)
@@ -424,6 +561,15 @@ class OpsdeskApp(App[int]):
             self.notify(str(exc), severity="error", markup=False)
             return
         self.push_screen(ChangeDetailScreen(change.key))
+
+    @work(group="open-problem", exit_on_error=False)
+    async def open_problem(self, key: str) -> None:
+        try:
+            problem = await self.store.problems.get(key.upper())
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.push_screen(ProblemDetailScreen(problem.key))
 
     def open_vendor(self, name: str) -> None:
         names = {vendor.name.casefold(): vendor.name for vendor in self.config.vendors}
@@ -489,6 +635,7 @@ class OpsdeskApp(App[int]):
             ("oncall", "On-call"),
             ("vendors", "Vendors"),
             ("changes", "Changes"),
+            ("problems", "Problems"),
         ):
             yield SystemCommand(
                 f"Screen: {label}",
