@@ -114,6 +114,7 @@ class QueueScreen(IncidentActions, StoreScreen):
         self.metrics_line = Text("metrics: computing…", style="dim")
         self.metrics_at: datetime | None = None
         self.metrics: QueueMetrics | None = None
+        self._summary_parts: tuple[Text, Text] | None = None  # (live counts, the view)
 
     def _store_changed(self, _generation: int) -> None:
         """Reload when what the queue shows moved (incidents, the banner), not on every
@@ -129,36 +130,48 @@ class QueueScreen(IncidentActions, StoreScreen):
 
     async def load(self) -> None:
         store, now = self.ops.store, self.ops.now()
-        open_counts = await store.incidents.count_open_by_priority()
-        summary = Text("Open ", style="bold")
-        for level in ("P1", "P2", "P3", "P4"):
-            summary.append(f"{level} {open_counts.get(level, 0):,}", style=PRIORITY_STYLE[level])
-            summary.append("  ")
-        summary.append("│ ")
-        summary.append_text(backlog_text(backlog(*await store.stats.open_ages(now), now)))
         if self.metrics_at is None or now - self.metrics_at >= METRICS_EVERY:
-            self.metrics_at = now
+            self.metrics_at = now  # started first: it runs on its own connection meanwhile
             self.refresh_metrics(now)
+        open_counts = await store.incidents.count_open_by_priority()
+        head = Text("Open ", style="bold")
+        for level in ("P1", "P2", "P3", "P4"):
+            head.append(f"{level} {open_counts.get(level, 0):,}", style=PRIORITY_STYLE[level])
+            head.append("  ")
+        head.append("│ ")
+        head.append_text(backlog_text(backlog(*await store.stats.open_ages(now), now)))
+        tail = Text(f"showing: {QUICK_FILTERS[self.quick]}", style="bold")
+        tail.append("  (f)", style="dim")
+        tail.append(f"  sorted by {self._sort_name()}{self._arrow(self.order.by)}")
+        tail.append("  (o)", style="dim")
+        self._summary_parts = (head, tail)
+        self._paint_summary()
+
+    def _paint_summary(self) -> None:
+        """The summary: live counts, the metrics line (as last computed), the view."""
+        if not self.is_attached or self._summary_parts is None:  # outlived its screen
+            return
+        head, tail = self._summary_parts
+        summary = Text()
+        summary.append_text(head)
         summary.append("\n")
         summary.append_text(self.metrics_line)
         summary.append("\n")
-        summary.append(f"showing: {QUICK_FILTERS[self.quick]}", style="bold")
-        summary.append("  (f)", style="dim")
-        summary.append(f"  sorted by {self._sort_name()}{self._arrow(self.order.by)}")
-        summary.append("  (o)", style="dim")
-        if self.is_attached:  # a reload that outlived its screen has nothing to paint
-            self.set_summary(summary)
+        summary.append_text(tail)
+        self.set_summary(summary)
 
     @work(group="metrics", exclusive=True, exit_on_error=False)
     async def refresh_metrics(self, now: datetime) -> None:
         """Aggregates over up to a month of incidents: computed off the UI's path, at most
-        once a minute, and shown when ready (open counts and breaches are live)."""
+        once a minute, and shown when ready (open counts and breaches are live). Only the
+        summary is painted again: the rows did not change."""
         try:
             self.metrics = await collect(self.ops.store, now)
         except StoreError:
             return
         self.metrics_line = metrics_text(self.metrics.week, self.metrics.month)
-        self.reload()
+        if self._summary_parts is not None:
+            self._paint_summary()
 
     def action_metrics(self) -> None:
         if self.metrics is None:
