@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import json
 import os
 import re
@@ -43,6 +44,7 @@ from opsdesk.store.timefmt import to_db
 
 APPLICATION_ID = 0x6F707364  # "opsd": marks a SQLite file as an opsdesk store
 BUSY_TIMEOUT_MS = 5000
+STALE_READ_AFTER = 1.0  # seconds of busy before looking for dropped cursors
 WRITE_WAIT_SECONDS = 30.0
 FULL_BELOW = 256 * 1024  # bytes free under which a failing write means a full disk
 # WAL mode. NORMAL: a commit is durable once the WAL is synced at the next checkpoint, so a
@@ -468,14 +470,22 @@ class Database:
     @asynccontextmanager
     async def _locked_transaction(self) -> AsyncIterator[None]:
         async with self._write_lock:
-            await self._begin()
+            try:
+                await self._begin()
+            except BaseException:
+                # Cancelled (a worker replaced by a newer one) while BEGIN was on its way:
+                # it may still have run in the connection's thread. Never leave the write
+                # lock held by a transaction nobody will finish: every other process would
+                # wait on it (and this connection could start no other).
+                await asyncio.shield(self._abandon())
+                raise
             try:
                 yield
             except sqlite3.Error as exc:
                 await self._rollback()
                 raise _translate(exc, self.path) from None
             except BaseException:
-                await self._rollback()
+                await asyncio.shield(self._rollback())  # even when cancelled meanwhile
                 raise
             try:
                 await self.conn.execute("COMMIT")
@@ -503,6 +513,12 @@ class Database:
             raise
         await self.conn.execute("RELEASE nested")
 
+    async def _abandon(self) -> None:
+        """ROLLBACK whatever BEGIN may have opened. Queued behind it on the connection's
+        thread (checking `in_transaction` from here could look before BEGIN ran)."""
+        with contextlib.suppress(sqlite3.OperationalError):  # BEGIN never ran: nothing open
+            await self.conn.execute("ROLLBACK")
+
     async def _rollback(self) -> None:
         if self.conn.in_transaction:
             await self.conn.execute("ROLLBACK")
@@ -512,7 +528,9 @@ class Database:
 
     async def _retry_busy(self, attempt: Callable[[], Awaitable[object]]) -> None:
         """Run `attempt`, retrying while another process holds the lock (up to a limit)."""
-        deadline = time.monotonic() + WRITE_WAIT_SECONDS
+        began = time.monotonic()
+        deadline = began + WRITE_WAIT_SECONDS
+        collected = began
         while True:
             try:
                 await attempt()
@@ -520,6 +538,13 @@ class Database:
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc):
                     raise _translate(exc, self.path) from None
+                if time.monotonic() - collected >= STALE_READ_AFTER:
+                    # A cursor dropped unfinished, kept alive in an exception's reference
+                    # cycle, holds this connection's read snapshot open: once another
+                    # process commits, BEGIN IMMEDIATE can never succeed on it (SQLite's
+                    # BUSY_SNAPSHOT) until the cursor is freed. Free unreachable ones.
+                    collected = time.monotonic()
+                    gc.collect()
                 if time.monotonic() >= deadline:
                     raise StoreBusy(
                         f"{self.path}: the store stayed busy for {WRITE_WAIT_SECONDS:.0f} s "
