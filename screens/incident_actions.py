@@ -12,9 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from textual import events, work
-from textual.binding import Binding
-from textual.dom import DOMNode
+from textual import work
 
 from opsdesk.console.config.keymap import KEYS
 from opsdesk.console.domain.lifecycle import HOLD_REASONS, RESOLUTION_CODES, allowed_verbs
@@ -23,7 +21,7 @@ from opsdesk.console.errors import OpsdeskError
 from opsdesk.screens.dialogs import Confirm
 from opsdesk.screens.forms import Ask, Choose, NewIncidentForm, NewIncidentInput
 from opsdesk.screens.keys import bindings
-from opsdesk.screens.screen import OpsScreen
+from opsdesk.screens.screen import ExplainingScreen
 from opsdesk.store import StoreError
 
 ACTION_BINDINGS = bindings("incident_actions")
@@ -53,7 +51,7 @@ class Target:
     state: str
 
 
-class IncidentActions(OpsScreen):
+class IncidentActions(ExplainingScreen):
     """Screens that act on incidents implement `targets()`."""
 
     BINDINGS = ACTION_BINDINGS
@@ -88,8 +86,7 @@ class IncidentActions(OpsScreen):
         if action not in ACTIONS or self.check_action(action, parameters):
             return ""
         if self.ops.store.read_only:
-            reason = self.ops.store.read_only_reason
-            return f"the store is read-only{f' ({reason})' if reason else ''}"
+            return self.read_only_reason()
         what = ACTION_WORDS.get(action, action)
         if action == "incident" and parameters:
             what = str(parameters[0])
@@ -101,30 +98,6 @@ class IncidentActions(OpsScreen):
             article = "an" if states[0][0] in "aeiou" else "a"
             return f"{what} does not apply to {article} {states[0]} incident"
         return f"{what} does not apply to the marked incidents ({', '.join(states)})"
-
-    def on_key(self, event: events.Key) -> None:
-        """A key of an incident action that does not apply now says why, instead of
-        doing nothing (the footer hides it; `?` lists it greyed)."""
-        why = self._why_key_does_nothing(event.key)
-        if why:
-            event.stop()
-            event.prevent_default()
-            self.notify(one_line(why, limit=200), severity="warning", markup=False)
-
-    def _why_key_does_nothing(self, key: str) -> str:
-        disabled: list[tuple[Binding, DOMNode]] = []
-        for namespace, bindings_map in self._modal_binding_chain:
-            for binding in bindings_map.key_to_bindings.get(key, ()):
-                if self.app._check_action_state(binding.action, namespace):
-                    return ""  # something handles this key
-                disabled.append((binding, namespace))
-        for binding, namespace in disabled:
-            if namespace is self:
-                _, name, parameters = self.app._parse_action(binding.action, self)
-                why = self.explain_action(name, parameters)
-                if why:
-                    return f"{self.app.get_key_display(binding)}: {why}"
-        return ""
 
     # Running writes ------------------------------------------------------------------
 

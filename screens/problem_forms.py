@@ -12,24 +12,22 @@ from datetime import date
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import events, work
+from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.dom import DOMNode
 from textual.widgets import Button, Input, Label
 
 from opsdesk.console.domain.text import one_line
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.screens.forms import ValidatedForm
-from opsdesk.screens.screen import OpsScreen
+from opsdesk.screens.screen import ExplainingScreen
 from opsdesk.store import StoreError
 from opsdesk.store.problem_records import ACTION_TYPES, Problem, Review
 
 # -- keys that say why not ----------------------------------------------------------------
 
 
-class ExplainedKeys(OpsScreen):
+class ExplainedKeys(ExplainingScreen):
     """A screen whose keys in `EXPLAINED` are greyed (not hidden) when they do not apply,
     with the reason `why_not()` gives: on `?`, and as a warning when the key is pressed."""
 
@@ -39,12 +37,6 @@ class ExplainedKeys(OpsScreen):
         """Why `action` does not apply now ("" when it does)."""
         return ""
 
-    def read_only_reason(self) -> str:
-        if not self.ops.store.read_only:
-            return ""
-        reason = self.ops.store.read_only_reason
-        return f"the store is read-only{f' ({reason})' if reason else ''}"
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action not in self.EXPLAINED:
             return True
@@ -52,28 +44,6 @@ class ExplainedKeys(OpsScreen):
 
     def explain_action(self, action: str, parameters: tuple[object, ...]) -> str:
         return self.why_not(action, parameters) if action in self.EXPLAINED else ""
-
-    def on_key(self, event: events.Key) -> None:
-        why = self._why_key_does_nothing(event.key)
-        if why:
-            event.stop()
-            event.prevent_default()
-            self.notify(one_line(why, limit=200), severity="warning", markup=False)
-
-    def _why_key_does_nothing(self, key: str) -> str:
-        disabled: list[tuple[Binding, DOMNode]] = []
-        for namespace, bindings_map in self._modal_binding_chain:
-            for binding in bindings_map.key_to_bindings.get(key, ()):
-                if self.app._check_action_state(binding.action, namespace):
-                    return ""  # something handles this key
-                disabled.append((binding, namespace))
-        for binding, namespace in disabled:
-            if namespace is self:
-                _, name, parameters = self.app._parse_action(binding.action, self)
-                why = self.explain_action(name, parameters)
-                if why:
-                    return f"{self.app.get_key_display(binding)}: {why}"
-        return ""
 
     @work(group="problem-write", exit_on_error=False)
     async def run_write(

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from opsdesk.console.domain.text import one_line
 from opsdesk.screens.widgets import StatusHeader
 
 if TYPE_CHECKING:
@@ -30,6 +34,44 @@ class OpsScreen(Screen[None]):
     @property
     def ops(self) -> OpsdeskApp:
         return self.app  # type: ignore[return-value]
+
+
+class ExplainingScreen(OpsScreen):
+    """A screen whose keys that do not apply now say why when pressed (the footer hides
+    them; `?` lists them greyed), with the reason `explain_action` gives."""
+
+    def explain_action(self, action: str, parameters: tuple[object, ...]) -> str:
+        """Why `action` does not apply now, in words ("" when it does)."""
+        return ""
+
+    def on_key(self, event: events.Key) -> None:
+        why = self._why_key_does_nothing(event.key)
+        if why:
+            event.stop()
+            event.prevent_default()
+            self.notify(one_line(why, limit=200), severity="warning", markup=False)
+
+    def _why_key_does_nothing(self, key: str) -> str:
+        disabled: list[tuple[Binding, DOMNode]] = []
+        for namespace, bindings_map in self._modal_binding_chain:
+            for binding in bindings_map.key_to_bindings.get(key, ()):
+                if self.app._check_action_state(binding.action, namespace):
+                    return ""  # something handles this key
+                disabled.append((binding, namespace))
+        for binding, namespace in disabled:
+            if namespace is self:
+                _, name, parameters = self.app._parse_action(binding.action, self)
+                why = self.explain_action(name, parameters)
+                if why:
+                    return f"{self.app.get_key_display(binding)}: {why}"
+        return ""
+
+    def read_only_reason(self) -> str:
+        """Why nothing can be changed here ("" when it can)."""
+        if not self.ops.store.read_only:
+            return ""
+        reason = self.ops.store.read_only_reason
+        return f"the store is read-only{f' ({reason})' if reason else ''}"
 
 
 class LiveDetailScreen(OpsScreen):
