@@ -31,3 +31,11 @@ class ConfigError(OpsdeskError):
     """A configuration file is unreadable or invalid; the message names file and key."""
 
     exit_code = 2
+
+
+def changed_since_you_looked(key: str, by: str, had: int, now: int) -> str:
+    """Why a write made from an old view of a record is refused: who changed it since."""
+    return (
+        f"{key} was changed by {by} since you looked (version {had}, now {now}); "
+        "look at it again and retry"
+    )

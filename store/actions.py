@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from opsdesk.store.db import Database
-from opsdesk.store.errors import InvalidOperation, NotFound, StaleWrite
+from opsdesk.store.errors import InvalidOperation, NotFound, changed_meanwhile
 from opsdesk.store.incidents import parse_key
 from opsdesk.store.problem_records import (
     ACTION_STATES,
@@ -137,11 +137,10 @@ class ActionItems:
         async with self._db.write(actor, "engineer", "changing an action item", now) as tx:
             before = await self._fetch(tx.conn, action_id)
             if before.version != expected_version:
-                raise StaleWrite(
-                    f"{before.key} was changed by {before.updated_by} at "
-                    f"{to_db(before.updated_at)} (you had version {expected_version}, it is "
-                    f"now {before.version}); look at it again and retry"
-                )
+                raise changed_meanwhile(
+                    before.key, before.updated_by, to_db(before.updated_at),
+                    expected_version, before.version,
+                )  # fmt: skip
             values = {column: _db_value(value) for column, value in changes.items()}
             if changes.get("state", before.state) != before.state:
                 values["done_at"] = to_db(now) if changes["state"] == "done" else None

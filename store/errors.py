@@ -29,6 +29,15 @@ class NotFound(StoreError):
     """An entity key does not exist."""
 
 
+def changed_meanwhile(what: str, by: str, at: str, had: int, now: int) -> StaleWrite:
+    """The refusal of a write made on an old version of a record (`what`: "INC-3", "the
+    review of INC-3"), saying who changed it and when."""
+    return StaleWrite(
+        f"{what} was changed by {by} at {at} (you had version {had}, it is now {now}); "
+        "look at it again and retry"
+    )
+
+
 class StaleWrite(StoreError):
     """Someone else changed the entity since it was read; the message says who and when."""
 

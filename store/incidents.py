@@ -16,8 +16,8 @@ from opsdesk.store.errors import (
     InvalidOperation,
     NotFound,
     SearchInterrupted,
-    StaleWrite,
     StoreError,
+    changed_meanwhile,
 )
 from opsdesk.store.records import (
     INCIDENT_SORTS,
@@ -245,11 +245,10 @@ class Incidents:
         async with self._db.write(actor, "engineer", action.replace(".", " "), now) as tx:
             before = await self._fetch(tx.conn, incident_id)
             if before.version != expected_version:
-                raise StaleWrite(
-                    f"{before.key} was changed by {before.updated_by} at "
-                    f"{to_db(before.updated_at)} (you had version {expected_version}, it is now "
-                    f"{before.version}); look at it again and retry"
-                )
+                raise changed_meanwhile(
+                    before.key, before.updated_by, to_db(before.updated_at),
+                    expected_version, before.version,
+                )  # fmt: skip
             values = {column: _db_value(value) for column, value in changes.items()}
             try:
                 await tx.update_versioned("incidents", incident_id, expected_version, values)

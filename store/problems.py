@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from opsdesk.store.db import Database, Transaction
-from opsdesk.store.errors import InvalidOperation, NotFound, StaleWrite
+from opsdesk.store.errors import InvalidOperation, NotFound, changed_meanwhile
 from opsdesk.store.incidents import COLUMNS as INCIDENT_COLUMNS
 from opsdesk.store.incidents import _incident, parse_key
 from opsdesk.store.problem_records import (
@@ -263,10 +263,8 @@ class Problems:
     async def _checked(self, tx: Transaction, problem_id: int, version: int) -> Problem:
         before = await self._fetch(tx.conn, problem_id)
         if before.version != version:
-            raise StaleWrite(
-                f"{before.key} was changed by {before.updated_by} at "
-                f"{to_db(before.updated_at)} (you had version {version}, it is now "
-                f"{before.version}); look at it again and retry"
+            raise changed_meanwhile(
+                before.key, before.updated_by, to_db(before.updated_at), version, before.version
             )
         return before
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from opsdesk.store.db import Database, Transaction
-from opsdesk.store.errors import InvalidOperation, NotFound, StaleWrite
+from opsdesk.store.errors import InvalidOperation, NotFound, StaleWrite, changed_meanwhile
 from opsdesk.store.incidents import COLUMNS as INCIDENT_COLUMNS
 from opsdesk.store.incidents import _incident, parse_key
 from opsdesk.store.problem_records import REVIEW_FIELDS, REVIEW_TEXT_FIELDS, Review
@@ -155,11 +155,10 @@ class Reviews:
         if review is None:
             raise NotFound(f"INC-{incident_id} has no review yet")
         if review.version != version:
-            raise StaleWrite(
-                f"the review of INC-{incident_id} was changed by {review.updated_by} at "
-                f"{to_db(review.updated_at)} (you had version {version}, it is now "
-                f"{review.version}); look at it again and retry"
-            )
+            raise changed_meanwhile(
+                f"the review of INC-{incident_id}", review.updated_by,
+                to_db(review.updated_at), version, review.version,
+            )  # fmt: skip
         return review
 
     async def _audit_change(

@@ -27,22 +27,14 @@ from opsdesk.console.domain.paging import due_step as paging_step
 from opsdesk.console.domain.rotations import level_person
 from opsdesk.console.domain.sla import Clock, StateChange, clocks
 from opsdesk.console.domain.text import clean, one_line
-from opsdesk.console.errors import InputError, OpsdeskError
+from opsdesk.console.errors import changed_since_you_looked
 from opsdesk.console.ops.pager import SYSTEM, page_level
+from opsdesk.console.ops.refusals import Invalid, Refused
 from opsdesk.console.ops.reviews import ReviewOps
 from opsdesk.store import Actor, Incident, NewIncident, StaleWrite, Store
 from opsdesk.store.records import IncidentEvent, Notification
 
 LOOKBACK = timedelta(days=60)  # overrides that may still be in force began at most this long ago
-
-
-class Refused(OpsdeskError):
-    """An operation that does not apply to the incident as it is (wrong state, stale)."""
-
-
-class Invalid(Refused, InputError):
-    """What was asked cannot be right whatever the state: an unknown service or login, a
-    value out of range (exit 2; still a Refused for callers that catch those)."""
 
 
 def due_step(config: Config, incident: Incident, now: datetime) -> Step | None:
@@ -228,8 +220,9 @@ class IncidentOps:
         incident = await self.store.incidents.get(key)
         if version is not None and version != incident.version:
             raise Refused(
-                f"{incident.key} was changed by {incident.updated_by} since you looked "
-                f"(version {version}, now {incident.version}); look at it again and retry"
+                changed_since_you_looked(
+                    incident.key, incident.updated_by, version, incident.version
+                )
             )
         return incident, await self.store.incidents.events(incident.key)
 

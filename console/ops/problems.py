@@ -28,7 +28,8 @@ from opsdesk.console.domain.problem_rules import (
     state_name,
 )
 from opsdesk.console.domain.text import clean, one_line
-from opsdesk.console.errors import InputError, OpsdeskError
+from opsdesk.console.errors import changed_since_you_looked
+from opsdesk.console.ops.refusals import Invalid, Refused
 from opsdesk.store import Actor, Incident, Store
 from opsdesk.store.changes import parse_change_key
 from opsdesk.store.problem_records import (
@@ -41,15 +42,6 @@ from opsdesk.store.problem_records import (
 from opsdesk.store.records import ChangeRequest, Role
 
 TITLE_LIMIT = 300
-
-
-class Refused(OpsdeskError):
-    """A problem operation that does not apply as things are (wrong state, stale)."""
-
-
-class Invalid(Refused, InputError):
-    """What was asked cannot be right whatever the state: an unknown service, login,
-    state or candidate (exit 2; still a Refused for callers that catch those)."""
 
 
 @dataclass(frozen=True)
@@ -93,8 +85,7 @@ class ProblemOps:
         problem = await self.store.problems.get(key)
         if version is not None and version != problem.version:
             raise Refused(
-                f"{problem.key} was changed by {problem.updated_by} since you looked "
-                f"(version {version}, now {problem.version}); look at it again and retry"
+                changed_since_you_looked(problem.key, problem.updated_by, version, problem.version)
             )
         return problem
 

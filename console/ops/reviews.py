@@ -32,7 +32,8 @@ from opsdesk.console.domain.problem_rules import (
     review_status,
 )
 from opsdesk.console.domain.text import clean, one_line
-from opsdesk.console.errors import InputError, OpsdeskError
+from opsdesk.console.errors import changed_since_you_looked
+from opsdesk.console.ops.refusals import Invalid, Refused
 from opsdesk.store import Incident, Store
 from opsdesk.store.actions import action_json
 from opsdesk.store.changes import parse_change_key
@@ -59,15 +60,6 @@ from opsdesk.store.timefmt import to_db
 CHANGES_BEFORE = timedelta(days=7)
 """How far before an incident opened the review looks for changes on its service."""
 TITLE_LIMIT = 300
-
-
-class Refused(OpsdeskError):
-    """A review or action item operation that does not apply as things are."""
-
-
-class Invalid(Refused, InputError):
-    """A value that cannot be right whatever the state: an unknown login, type or state,
-    a duration out of range (exit 2; still a Refused for callers that catch those)."""
 
 
 @dataclass(frozen=True)
@@ -377,8 +369,7 @@ class ReviewOps:
         item = await self.store.actions.get(key)
         if version is not None and version != item.version:
             raise Refused(
-                f"{item.key} was changed by {item.updated_by} since you looked "
-                f"(version {version}, now {item.version}); look at it again and retry"
+                changed_since_you_looked(item.key, item.updated_by, version, item.version)
             )
         changes: dict[str, Any] = {}
         if title is not None:
