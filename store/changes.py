@@ -11,7 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from opsdesk.store.db import Database, Transaction
-from opsdesk.store.errors import InvalidOperation, NotFound, PermissionDenied, StaleWrite
+from opsdesk.store.errors import (
+    InvalidOperation,
+    NotFound,
+    PermissionDenied,
+    changed_meanwhile,
+)
 from opsdesk.store.records import (
     Actor,
     ChangeApproval,
@@ -24,7 +29,7 @@ from opsdesk.store.timefmt import from_db, to_db
 COLUMNS = (
     "id, title, type, risk, services, planned_start, planned_end, implementer, requester,"
     " state, version, description, test_plan, backout_plan, risk_justification, risk_answers,"
-    " conflicts_ack, review, updated_by"
+    " conflicts_ack, review, updated_by, updated_at"
 )
 CHANGEABLE = {
     "title", "type", "risk", "services", "planned_start", "planned_end", "implementer",
@@ -49,7 +54,7 @@ def _change(row: Any) -> ChangeRequest:
         test_plan=row[12], backout_plan=row[13], risk_justification=row[14],
         risk_answers=json.loads(row[15] or "{}"),
         conflicts_ack=None if row[16] is None else tuple(json.loads(row[16])),
-        review=row[17], updated_by=row[18],
+        review=row[17], updated_by=row[18], updated_at=from_db(row[19]),
     )  # fmt: skip
 
 
@@ -70,6 +75,17 @@ def _json(change: ChangeRequest) -> dict[str, Any]:
         "planned_end": to_db(change.planned_end), "implementer": change.implementer,
         "state": change.state, "version": change.version,
     }  # fmt: skip
+
+
+def decider_refusal(actor: Actor, change: ChangeRequest | None = None) -> str:
+    """Why `actor` may not approve or reject `change` at all ("" when they may): only CAB
+    members and leads decide, and never on a change they requested. `decide` refuses
+    with this reason, and the console asks it before offering the keys."""
+    if not (actor.has("cab") or actor.has("lead")):
+        return f"approving changes needs the cab or lead role; {actor.login} has neither"
+    if change is not None and change.requester == actor.login:
+        return f"{change.key} is your own change; someone else decides"
+    return ""
 
 
 class Changes:
@@ -140,15 +156,13 @@ class Changes:
     ) -> ChangeRequest:
         """Record an approval, rejection or after-the-fact review, and the state it leads
         to. Only CAB members and leads decide, and never on their own change."""
-        if not (actor.has("cab") or actor.has("lead")):
-            raise PermissionDenied(
-                f"approving changes needs the cab or lead role; {actor.login} has neither"
-            )
+        if why := decider_refusal(actor):
+            raise PermissionDenied(why)
         change_id = parse_change_key(key)
         async with self._db.write(actor, "engineer", f"{decision} a change", now) as tx:
             before = await self._checked(tx, change_id, expected_version)
-            if before.requester == actor.login:
-                raise PermissionDenied(f"{before.key} is your own change; someone else decides")
+            if why := decider_refusal(actor, before):
+                raise PermissionDenied(why)
             roles = sorted(r for r in ("cab", "lead") if actor.has(r))
             await tx.execute(
                 "INSERT INTO change_approvals (change_id, actor, roles, decision, comment, at)"
@@ -187,10 +201,8 @@ class Changes:
     async def _checked(self, tx: Transaction, change_id: int, version: int) -> ChangeRequest:
         before = await self._fetch(tx.conn, change_id)
         if before.version != version:
-            raise StaleWrite(
-                f"{before.key} was changed by {before.updated_by} (you had version {version}, "
-                f"it is now {before.version}); look at it again and retry"
-            )
+            when = to_db(before.updated_at) if before.updated_at else "an unknown time"
+            raise changed_meanwhile(before.key, before.updated_by, when, version, before.version)
         return before
 
     async def _event(self, tx: Transaction, change_id: int, event: ChangeEvent) -> None:

@@ -228,6 +228,7 @@ class ChangeRequest:
     conflicts_ack: tuple[str, ...] | None = None
     review: str = ""
     updated_by: str = ""
+    updated_at: datetime | None = None
 
     @property
     def key(self) -> str:

@@ -169,6 +169,29 @@ async def test_stale_write_is_refused_with_who_and_when(tmp_path: Path) -> None:
         assert (await second.banner.get()).text == "bridge open"
 
 
+async def test_stale_change_edit_says_who_and_when(tmp_path: Path) -> None:
+    from opsdesk.store.records import ChangeEvent, NewChange
+
+    path = tmp_path / "s.db"
+    start = FIXED_NOW + timedelta(days=1)
+    plan = NewChange("Patch db", "normal", "low", ("db",), start, start + timedelta(hours=1))
+    ana, bob = Actor("ana", frozenset()), Actor("bob", frozenset())
+    async with await Store.open(path) as store:
+        draft = await store.changes.create(ana, plan, FIXED_NOW)
+        later = FIXED_NOW + timedelta(minutes=7)
+        edit = ChangeEvent(later, "bob", "edited", None, "title")
+        await store.changes.apply(
+            bob, draft.key, draft.version, {"title": "P"}, edit, "change.edit", later
+        )
+        with pytest.raises(StaleWrite) as caught:
+            await store.changes.apply(
+                ana, draft.key, draft.version, {"title": "Q"}, edit, "change.edit", later
+            )
+    assert str(caught.value).startswith(
+        f"{draft.key} was changed by bob at 2026-11-25T12:07:00Z (you had version 1, it is now 2)"
+    )
+
+
 async def test_read_only_store_refuses_writes(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     await (await Store.open(path)).close()  # create it
