@@ -85,6 +85,12 @@ class Overrides:
             )
         return override
 
+    async def add_imported(
+        self, actor: Actor, items: list[ImportedOverride], now: datetime
+    ) -> tuple[list[Override], int]:
+        """Overrides read from another product (see `add_imported` below)."""
+        return await add_imported(self._db, actor, items, now)
+
     async def remove(self, actor: Actor, override_id: int, now: datetime) -> Override:
         """Whoever created an override, or the person it puts on call, or a lead."""
         async with self._db.write(actor, "engineer", "removing an override", now) as tx:
@@ -104,3 +110,46 @@ class Overrides:
                 "override.remove", "override", f"OVR-{override_id}", _json(override), None
             )
         return override
+
+
+ImportedOverride = tuple[str, str, datetime, datetime, str]
+"""(schedule, login, starts_at, ends_at, reason) of an override brought in by an import."""
+
+
+async def add_imported(
+    db: Database, actor: Actor, items: list[ImportedOverride], now: datetime
+) -> tuple[list[Override], int]:
+    """Add overrides read from another product, in one transaction, each audited as
+    `override.import`. One identical to an override already there (same schedule, login
+    and times) is not added again, so running an import twice adds nothing twice.
+    Putting others on call needs a lead. Returns (added, how many were already there)."""
+    added: list[Override] = []
+    already = 0
+    async with db.write(actor, "lead", "importing overrides", now) as tx:
+        for schedule, login, starts_at, ends_at, reason in items:
+            if ends_at <= starts_at:
+                raise InvalidOperation("an override must end after it starts")
+            found = tx.conn.execute(
+                "SELECT 1 FROM overrides WHERE schedule = ? AND login = ? AND starts_at = ?"
+                " AND ends_at = ?",
+                (schedule, login, to_db(starts_at), to_db(ends_at)),
+            )
+            async with found as cursor:
+                if await cursor.fetchone() is not None:
+                    already += 1
+                    continue
+            cursor = await tx.execute(
+                "INSERT INTO overrides (schedule, login, starts_at, ends_at, reason, created_by,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (schedule, login, to_db(starts_at), to_db(ends_at), reason[:REASON_LIMIT],
+                 actor.login, to_db(now)),
+            )  # fmt: skip
+            override = Override(
+                int(cursor.lastrowid or 0), schedule, login, starts_at.astimezone(UTC),
+                ends_at.astimezone(UTC), reason[:REASON_LIMIT], actor.login,
+            )  # fmt: skip
+            await tx.audit(
+                "override.import", "override", f"OVR-{override.id}", None, _json(override)
+            )
+            added.append(override)
+    return added, already

@@ -18,7 +18,7 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 PACKAGES = ("console", "screens", "store", "plugins")
-CONTRACTS = 8
+CONTRACTS = 9
 
 
 def _tree(where: Path, *, copy: bool) -> Path:
@@ -61,6 +61,7 @@ def test_each_layer_contract_fails_when_broken(tmp_path: Path) -> None:
     (console / "ops" / "probe_screen.py").write_text("import opsdesk.screens.queue\n")
     (console / "cli" / "probe_textual.py").write_text("import textual.app\n")
     (console / "serve" / "probe_screen.py").write_text("import opsdesk.screens.queue\n")
+    (console / "ops" / "probe_http.py").write_text("import httpx\n")
     done = _lint(where)
     assert done.returncode != 0, done.stdout
     out = done.stdout
@@ -70,6 +71,7 @@ def test_each_layer_contract_fails_when_broken(tmp_path: Path) -> None:
     assert any(line.startswith("Nothing below the TUI") for line in broken), out
     assert any(line.startswith("The CLI reaches Textual only") for line in broken), out
     assert any(line.startswith("serve (the HTTP receiver") for line in broken), out
+    assert "HTTP in ops only where named: poller, delivery, import_fetch BROKEN" in out, out
     for probe in ("domain.probe_textual", "config.probe_upward", "ops.probe_screen"):
         assert f"opsdesk.console.{probe}" in out, probe
 

@@ -95,7 +95,7 @@ def empty_turns(schedule: Schedule, start: datetime, end: datetime) -> list[Empt
     zone = ZoneInfo(schedule.timezone)
     found = []
     for layer in schedule.layers:
-        if layer.restrict is None:
+        if not layer.windows():
             continue
         covering = layer_shifts(layer, zone, start, end)
         for turn in rotation_shifts(layer, zone, start, end):
