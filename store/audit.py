@@ -76,17 +76,7 @@ class AuditLog:
         newest_first: bool = False,
     ) -> list[AuditEntry]:
         """Audit rows, oldest first unless `newest_first`, filtered by time and entity."""
-        where, params = [], []
-        if since is not None:
-            where.append("at >= ?")
-            params.append(to_db(since))
-        if entity_key is not None:
-            where.append("entity_key = ?")
-            params.append(entity_key.upper())
-        if entity is not None:
-            where.append("entity = ?")
-            params.append(entity)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        clause, params = _entries_where(since, entity_key, entity)
         order = "DESC" if newest_first else "ASC"
         sql = (
             "SELECT id, at, actor, action, entity, entity_key, before, after FROM audit "
@@ -94,6 +84,25 @@ class AuditLog:
         )
         async with self._db.conn.execute(sql, (*params, limit)) as cursor:
             return [_entry(row) for row in await cursor.fetchall()]
+
+    async def count(
+        self,
+        *,
+        since: datetime | None = None,
+        entity_key: str | None = None,
+        entity: str | None = None,
+        at_most: int | None = None,
+    ) -> int:
+        """How many rows `entries` would return without a limit; counting stops at
+        `at_most` (a long log need not be walked to say a list was cut)."""
+        clause, params = _entries_where(since, entity_key, entity)
+        sql = f"SELECT 1 FROM audit {clause}"
+        if at_most is not None:
+            sql += " LIMIT ?"
+            params.append(at_most)
+        async with self._db.conn.execute(f"SELECT count(*) FROM ({sql})", params) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
 
     async def verify(self) -> AuditCheck:
         """Walk the whole chain in one snapshot, oldest first: each entry's stored hash must
@@ -121,3 +130,20 @@ def _break(row: Sequence[Any], previous_id: int) -> AuditBreak:
 
 def _text(value: bytes | None) -> str:
     return "" if value is None else bytes(value).decode("utf-8", "replace")
+
+
+def _entries_where(
+    since: datetime | None, entity_key: str | None, entity: str | None
+) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    if since is not None:
+        where.append("at >= ?")
+        params.append(to_db(since))
+    if entity_key is not None:
+        where.append("entity_key = ?")
+        params.append(entity_key.upper())
+    if entity is not None:
+        where.append("entity = ?")
+        params.append(entity)
+    return (f"WHERE {' AND '.join(where)}" if where else ""), params

@@ -378,42 +378,92 @@ class Incidents:
         (state, priority) index and sorted by SLA clock on its own. One grouped count says
         which buckets the window falls in; only those are read, so the first page of a
         large queue (P1s and P2s) costs what those few rows cost."""
+        found: list[Incident] = []
+        for (priority, new), size in await self._triage_buckets(where, descending):
+            if len(found) >= limit:
+                break
+            if offset >= size:
+                offset -= size
+                continue
+            sql, params = self._bucket_sql(where, priority, new, size, descending)
+            async with self._db.conn.execute(
+                f"{sql} LIMIT ? OFFSET ?", (*params, limit - len(found), offset)
+            ) as cursor:
+                found += [_incident(row) for row in await cursor.fetchall()]
+            offset = 0
+        return found
+
+    async def _triage_buckets(
+        self, where: IncidentFilter, descending: bool
+    ) -> list[tuple[tuple[str, bool], int]]:
+        """The non-empty triage buckets, (priority, unacknowledged) with their sizes, in
+        triage order (or reversed), from one grouped count."""
         clauses, params = self._where(where)
-        sql = f"SELECT state, priority, count(*) FROM incidents {clauses} GROUP BY state, priority"
+        # Grouping by the (state, priority) index walks every incident; breaches since
+        # some time are a small set the two due-time indexes find at once, then grouped
+        # (`+` keeps the planner off the grouping index).
+        group = "+state, +priority" if where.breached_by is not None else "state, priority"
+        sql = f"SELECT state, priority, count(*) FROM incidents {clauses} GROUP BY {group}"
         sizes: dict[tuple[str, bool], int] = {}
         async with self._db.conn.execute(sql, params) as cursor:
             for state, priority, count in await cursor.fetchall():
                 key = (priority, state == "new")
                 sizes[key] = sizes.get(key, 0) + count
         buckets = sorted(sizes, key=lambda bucket: (bucket[0], not bucket[1]), reverse=descending)
+        return [(bucket, sizes[bucket]) for bucket in buckets]
+
+    def _bucket_sql(
+        self, where: IncidentFilter, priority: str, new: bool, size: int, descending: bool
+    ) -> tuple[str, list[Any]]:
+        """The query for one triage bucket in order (without LIMIT): a small bucket is
+        found by (state, priority) and sorted; a large open one is read in order from the
+        open SLA index, stopping at the window's end."""
+        clauses, params = self._where(where)
         terms = [*SORT_TERMS["triage"][2:], "id DESC"]
         if descending:
             terms = [t.removesuffix(" DESC") if t.endswith(" DESC") else f"{t} DESC" for t in terms]
-        found: list[Incident] = []
-        for priority, new in buckets:
-            if len(found) >= limit:
-                break
-            if offset >= sizes[priority, new]:
-                offset -= sizes[priority, new]
-                continue
-            state = "state = 'new'" if new else "state <> 'new'"
-            narrowed = f"{clauses} AND" if clauses else "WHERE"
-            # A small bucket is found by (state, priority) and sorted; a large open one
-            # is read in order from the open SLA index, stopping at the window's end.
-            walk = OPEN_SQL in clauses and sizes[priority, new] > TRIAGE_SORTED
-            table = "incidents INDEXED BY incidents_open_urgency" if walk else "incidents"
-            sql = (
-                f"SELECT {COLUMNS} FROM {table} {narrowed} priority = ? AND {state}"
-                f" ORDER BY {', '.join(terms)} LIMIT ? OFFSET ?"
-            )
-            async with self._db.conn.execute(
-                sql, (*params, priority, limit - len(found), offset)
-            ) as cursor:
-                found += [_incident(row) for row in await cursor.fetchall()]
-            offset = 0
-        return found
+        state = "state = 'new'" if new else "state <> 'new'"
+        narrowed = f"{clauses} AND" if clauses else "WHERE"
+        walk = OPEN_SQL in clauses and size > TRIAGE_SORTED
+        table = "incidents INDEXED BY incidents_open_urgency" if walk else "incidents"
+        sql = (
+            f"SELECT {COLUMNS} FROM {table} {narrowed} priority = ? AND {state}"
+            f" ORDER BY {', '.join(terms)}"
+        )
+        return sql, [*params, priority]
 
-    async def count(self, where: IncidentFilter) -> int:
+    async def each(
+        self, where: IncidentFilter, order: IncidentOrder = URGENT_FIRST, chunk: int = 2000
+    ) -> AsyncIterator[list[Incident]]:
+        """Every incident matching `where`, in `order`, `chunk` at a time: what `incident
+        list --limit 0` prints, in memory the size of one chunk whatever the store's size
+        (each query runs once; a window of `find` per chunk would re-skip the rows before
+        it every time)."""
+        if order.by == "triage" and not (where.search and where.search.strip()):
+            queries = [
+                self._bucket_sql(where, priority, new, size, order.descending)
+                for (priority, new), size in await self._triage_buckets(where, order.descending)
+            ]
+        else:
+            clauses, params = self._where(where)
+            queries = [
+                (
+                    f"SELECT {COLUMNS} FROM {_table(where, clauses, order)} {clauses}"
+                    f" ORDER BY {_order_by(order)}",
+                    params,
+                )
+            ]
+        async with self._searching(where) as conn:
+            for sql, params in queries:
+                async with conn.execute(sql, params) as cursor:
+                    while rows := await cursor.fetchmany(chunk):
+                        yield [_incident(row) for row in rows]
+
+    async def count(self, where: IncidentFilter, at_most: int | None = None) -> int:
+        """How many incidents match `where`; with `at_most`, counting a filter's matches
+        stops there (a list that says "100 of more than 1,000,000" need not visit every
+        match of a broad filter). Every incident is counted exactly: SQLite does that
+        without visiting them."""
         clauses, params = self._where(where)
         sql = f"SELECT count(*) FROM incidents {clauses}"
         if _words_only(where):
@@ -421,6 +471,10 @@ class Incidents:
             # without looking each one up.
             sql = "SELECT count(*) FROM incidents_fts WHERE incidents_fts MATCH ?"
             params = [fts_query(where.search or "")]
+        if at_most is not None and clauses:  # (without a filter SQLite counts at once)
+            sql = sql.replace("SELECT count(*) FROM", "SELECT 1 FROM", 1)
+            sql = f"SELECT count(*) FROM ({sql} LIMIT ?)"
+            params = [*params, max(at_most, 0)]
         async with self._searching(where) as conn, conn.execute(sql, params) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
@@ -445,6 +499,19 @@ class Incidents:
         if where.breached_at is not None:
             stamp = to_db(where.breached_at)
             parts.append(f"{OPEN_SQL} AND (response_due < ? OR resolve_due < ?)")
+            params += [stamp, stamp]
+        if where.services:
+            parts.append(f"service IN ({', '.join('?' for _ in where.services)})")
+            params += where.services
+        if where.opened_from is not None:
+            parts.append("created_at >= ?")
+            params.append(to_db(where.opened_from))
+        if where.opened_before is not None:
+            parts.append("created_at < ?")
+            params.append(to_db(where.opened_before))
+        if where.breached_by is not None:
+            stamp = to_db(where.breached_by)
+            parts.append("(response_due < ? OR resolve_due < ?)")
             params += [stamp, stamp]
         if where.search and where.search.strip():
             key = search_key(where.search)

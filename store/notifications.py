@@ -155,19 +155,28 @@ class Notifications:
         self, incident_key: str | None = None, *, limit: int = 200, state: str | None = None
     ) -> list[Notification]:
         """Newest first; for one incident, oldest first (its log reads down)."""
-        where: list[str] = []
-        params: list[object] = []
-        if incident_key is not None:
-            where.append("incident_id = ?")
-            params.append(parse_key(incident_key))
-        if state is not None:
-            where.append("state = ?")
-            params.append(state)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        clause, params = _list_where(incident_key, state)
         order = "id" if incident_key is not None else "id DESC"
         sql = f"SELECT {COLUMNS} FROM notifications{clause} ORDER BY {order} LIMIT ?"
         async with self._db.conn.execute(sql, (*params, limit)) as cursor:
             return [_notification(row) for row in await cursor.fetchall()]
+
+    async def count(
+        self,
+        incident_key: str | None = None,
+        *,
+        state: str | None = None,
+        at_most: int | None = None,
+    ) -> int:
+        """How many `list` would return without a limit; counting stops at `at_most`."""
+        clause, params = _list_where(incident_key, state)
+        sql = f"SELECT 1 FROM notifications{clause}"
+        if at_most is not None:
+            sql += " LIMIT ?"
+            params.append(at_most)
+        async with self._db.conn.execute(f"SELECT count(*) FROM ({sql})", params) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
 
     async def next_due(self) -> datetime | None:
         """When the earliest pending notification may go (what the worker sleeps until)."""
@@ -183,3 +192,15 @@ class Notifications:
         through the escalation that caused them)."""
         async with self._db.write(actor, "engineer", "paging someone", now) as tx:
             await tx.audit("page", "person", entity_key, None, detail)
+
+
+def _list_where(incident_key: str | None, state: str | None) -> tuple[str, list[object]]:
+    where: list[str] = []
+    params: list[object] = []
+    if incident_key is not None:
+        where.append("incident_id = ?")
+        params.append(parse_key(incident_key))
+    if state is not None:
+        where.append("state = ?")
+        params.append(state)
+    return (f" WHERE {' AND '.join(where)}" if where else ""), params

@@ -288,10 +288,21 @@ class Problems:
     async def get(self, key: str) -> Problem:
         return await self._fetch(self._db.conn, parse_problem_key(key))
 
+    async def count(self, states: tuple[str, ...] | None = None) -> int:
+        """How many problems `find` would list without a limit."""
+        where, params = "", []
+        if states:
+            where = f"WHERE state IN ({', '.join('?' for _ in states)})"
+            params = list(states)
+        async with self._db.conn.execute(f"SELECT count(*) FROM problems {where}", params) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
     async def find(
         self, states: tuple[str, ...] | None = None, limit: int = 500
     ) -> list[ProblemSummary]:
-        """Problems in `states` (None: all), newest first, each with its incident count."""
+        """Problems in `states` (None: all), newest first, each with its incident count
+        (`limit` -1: every one)."""
         where, params = "", []
         if states:
             where = f"WHERE state IN ({', '.join('?' for _ in states)})"

@@ -133,7 +133,11 @@ class IncidentEvent:
 
 @dataclass(frozen=True)
 class IncidentFilter:
-    """What `opsdesk incident list` and the queue filter by; None means any."""
+    """What `opsdesk incident list` and the queue filter by; None means any.
+    `breached_at` is the queue's "breached": open and past a due time at that instant;
+    `breached_by` is every incident, open or not, whose respond or resolve clock breached
+    before that instant (a clock keeps its due time once breached, so this is the same
+    test without the state)."""
 
     states: tuple[str, ...] | None = None
     priorities: tuple[str, ...] | None = None
@@ -141,9 +145,17 @@ class IncidentFilter:
     unassigned: bool = False
     breached_at: datetime | None = None
     search: str | None = None
+    services: tuple[str, ...] | None = None
+    opened_from: datetime | None = None  # created at or after
+    opened_before: datetime | None = None  # created before
+    breached_by: datetime | None = None  # any state, a clock that breached before this
 
 
 INCIDENT_SORTS = ("urgency", "key", "priority", "state", "title", "service", "assignee", "age")
+TRIAGE = "triage"
+"""The queue's default order (store/incidents.py SORT_TERMS): what is burning first, P1
+before P2, unacknowledged before the rest within a priority, then breached and nearest
+due. `opsdesk incident list` uses it too, so the CLI and the console agree."""
 
 
 @dataclass(frozen=True)

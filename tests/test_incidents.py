@@ -148,8 +148,10 @@ def test_list_filters_and_urgency_order(cli, me: str) -> None:  # type: ignore[n
         cli("incident", "take", "INC-3")
         clock.shift(timedelta(minutes=20))
         _, listed = cli("incident", "list", "--json")
-        assert [i["key"] for i in listed] == ["INC-2", "INC-1", "INC-3"]  # by nearest due
+        assert [i["key"] for i in listed] == ["INC-2", "INC-3", "INC-1"]  # triage: P1, P3, P4
         assert listed[0]["response_breached"] is True
+        _, listed = cli("incident", "list", "--sort", "urgency", "--json")
+        assert [i["key"] for i in listed] == ["INC-2", "INC-1", "INC-3"]  # by nearest due
         assert [i["key"] for i in cli("incident", "list", "--mine", "--json")[1]] == ["INC-3"]
         assert [i["key"] for i in cli("incident", "list", "--priority", "P1", "--json")[1]] == [
             "INC-2"

@@ -7,11 +7,12 @@ import argparse
 from typing import Any
 
 from opsdesk.console.cli.common import options_from
+from opsdesk.console.cli.listing import COUNT_AT_MOST, cut, say_cut
 from opsdesk.console.cli.output import emit_json, emit_line, emit_table
 from opsdesk.console.errors import UsageError
 from opsdesk.console.ops.session import open_session
 from opsdesk.store.errors import GUARDS_MISSING
-from opsdesk.store.records import AuditBreak, AuditCheck
+from opsdesk.store.records import AuditBreak, AuditCheck, AuditEntry
 from opsdesk.store.timefmt import from_db
 
 
@@ -20,16 +21,29 @@ async def audit(args: argparse.Namespace) -> int:
         return await verify(args)
     session = await open_session(options_from(args), create=False)
     try:
-        entries = await session.store.audit.entries(
-            since=args.since, entity_key=args.entity, limit=args.limit, newest_first=not args.since
-        )
+        audit_log = session.store.audit
+        entries = await audit_log.entries(
+            since=args.since, entity_key=args.entity, limit=args.limit or -1,
+            newest_first=not args.since,
+        )  # fmt: skip
+        total = len(entries)
+        if cut(total, args.limit):
+            total = await audit_log.count(
+                since=args.since, entity_key=args.entity, at_most=COUNT_AT_MOST + 1
+            )
         if not args.since:
             entries.reverse()
     finally:
         await session.close()
+    _print(args, entries)
+    say_cut(len(entries), total)
+    return 0
+
+
+def _print(args: argparse.Namespace, entries: list[AuditEntry]) -> None:
     if args.json:
         emit_json(entries)
-        return 0
+        return
     rows = [
         [
             e.at.strftime("%Y-%m-%d %H:%M:%SZ"),
@@ -41,7 +55,6 @@ async def audit(args: argparse.Namespace) -> int:
         for e in entries
     ]
     emit_table(["at (UTC)", "actor", "action", "key", "change"], rows)
-    return 0
 
 
 async def verify(args: argparse.Namespace) -> int:

@@ -41,7 +41,8 @@ def demo(args: argparse.Namespace) -> int:
         )
         sys.stderr.write(
             f"opsdesk: demo ready in {result.seconds:.1f} s "
-            f"({result.incidents:,} incidents, {result.changes:,} changes)\n"
+            f"({result.incidents:,} incidents, {result.changes:,} changes; a month to "
+            f"review: {result.review_month})\n"
         )
     if args.no_ui:
         _say_where(path)

@@ -113,6 +113,22 @@ CONTRACTS = {
 }
 
 
+# What the monthly review judges the vendors against (contracted availability in percent,
+# a yearly budget) and how some are billed: Slack monthly, so the review annualises it;
+# AWS over its budget, Cloudflare below its contracted availability after its outage.
+CONTRACT_TERMS: dict[str, dict[str, Any]] = {
+    "GitHub": {"availability": 99.9},
+    "Cloudflare": {"availability": 100.0, "budget": 40000.0},
+    "Atlassian": {"availability": 99.9, "notice": "30d"},
+    "Twilio SendGrid": {"availability": 99.95},
+    "Okta": {"availability": 99.99, "budget": 45000.0},
+    "Slack": {"availability": 99.99, "cost": 1250.0, "period": "monthly"},
+    "AWS": {"availability": 99.95, "budget": 220000.0},
+}
+# What an hour of downtime costs the business, per service (the review's outage cost).
+COST_PER_HOUR = {"payments": 12000.0, "checkout": 9000.0, "auth": 4000.0}
+
+
 def demo_sources() -> list[dict[str, Any]]:
     """The demo's status sources (copies), in config order."""
     return [dict(source) for source in SOURCES]
@@ -135,7 +151,13 @@ def demo_config(creator: str) -> dict[str, Any]:
     vendors = [
         {
             "name": name,
-            "contract": {"cost": cost, "currency": "USD", "renewal": renewal, "sla": sla},
+            "contract": {
+                "cost": cost,
+                "currency": "USD",
+                "renewal": renewal,
+                "sla": sla,
+                **CONTRACT_TERMS.get(name, {}),
+            },
             "support": {
                 "email": f"support@{name.split()[0].lower()}.example",
                 "portal": PORTALS[name],
@@ -170,6 +192,7 @@ def demo_config(creator: str) -> dict[str, Any]:
         },
         "services": [
             {"name": name, "tier": tier, "description": text, "vendors": vendors_}
+            | ({"cost_per_hour": COST_PER_HOUR[name]} if name in COST_PER_HOUR else {})
             for name, tier, text, vendors_ in SERVICES
         ],
         "vendors": vendors,

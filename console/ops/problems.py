@@ -91,12 +91,15 @@ class ProblemOps:
 
     # Reading ----------------------------------------------------------------------------
 
-    async def find(self, states: tuple[str, ...] | None = None) -> list[ProblemSummary]:
-        """Problems in `states` (None: all), newest first, with their incident counts."""
+    async def find(
+        self, states: tuple[str, ...] | None = None, limit: int = 500
+    ) -> list[ProblemSummary]:
+        """Problems in `states` (None: all), newest first, with their incident counts;
+        `limit` 0 is every one."""
         for state in states or ():
             if state not in PROBLEM_STATES:
                 raise Invalid(f"unknown state {state!r}{suggest(state, PROBLEM_STATES)}")
-        return await self.store.problems.find(states)
+        return await self.store.problems.find(states, limit or -1)
 
     async def view(self, key: str) -> ProblemView:
         problem = await self.store.problems.get(key)
