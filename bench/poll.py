@@ -1,7 +1,8 @@
 """Poll rounds of N Statuspage sources on a local server (its own process) with realistic
 latency, against a bare httpx + asyncio.gather of the same requests with the same limits
 and timeouts, the JSON parsed (the floor), alternating in the same run: CPU seconds of
-each (the figure: the round is CPU-bound) and wall seconds, medians over `--rounds`; and
+each (the figure: the round is CPU-bound) and wall seconds, medians over `--rounds` (and
+the worst round, and the worst round's ratio to the floor run just before it); and
 how late a timer ran on the awaiting loop meanwhile, which in the console is the loop
 that reads the keys (the poller runs as the console runs it, on its own thread).
 
@@ -173,6 +174,11 @@ async def _measure(sources: int, port: int, rounds: int, on_loop: bool) -> dict[
                 await floor_client.aclose()
             assert len(await store.statuses.all()) == sources
     out = {k: statistics.median(v) for k, v in figures.items() if not k.endswith("_lags")}
+    for name in ("floor", "poller"):
+        out[f"{name}_cpu_worst_s"] = max(figures[f"{name}_cpu_s"])
+    # Each round's poller against the floor run just before it: the worst of those.
+    pairs = zip(figures["poller_cpu_s"], figures["floor_cpu_s"], strict=True)
+    out["cpu_ratio_worst"] = max(poller / floor for poller, floor in pairs)
     for name in ("floor", "poller"):
         lags = sorted(figures[f"{name}_lags"])
         out[f"{name}_input_lag_p50_ms"] = lags[len(lags) // 2] * 1000

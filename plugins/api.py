@@ -25,7 +25,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:  # httpx is imported when a request is made: a command that reads the
@@ -155,9 +154,12 @@ def text(value: object, limit: int = MAX_TEXT) -> str:
     is shown; this keeps reports small and readable.)"""
     if not isinstance(value, str):
         return ""
-    value = re.sub(r"<[^>]{0,200}>", " ", value)
-    value = re.sub(r"\s+", " ", value).strip()
-    return value[:limit]
+    if "<" in value:
+        value = _TAG.sub(" ", value)
+    return " ".join(value.split())[:limit]  # str.split's whitespace is re's \s
+
+
+_TAG = re.compile(r"<[^>]{0,200}>")
 
 
 def as_list(value: object) -> list[Any]:
@@ -178,6 +180,8 @@ def parse_time(value: object) -> datetime | None:
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "T", 1))
     except ValueError:
+        from email.utils import parsedate_to_datetime  # RFC 822 only: not at every start
+
         try:
             moment = parsedate_to_datetime(raw)
         except (TypeError, ValueError, IndexError):

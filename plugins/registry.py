@@ -18,7 +18,7 @@ import os
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import Distribution, entry_points
 from pathlib import Path
 from types import ModuleType
 
@@ -39,9 +39,9 @@ class PluginInfo:
 def discover(files: Iterable[str | Path] = ()) -> dict[str, PluginInfo]:
     """Every plugin by name. A later one with a taken name is listed as an error."""
     found: dict[str, PluginInfo] = {}
+    described: dict[int, tuple[str, str]] = {}
     for point in entry_points(group=GROUP):
-        dist = point.dist.name if point.dist is not None else "?"
-        version = point.dist.version if point.dist is not None else "?"
+        dist, version = _described(point.dist, described)
         origin = "built-in" if dist == "opsdesk" else f"package {dist}"
         try:
             loaded = point.load()
@@ -54,6 +54,18 @@ def discover(files: Iterable[str | Path] = ()) -> dict[str, PluginInfo]:
         for info in _from_file(Path(path)):
             _add(found, info)
     return found
+
+
+def _described(dist: Distribution | None, seen: dict[int, tuple[str, str]]) -> tuple[str, str]:
+    """A distribution's name and version, its metadata read once: each `.name` and
+    `.version` parses the METADATA file again, which for the six built-in plugins was
+    most of the cost of checking a config's sources at every command's start."""
+    if dist is None:
+        return "?", "?"
+    if id(dist) not in seen:
+        metadata = dist.metadata
+        seen[id(dist)] = (metadata["Name"], metadata["Version"])
+    return seen[id(dist)]
 
 
 def _add(found: dict[str, PluginInfo], info: PluginInfo) -> None:

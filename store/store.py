@@ -8,43 +8,123 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from opsdesk.store.actions import ActionItems
-from opsdesk.store.audit import AuditLog
-from opsdesk.store.banner import BannerRepo
-from opsdesk.store.changes import Changes
 from opsdesk.store.db import LATEST_SCHEMA, Database, peek_schema
-from opsdesk.store.handoffs import Handoffs
-from opsdesk.store.incidents import Incidents
-from opsdesk.store.leases import Leases
 from opsdesk.store.meta import CREATED_AT, Meta
-from opsdesk.store.notifications import Notifications
-from opsdesk.store.overrides import Overrides
-from opsdesk.store.problems import Problems
 from opsdesk.store.records import StoreInfo
-from opsdesk.store.reviews import Reviews
-from opsdesk.store.stats import Stats
-from opsdesk.store.statuses import SourceStatuses
+
+if TYPE_CHECKING:
+    from opsdesk.store.actions import ActionItems
+    from opsdesk.store.audit import AuditLog
+    from opsdesk.store.banner import BannerRepo
+    from opsdesk.store.changes import Changes
+    from opsdesk.store.handoffs import Handoffs
+    from opsdesk.store.incidents import Incidents
+    from opsdesk.store.leases import Leases
+    from opsdesk.store.notifications import Notifications
+    from opsdesk.store.overrides import Overrides
+    from opsdesk.store.problems import Problems
+    from opsdesk.store.review_queries import ReviewQueries
+    from opsdesk.store.reviews import Reviews
+    from opsdesk.store.stats import Stats
+    from opsdesk.store.statuses import SourceStatuses
 
 
 class Store:
+    """The repositories are made on first use, each importing its module then: a command
+    that lists incidents loads neither the problem, review nor change repositories (their
+    record classes are most of a quick command's start-up; tests/test_import_cost.py)."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
-        self.audit = AuditLog(db)
-        self.incidents = Incidents(db)
-        self.stats = Stats(db)
-        self.banner = BannerRepo(db)
         self.meta = Meta(db)
-        self.changes = Changes(db)
-        self.overrides = Overrides(db)
-        self.statuses = SourceStatuses(db)
-        self.handoffs = Handoffs(db)
-        self.notifications = Notifications(db)
-        self.leases = Leases(db)
-        self.problems = Problems(db)
-        self.reviews = Reviews(db)
-        self.actions = ActionItems(db)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        from opsdesk.store.audit import AuditLog
+
+        return AuditLog(self._db)
+
+    @cached_property
+    def incidents(self) -> Incidents:
+        from opsdesk.store.incidents import Incidents
+
+        return Incidents(self._db)
+
+    @cached_property
+    def stats(self) -> Stats:
+        from opsdesk.store.stats import Stats
+
+        return Stats(self._db)
+
+    @cached_property
+    def banner(self) -> BannerRepo:
+        from opsdesk.store.banner import BannerRepo
+
+        return BannerRepo(self._db)
+
+    @cached_property
+    def changes(self) -> Changes:
+        from opsdesk.store.changes import Changes
+
+        return Changes(self._db)
+
+    @cached_property
+    def overrides(self) -> Overrides:
+        from opsdesk.store.overrides import Overrides
+
+        return Overrides(self._db)
+
+    @cached_property
+    def statuses(self) -> SourceStatuses:
+        from opsdesk.store.statuses import SourceStatuses
+
+        return SourceStatuses(self._db)
+
+    @cached_property
+    def handoffs(self) -> Handoffs:
+        from opsdesk.store.handoffs import Handoffs
+
+        return Handoffs(self._db)
+
+    @cached_property
+    def notifications(self) -> Notifications:
+        from opsdesk.store.notifications import Notifications
+
+        return Notifications(self._db)
+
+    @cached_property
+    def leases(self) -> Leases:
+        from opsdesk.store.leases import Leases
+
+        return Leases(self._db)
+
+    @cached_property
+    def problems(self) -> Problems:
+        from opsdesk.store.problems import Problems
+
+        return Problems(self._db)
+
+    @cached_property
+    def reviews(self) -> Reviews:
+        from opsdesk.store.reviews import Reviews
+
+        return Reviews(self._db)
+
+    @cached_property
+    def actions(self) -> ActionItems:
+        from opsdesk.store.actions import ActionItems
+
+        return ActionItems(self._db)
+
+    @cached_property
+    def review(self) -> ReviewQueries:
+        from opsdesk.store.review_queries import ReviewQueries
+
+        return ReviewQueries(self._db)
 
     @classmethod
     async def open(

@@ -182,7 +182,9 @@ def test_when_every_name_is_taken_the_upgrade_is_refused_cleanly(
 ) -> None:
     store = tmp_path / "ops.db"
     schema = make_store(store, "keep me")
-    monkeypatch.setattr(db_module.secrets, "token_hex", lambda n: "0" * (2 * n))
+    import secrets  # store/db.py imports it when it needs a name, and calls it there
+
+    monkeypatch.setattr(secrets, "token_hex", lambda n: "0" * (2 * n))
     for name in predictable_names(store, schema):
         name.mkdir()
         name.with_name(name.name.removesuffix(".bak") + "-00000000.bak").mkdir()

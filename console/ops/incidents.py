@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsdesk.console.config.durations import format_duration
 from opsdesk.console.config.model import Config
@@ -22,17 +22,18 @@ from opsdesk.console.domain.lifecycle import (
     check_transition,
     priority_of,
 )
-from opsdesk.console.domain.paging import STALE_STEP, Step
-from opsdesk.console.domain.paging import due_step as paging_step
-from opsdesk.console.domain.rotations import level_person
 from opsdesk.console.domain.sla import Clock, StateChange, clocks
 from opsdesk.console.domain.text import clean, one_line
 from opsdesk.console.errors import changed_since_you_looked
-from opsdesk.console.ops.pager import SYSTEM, page_level
 from opsdesk.console.ops.refusals import Invalid, Refused
-from opsdesk.console.ops.reviews import ReviewOps
 from opsdesk.store import Actor, Incident, NewIncident, StaleWrite, Store
 from opsdesk.store.records import IncidentEvent, Notification
+
+if TYPE_CHECKING:
+    from opsdesk.console.domain.paging import Step
+
+# Escalation, paging and reviews are imported where an operation needs them, not here:
+# reading and listing incidents (`incident list`, the queue) load none of them.
 
 LOOKBACK = timedelta(days=60)  # overrides that may still be in force began at most this long ago
 
@@ -43,6 +44,8 @@ def due_step(config: Config, incident: Incident, now: datetime) -> Step | None:
     policy = config.policy(incident.service)
     if incident.state != "new" or policy is None or not policy.levels:
         return None
+    from opsdesk.console.domain.paging import due_step as paging_step
+
     return paging_step(
         policy, incident.escalation_level, incident.escalation_round, incident.paged_at, now
     )
@@ -163,6 +166,8 @@ class IncidentOps:
         assignee = None
         policy = self.config.policy(service)
         if self.config.queue.auto_assign and policy is not None:
+            from opsdesk.console.domain.rotations import level_person
+
             overrides = await self.store.overrides.not_ended(now - LOOKBACK)
             assignee, _ = level_person(self.config, policy.levels[0], overrides, now)
         new = NewIncident(
@@ -186,6 +191,8 @@ class IncidentOps:
                 detail=clean(opened_by),
             )
             if policy is not None and policy.levels:
+                from opsdesk.console.ops.pager import page_level
+
                 await page_level(self.store, self.config, incident, 1, 1, now)
         return incident
 
@@ -272,6 +279,8 @@ class IncidentOps:
         if verb == "reopen":
             changes.update(resolved_at=None, resolution_code=None, resolution_note=None)
         if verb == "close":
+            from opsdesk.console.ops.reviews import ReviewOps
+
             reason = await ReviewOps(self.store, self.config, self.actor).close_refusal(incident)
             if reason is not None:
                 raise Refused(reason)
@@ -315,6 +324,8 @@ class IncidentOps:
         }
         changes.update(escalation_level=1, escalation_round=1, escalation_at=now)
         event = IncidentEvent(now, self.actor.login, "state", target, clean(why))
+        from opsdesk.console.ops.pager import page_level
+
         async with self.store.atomic():  # reopened by an alert: page as if it were new
             after = await self._write(incident, events, changes, event, "incident.reopen", now)
             await page_level(self.store, self.config, after, 1, 1, now)
@@ -373,6 +384,8 @@ class IncidentOps:
                 f"{incident.key} is already at the last level ({len(policy.levels)}) of "
                 f"{incident.service}'s escalation policy"
             )
+        from opsdesk.console.domain.paging import Step
+
         return await self._advance(
             incident, events, Step(level, incident.escalation_round, now), now, ""
         )
@@ -383,6 +396,9 @@ class IncidentOps:
         """Move to `step`, assign to whoever it pages, and queue the pages: one transaction."""
         policy = self.config.policy(incident.service)
         assert policy is not None
+        from opsdesk.console.domain.rotations import level_person
+        from opsdesk.console.ops.pager import page_level
+
         overrides = await self.store.overrides.not_ended(now - LOOKBACK)
         login, via = level_person(self.config, policy.levels[step.level - 1], overrides, now)
         changes: dict[str, Any] = {
@@ -411,6 +427,9 @@ class IncidentOps:
         seconds, an open console every half minute and `incident escalate --due` from cron.
         One level per incident per call: after downtime the levels catch up one at a time.
         The version check makes each step happen once however many processes try."""
+        from opsdesk.console.domain.paging import STALE_STEP
+        from opsdesk.console.ops.pager import SYSTEM
+
         system = IncidentOps(self.store, self.config, SYSTEM)
         policies = self.config.escalation_policies
         longest = max(

@@ -23,12 +23,13 @@ again. Firing needs no comparison: every round opens what is missing.
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import os
 import random
 import ssl
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -62,7 +63,32 @@ class PollResult:
 
 
 def report_data(report: StatusReport) -> dict[str, Any]:
-    return dataclasses.asdict(report)
+    """The report as plain data for the store: what `dataclasses.asdict` gives, without
+    its deep copy of every string and date (a report's fields are immutable), which made
+    it a tenth of the poller's own CPU in a round of 500 sources."""
+    data = _plain(report)
+    assert isinstance(data, dict)
+    return data
+
+
+_SCALARS = (str, int, float, type(None), datetime)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _SCALARS):  # bool is an int
+        return value
+    kind = type(value)
+    names = _FIELD_NAMES.get(kind)
+    if names is None and dataclasses.is_dataclass(value):
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    if isinstance(value, list | tuple):
+        return kind(_plain(item) for item in value)
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return copy.deepcopy(value)
 
 
 def alert_words(alert: Alert, origin: str) -> str:

@@ -28,10 +28,8 @@ from opsdesk.console.config import loader as config_loader
 from opsdesk.console.config import trust
 from opsdesk.console.config.loader import ConfigFile, LoadedConfig
 from opsdesk.console.config.model import Config
-from opsdesk.console.ops.demo_team import demo_config
 from opsdesk.console.ops.identity import actor_for, role_sources
 from opsdesk.store import Actor, Store
-from opsdesk.store.bulk import existing_kind
 from opsdesk.store.records import Role
 
 log = logging.getLogger("opsdesk.trust")
@@ -50,6 +48,8 @@ def default_store_choice() -> Path:
     """The store when neither `--store` nor a config names one: the per-user store, or,
     while that does not exist yet and `opsdesk demo` has built its store, the demo (said
     once), so the commands reach what the console showed."""
+    from opsdesk.store.bulk import existing_kind  # only when no store is named
+
     path, demo = default_store_path(), default_demo_path()
     if not path.exists() and existing_kind(demo) == "demo":
         log.warning(f"using the demo store {demo} (no other store yet)")
@@ -170,6 +170,8 @@ def demo_team_applies(options: Options, loaded: LoadedConfig) -> bool:
 def demo_team(path: Path, config_dir: Path | None) -> LoadedConfig:
     """The config of the demo store at `path`: the demo team built into opsdesk, whose
     admin is the store file's owner (who made it). Nothing of it is read from the store."""
+    from opsdesk.console.ops.demo_team import demo_config  # a demo store only
+
     creator = trust.login_of(trust.owner_of(path))
     label = f"{path} (demo store: the built-in demo team, made by {creator})"
     data = demo_config(creator)
