@@ -18,7 +18,7 @@ from textual.widgets import Footer, Input, Static
 
 from opsdesk.console.domain.text import one_line
 from opsdesk.screens.keys import bindings
-from opsdesk.screens.screen import OpsScreen
+from opsdesk.screens.screen import ExplainingScreen
 from opsdesk.screens.table import ListSource, OpsTable, Row, RowSource
 from opsdesk.screens.widgets import BannerLine, StatusHeader
 from opsdesk.store import SearchInterrupted, StoreError
@@ -26,8 +26,9 @@ from opsdesk.store import SearchInterrupted, StoreError
 log = logging.getLogger(__name__)
 
 
-class StoreScreen(OpsScreen):
-    """Base of the Queue, On-call, Vendors and Changes screens."""
+class StoreScreen(ExplainingScreen):
+    """Base of the Queue, On-call, Vendors and Changes screens (a key that does not
+    apply is greyed and says why, from the screen's `explain_action`)."""
 
     TITLE: ClassVar[str] = ""
     COLUMNS: ClassVar[tuple[str, ...]] = ()

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from rich.text import Text
 
-from opsdesk.console.domain.text import clean, one_line
+from opsdesk.console.domain.text import clean, one_line, words
 
 PRIORITY_STYLE = {"P1": "bold white on red", "P2": "dark_orange", "P3": "yellow", "P4": "dim"}
 PRIORITY_GLYPH = {"P1": "▲▲", "P2": "▲ ", "P3": "▬ ", "P4": "▼ "}
@@ -47,12 +47,11 @@ def sla_cell(response_due: datetime | None, resolve_due: datetime | None, now: d
     return Text(f"{seconds}s", style="bold")
 
 
-def append_counts(
-    line: Text, counts: dict[str, int], order: tuple[str, ...], labels: dict[str, str]
-) -> None:
-    """Append "label count" for each state in `order` (zero when absent) to a summary line."""
+def append_counts(line: Text, counts: dict[str, int], order: tuple[str, ...]) -> None:
+    """Append "state count" for each state in `order` (zero when absent) to a summary
+    line, each state in the words text and the console share (`in progress`)."""
     for state in order:
-        line.append(f"{labels.get(state, state)} {counts.get(state, 0):,}  ")
+        line.append(f"{words(state)} {counts.get(state, 0):,}  ")
 
 
 def age(since: datetime, now: datetime) -> str:

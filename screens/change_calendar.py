@@ -13,7 +13,7 @@ from textual.binding import BindingType
 from textual.widgets import Static
 
 from opsdesk.console.config.model import Config, FreezeWindow
-from opsdesk.console.domain.text import one_line
+from opsdesk.console.domain.text import one_line, words
 from opsdesk.screens.keys import bindings
 from opsdesk.screens.screen import LiveDetailScreen
 from opsdesk.store import StoreError
@@ -105,7 +105,7 @@ class ChangeCalendarScreen(LiveDetailScreen):
         text.append("\n")
         for change in changes[:60]:
             text.append(f"{change.key:<9}", style="bold")
-            text.append(f"{change.planned_start:%m-%d %H:%M} {change.state:<10} ")
+            text.append(f"{change.planned_start:%m-%d %H:%M} {words(change.state):<11} ")
             services = one_line(", ".join(change.services), limit=60)
             text.append(f"{one_line(change.title, limit=40)} ({services})\n")
         for window in self.ops.config.freeze_windows:

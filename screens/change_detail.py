@@ -1,6 +1,8 @@
 """One change in full: plan, risk answers, approvals so far and still needed, conflicts
-with their reasons, linked incidents and the timeline; the workflow keys appear only when
-they apply to this change and to you."""
+with their reasons, linked incidents and the timeline. A workflow key of this change's
+stage that does not apply to you (yet) is greyed in the footer; a key of another stage is
+left out of it (ten greyed keys would push Help and Quit off an 80-column footer). Either
+says why when pressed and on `?`: the reason the operation itself would refuse with."""
 
 from __future__ import annotations
 
@@ -12,15 +14,22 @@ from textual import work
 from textual.binding import BindingType
 from textual.widgets import Static
 
-from opsdesk.console.domain.change_rules import REVIEW_NEEDED, VERBS, describe
-from opsdesk.console.domain.text import clean, one_line
+from opsdesk.console.domain.change_rules import (
+    REVIEW_NEEDED,
+    REVIEWABLE,
+    VERBS,
+    change_event_words,
+    describe,
+    rule_for,
+)
+from opsdesk.console.domain.text import clean, one_line, words
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.ops.changes import ChangeOps, ChangePlan, ChangeView
 from opsdesk.screens.change_form import NewChangeForm
 from opsdesk.screens.dialogs import Confirm
 from opsdesk.screens.forms import Ask
 from opsdesk.screens.keys import bindings
-from opsdesk.screens.screen import LiveDetailScreen
+from opsdesk.screens.screen import ExplainingScreen, LiveDetailScreen
 from opsdesk.store import StoreError
 
 STEP_WORDS = {
@@ -29,7 +38,7 @@ STEP_WORDS = {
 }  # fmt: skip
 
 
-class ChangeDetailScreen(LiveDetailScreen):
+class ChangeDetailScreen(LiveDetailScreen, ExplainingScreen):
     BINDINGS: ClassVar[list[BindingType]] = bindings("change_detail")
     PARTS = ("change",)
 
@@ -56,19 +65,36 @@ class ChangeDetailScreen(LiveDetailScreen):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action not in ("step", "decide", "edit") or self.view is None:
+        """A workflow key that does not apply is greyed (None) when it belongs to the
+        change's stage, else left out of the footer (False); both still say why."""
+        if action not in ("step", "decide", "edit") or not self.explain_action(action, parameters):
             return True
-        if self.ops.store.read_only:
-            return False
-        change, actor = self.view.change, self.ops.actor
+        return None if self._of_this_stage(action, parameters) else False
+
+    def _of_this_stage(self, action: str, parameters: tuple[object, ...]) -> bool:
+        """Whether the key is one this change's state is about (approve while submitted,
+        start once approved or while waiting for approvals), whoever may press it."""
+        if self.view is None:
+            return True
+        change = self.view.change
         if action == "edit":
             return change.state in ("draft", "rejected")
-        if action == "decide":
-            approver = actor.has("cab") or actor.has("lead")
-            mine = change.requester == actor.login
-            return approver and not mine and change.state == "submitted"
         verb = str(parameters[0])
-        return change.state in VERBS[verb][0]
+        if action == "decide":
+            rule = rule_for(self.ops.config, change.type, change.risk)
+            review = verb == "approve" and rule.review_after and change.state in REVIEWABLE
+            return change.state == "submitted" or review
+        return change.state in VERBS[verb][0] or (verb == "start" and change.state == "submitted")
+
+    def explain_action(self, action: str, parameters: tuple[object, ...]) -> str:
+        if action not in ("step", "decide", "edit"):
+            return ""
+        if self.view is None:
+            return f"{self.key} is still loading"
+        if why := self.read_only_reason():
+            return why
+        verb = "edit" if action == "edit" else str(parameters[0])
+        return self.changes.why_not(self.view, verb)
 
     def action_step(self, verb: str) -> None:
         """Confirm a step first; closing a change that needs a review asks for it, and
@@ -181,7 +207,7 @@ def render(view: ChangeView) -> Text:
     out.append("\nconflicts", style="bold")
     out.append(f" ({len(view.conflicts)})\n")
     for conflict in view.conflicts:
-        out.append(f"  {one_line(conflict.kind, limit=20)}: ", style="bold yellow")
+        out.append(f"  {words(one_line(conflict.kind, limit=20))}: ", style="bold yellow")
         out.append(f"{one_line(conflict.reason, limit=300)}\n")
     if c.conflicts_ack:
         out.append(f"  acknowledged on submit: {len(c.conflicts_ack)}\n", style="dim")
@@ -190,7 +216,7 @@ def render(view: ChangeView) -> Text:
         out.append(one_line(", ".join(view.linked), limit=300) + "\n")
     out.append("\ntimeline\n", style="bold")
     for event in view.events:
-        what = event.state.replace("_", " ") if event.state else event.kind
+        what = change_event_words(event.kind, event.state)
         out.append(f"  {event.at:%m-%d %H:%M} {one_line(f'{event.actor}: {what}', limit=80)}")
         if event.detail:
             out.append(f" — {one_line(event.detail, limit=200)}")

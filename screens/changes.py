@@ -12,7 +12,7 @@ from textual import work
 from textual.binding import BindingType
 
 from opsdesk.console.config.durations import format_duration
-from opsdesk.console.domain.text import one_line
+from opsdesk.console.domain.text import one_line, words
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.ops.changes import ChangeOps, ChangePlan
 from opsdesk.screens.base import StoreScreen
@@ -26,12 +26,11 @@ from opsdesk.screens.table import Row
 from opsdesk.store import StoreError
 from opsdesk.store.records import ChangeRequest
 
-STATE_LABEL = {"in_progress": "running", "rolled_back": "rolled back"}
 SUMMARY_STATES = ("draft", "submitted", "approved", "scheduled", "in_progress", "failed")
 RISK_STYLE = {"high": "bold red", "medium": "yellow", "low": "green"}
 ACTIVE = ("draft", "submitted", "approved", "scheduled", "in_progress")
 FILTERS = {
-    "around": "running, upcoming and the last week",
+    "around": "in progress, upcoming and the last week",
     "mine": "requested or implemented by me",
     "approve": "waiting for my approval",
     "week": "planned in the next 7 days",
@@ -58,7 +57,7 @@ class ChangesScreen(StoreScreen):
         active = [c for c in changes if c.state in ACTIVE]
         conflicts = await ops.conflict_map(active, now)
         summary = Text("Changes ", style="bold")
-        append_counts(summary, states, SUMMARY_STATES, STATE_LABEL)
+        append_counts(summary, states, SUMMARY_STATES)
         summary.append("\n")
         summary.append_text(await self._metrics(now))
         summary.append("\n")
@@ -72,7 +71,7 @@ class ChangesScreen(StoreScreen):
                     cell(c.key),
                     cell(c.type),
                     cell(f"{c.risk}", style=RISK_STYLE.get(c.risk, "")),
-                    cell(STATE_LABEL.get(c.state, c.state)),
+                    cell(words(c.state)),
                     cell(f"{c.title} ({', '.join(c.services)})", limit=200),
                     cell(f"{c.planned_start:%m-%d %H:%M} {format_duration(c.duration)}"),
                     _conflict_cell(len(conflicts.get(c.key, []))),
@@ -120,7 +119,10 @@ class ChangesScreen(StoreScreen):
             self.reload(top=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action == "new_change" and self.ops.store.read_only)
+        return None if self.explain_action(action, parameters) else True
+
+    def explain_action(self, action: str, parameters: tuple[object, ...]) -> str:
+        return self.read_only_reason() if action == "new_change" else ""
 
     def action_new_change(self) -> None:
         config = self.ops.config

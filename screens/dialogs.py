@@ -160,7 +160,8 @@ COMMAND_NAMES = (
 """The `:` commands Tab completes (console/tui/app.py `run_command` runs them)."""
 TAKES_ARGUMENT = frozenset({"inc", "chg", "prb", "vendor", "theme"})
 COMMANDS = [
-    "queue", "oncall", "vendors", "changes", "problems", "inc ", "chg ", "prb ", "vendor ",
+    "queue", "oncall", "vendors", "changes", "problems", "review", "inc ", "chg ", "prb ",
+    "vendor ",
     "help", "banner",
     "theme light", "theme dark", "quit", "metrics", "mine", "breached", "unassigned", "urgent",
     "open", "all",

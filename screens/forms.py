@@ -64,6 +64,24 @@ class ValidatedForm(ModalScreen[T | None]):
         discard(self)
 
 
+def labelled_css(form: str) -> str:
+    """CSS for one-line fields with their names beside them (as the change form has), so
+    a filled field keeps its name and a prefilled one says what it is."""
+    return f"""
+    {form} .field {{ height: 1; margin-bottom: 0; }}
+    {form} .field Label {{
+        width: 14; padding-right: 1; text-align: right; color: $text-muted;
+    }}
+    {form} .field Input {{ width: 1fr; background: $boost; }}
+    {form} .field Input:focus {{ background: $primary-muted; }}
+    """
+
+
+def labelled(name: str, box: Input) -> Horizontal:
+    """`box` with its name beside it, on one line."""
+    return Horizontal(Label(Text(name), classes="field-name"), box, classes="field")
+
+
 def discard(form: ModalScreen[Any]) -> None:
     """Esc on a form: close it at once when nothing was typed, else ask first."""
     unsaved = getattr(form, "has_unsaved_input", lambda: False)
@@ -179,7 +197,10 @@ class NewIncidentInput:
 
 
 class NewIncidentForm(ValidatedForm[NewIncidentInput]):
-    """Title, service, impact, urgency and description, validated before it returns."""
+    """Title, service, impact, urgency and description, each named beside its field,
+    validated before it returns."""
+
+    DEFAULT_CSS = labelled_css("NewIncidentForm")
 
     def __init__(self, services: list[str]) -> None:
         super().__init__()
@@ -188,17 +209,25 @@ class NewIncidentForm(ValidatedForm[NewIncidentInput]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(Text("New incident", style="bold"))
-            yield Input(placeholder="title (what is broken, for whom)", max_length=300, id="title")
-            yield Input(
-                placeholder="service (type a few letters, Enter takes the first match)",
-                suggester=SuggestFromList(self._services, case_sensitive=False),
-                id="service",
-            )
+            yield labelled("Title", Input(
+                compact=True, placeholder="what is broken, for whom", max_length=300, id="title"
+            ))  # fmt: skip
+            yield labelled("Service", Input(
+                compact=True, placeholder="a few letters; Enter takes the first match",
+                suggester=SuggestFromList(self._services, case_sensitive=False), id="service",
+            ))  # fmt: skip
             yield Static(self._matches(""), id="service-matches")
-            with Horizontal(classes="pair"):
-                yield Input(placeholder="impact 1-3", restrict="[1-3]", max_length=1, id="impact")
-                yield Input(placeholder="urgency 1-3", restrict="[1-3]", max_length=1, id="urgency")
-            yield Input(placeholder="description (optional)", max_length=20000, id="description")
+            yield labelled("Impact", Input(
+                compact=True, placeholder="1 many affected … 3 few (default 3)",
+                restrict="[1-3]", max_length=1, id="impact",
+            ))  # fmt: skip
+            yield labelled("Urgency", Input(
+                compact=True, placeholder="1 hurts now … 3 can wait (default 3)",
+                restrict="[1-3]", max_length=1, id="urgency",
+            ))  # fmt: skip
+            yield labelled("Description", Input(
+                compact=True, placeholder="optional", max_length=20000, id="description"
+            ))  # fmt: skip
             yield Label(Text(""), id="problem")
             with Horizontal(classes="buttons"):
                 yield Button("Create (ctrl+s)", id="create", variant="primary")
@@ -262,7 +291,10 @@ class OverrideInput:
 
 
 class OverrideForm(ValidatedForm[OverrideInput]):
-    """Cover a schedule: schedule, person, from, to (UTC, "2026-11-26 09:00"), reason."""
+    """Cover a schedule: schedule, person, from, to (UTC, "2026-11-26 09:00"), reason,
+    each named beside its field (the first four come filled in)."""
+
+    DEFAULT_CSS = labelled_css("OverrideForm")
 
     def __init__(self, schedules: list[str], logins: list[str], me: str, now: datetime) -> None:
         super().__init__()
@@ -275,20 +307,25 @@ class OverrideForm(ValidatedForm[OverrideInput]):
         start = self._now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         with Vertical(classes="dialog"):
             yield Label(Text("Override: who covers a schedule, when (UTC)", style="bold"))
-            yield Input(
-                value=self._schedules[0] if self._schedules else "",
-                placeholder="schedule",
+            first = self._schedules[0] if self._schedules else ""
+            yield labelled("Schedule", Input(
+                compact=True, value=first, placeholder=one_line(", ".join(self._schedules), 200),
                 id="schedule",
-            )
-            yield Input(value=self._me, placeholder="person (login)", id="login")
-            with Horizontal(classes="pair"):
-                yield Input(value=f"{start:%Y-%m-%d %H:%M}", placeholder="from", id="start")
-                yield Input(
-                    value=f"{start + timedelta(hours=12):%Y-%m-%d %H:%M}",
-                    placeholder="to",
-                    id="end",
-                )
-            yield Input(placeholder="reason (optional)", max_length=200, id="reason")
+            ))  # fmt: skip
+            yield labelled("Person", Input(
+                compact=True, value=self._me, placeholder="login", id="login"
+            ))  # fmt: skip
+            yield labelled("From (UTC)", Input(
+                compact=True, value=f"{start:%Y-%m-%d %H:%M}", placeholder="2026-11-26 09:00",
+                id="start",
+            ))  # fmt: skip
+            yield labelled("To (UTC)", Input(
+                compact=True, value=f"{start + timedelta(hours=12):%Y-%m-%d %H:%M}",
+                placeholder="2026-11-26 21:00", id="end",
+            ))  # fmt: skip
+            yield labelled("Reason", Input(
+                compact=True, placeholder="optional", max_length=200, id="reason"
+            ))  # fmt: skip
             yield Label(Text(""), id="problem")
             yield Label(Text("ctrl+s saves · Esc cancels · Tab next field", style="dim"))
 

@@ -11,9 +11,10 @@ from textual.binding import BindingType
 from textual.widgets import Static
 
 from opsdesk.console.config.durations import format_duration
+from opsdesk.console.domain.lifecycle import event_words
 from opsdesk.console.domain.problem_rules import KnownErrorMatch, state_name
 from opsdesk.console.domain.sla import Clock
-from opsdesk.console.domain.text import one_line
+from opsdesk.console.domain.text import one_line, words
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.ops.incidents import IncidentView, history_of
 from opsdesk.console.ops.problems import ProblemOps
@@ -58,8 +59,7 @@ def timeline_text(incident: Incident, events: list[IncidentEvent]) -> Text:
         events = [IncidentEvent(c.at, "—", "state", c.state) for c in history_of(incident, [])]
     for event in events:
         out.append(f"{event.at:%Y-%m-%d %H:%M}Z  ", style="dim")
-        what = event.state.replace("_", " ") if event.state else event.kind
-        line = f"{event.actor}  {what}" + (f": {event.detail}" if event.detail else "")
+        line = f"{event.actor}  {event_words(event.state, event.kind, event.detail)}"
         out.append_text(block(line, limit=2000))
         out.append("\n")
     return out
@@ -166,7 +166,7 @@ class IncidentScreen(IncidentActions, LiveDetailScreen):
         fields.append("\n")
         for name, value in (
             ("state", incident.state.replace("_", " ")),
-            ("on hold for", incident.hold_reason),
+            ("on hold for", words(incident.hold_reason) if incident.hold_reason else None),
             ("service", incident.service),
             ("impact / urgency", f"{incident.impact} / {incident.urgency}"),
             ("assignee", incident.assignee or "unassigned"),
@@ -181,7 +181,7 @@ class IncidentScreen(IncidentActions, LiveDetailScreen):
                 incident.acknowledged_at and f"{incident.acknowledged_at:%Y-%m-%d %H:%M}Z",
             ),
             ("resolved", incident.resolved_at and f"{incident.resolved_at:%Y-%m-%d %H:%M}Z"),
-            ("resolution", incident.resolution_code),
+            ("resolution", words(incident.resolution_code) if incident.resolution_code else None),
             ("CSAT", incident.csat),
             ("version", incident.version),
         ):

@@ -63,6 +63,11 @@ class IncidentActions(ExplainingScreen):
         """Called once a batch of writes is done (the queue clears its marks)."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """An action that does not apply now is greyed (None), not hidden: the footer
+        keeps its place and the key says why when pressed."""
+        return True if self._applies(action, parameters) else None
+
+    def _applies(self, action: str, parameters: tuple[object, ...]) -> bool:
         if action not in ACTIONS:
             return True
         if self.ops.store.read_only:
@@ -83,7 +88,7 @@ class IncidentActions(ExplainingScreen):
 
     def explain_action(self, action: str, parameters: tuple[object, ...]) -> str:
         """Why an incident action does not apply now, in words ("" when it does)."""
-        if action not in ACTIONS or self.check_action(action, parameters):
+        if self._applies(action, parameters):
             return ""
         if self.ops.store.read_only:
             return self.read_only_reason()

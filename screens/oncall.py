@@ -68,7 +68,8 @@ class OncallScreen(StoreScreen):
         changes += [o.ends_at for o in overrides]
         for schedule in config.schedules:
             now_on = on_now[schedule.name]
-            changes.append(now_on.until)
+            if now_on.until is not None:
+                changes.append(now_on.until)
             who = now_on.login or "— nobody (gap) —"
             style = "bold reverse green" if now_on.login == me else "bold"
             rows.append(
@@ -177,9 +178,11 @@ class OncallScreen(StoreScreen):
                 if shift is None:
                     continue
                 start, end, source, current = shift.start, shift.end, shift.source, False
-            label, note = ("YOU NOW", f"ends {until(end, now)}") if current else (
-                "you next", until(start, now)
-            )  # fmt: skip
+            if current:
+                ends = "no end in sight" if end is None else f"ends {until(end, now)}"
+                label, note = "YOU NOW", ends
+            else:
+                label, note = "you next", until(start, now) if start else ""
             rows.append(
                 Row(
                     key=f"{schedule.name}/you",
@@ -196,12 +199,19 @@ class OncallScreen(StoreScreen):
         return rows
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("add_override", "remove_override") and self.ops.store.read_only:
-            return False
-        if action == "remove_override":
-            key = self.table.selected_key() or ""
-            return key.startswith("OVR-")
-        return True
+        return None if self.explain_action(action, parameters) else True
+
+    def explain_action(self, action: str, parameters: tuple[object, ...]) -> str:
+        if action not in ("add_override", "remove_override", "handoff"):
+            return ""
+        if why := self.read_only_reason():
+            return why
+        if action != "remove_override" and not self.ops.config.schedules:
+            return "no on-call schedules are configured ([[schedules]] in the config)"
+        key = self.table.selected_key() or ""
+        if action == "remove_override" and not key.startswith("OVR-"):
+            return "removing works on an override: select an OVR- row"
+        return ""
 
     def action_handoff(self) -> None:
         names = [s.name for s in self.ops.config.schedules]

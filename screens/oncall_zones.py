@@ -21,8 +21,13 @@ def zone_label(zone: tzinfo, now: datetime) -> str:
     return f"{name}, {now.astimezone(zone):%Z %z}"
 
 
-def span(start: datetime, end: datetime, zone: tzinfo) -> str:
-    """ "11-23 09:00→11-26 22:00 EST": both ends in `zone`, its abbreviation once."""
+def span(start: datetime | None, end: datetime | None, zone: tzinfo) -> str:
+    """ "11-23 09:00→11-26 22:00 EST": both ends in `zone`, its abbreviation once. An
+    end that is None (no hand-off within a year) reads "no end"; a start, "long ago"."""
+    if start is None or end is None:
+        known = start or end
+        shown = f"{known.astimezone(zone):%m-%d %H:%M %Z}" if known else ""
+        return f"{shown}→no end" if start else f"long ago→{shown}".rstrip("→")
     begin, finish = start.astimezone(zone), end.astimezone(zone)
     tail = f"{finish:%H:%M}" if begin.date() == finish.date() else f"{finish:%m-%d %H:%M}"
     return f"{begin:%m-%d %H:%M}→{tail} {finish:%Z}"

@@ -21,7 +21,7 @@ from opsdesk.console.domain.problem_rules import (
     review_calendar,
     state_name,
 )
-from opsdesk.console.domain.text import one_line
+from opsdesk.console.domain.text import one_line, words
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.ops.problems import ProblemOps, ProblemView
 from opsdesk.console.ops.reviews import ReviewOps
@@ -314,14 +314,16 @@ def render(view: ProblemView) -> Text:
     if view.fix is None:
         out.append("(no change linked: e links one)\n", style="dim")
     else:
-        out.append_text(cell(f"{view.fix.key} {view.fix.title} ({view.fix.state})", limit=200))
+        fix = f"{view.fix.key} {view.fix.title} ({words(view.fix.state)})"
+        out.append_text(cell(fix, limit=200))
         out.append("\n")
     out.append(f"\nIncidents ({len(view.incidents)})\n", style="bold")
     for incident in view.incidents:
         out.append(f"  {incident.key} ")
         out.append_text(priority(incident.priority))
         out.append(" ")
-        out.append_text(cell(f"{incident.state} {incident.service}: {incident.title}", limit=200))
+        line = f"{words(incident.state)} {incident.service}: {incident.title}"
+        out.append_text(cell(line, limit=200))
         out.append("\n")
     out.append("\nTimeline\n", style="bold")
     for event in view.events:

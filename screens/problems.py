@@ -19,7 +19,7 @@ from opsdesk.console.domain.problem_rules import PROBLEM_STATES, Candidate, cand
 from opsdesk.console.ops.problems import ProblemOps
 from opsdesk.console.ops.reviews import ActionView, ReviewDue, ReviewOps
 from opsdesk.screens.base import StoreScreen
-from opsdesk.screens.cells import age, cell, priority
+from opsdesk.screens.cells import age, append_counts, cell, priority
 from opsdesk.screens.dialogs import Confirm
 from opsdesk.screens.keys import bindings
 from opsdesk.screens.problem_detail import (
@@ -35,8 +35,6 @@ from opsdesk.store import StoreError
 from opsdesk.store.problem_records import ProblemSummary
 
 LATE = "bold reverse red"
-SHORT_STATE = {"under_investigation": "investigating", "root_cause_known": "cause known",
-               "known_error": "known error"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -203,16 +201,15 @@ class ProblemsScreen(ExplainedKeys, StoreScreen):
             if late:
                 line.append(" ")
                 line.append(f"{late} late", style=LATE)
-        line.append("\n")
+        line.append("  (s)\n", style="dim")  # s moves between the sections named here
         if self.current.name == "problems":
             by_state: dict[str, int] = {}
             for s in loaded.problems:
                 by_state[s.problem.state] = by_state.get(s.problem.state, 0) + 1
-            for state in PROBLEM_STATES[:-1]:
-                line.append(f"{SHORT_STATE.get(state, state)} {by_state.get(state, 0)}  ")
+            # The words the rows and `problem list` use for each state (fits 80 columns).
+            append_counts(line, by_state, PROBLEM_STATES[:-1])
         else:
             line.append(self.current.hint)
-        line.append("(s)" if self.current.name == "problems" else "  (s)", style="dim")
         return line
 
     async def show_rows(self, top: bool = False) -> None:

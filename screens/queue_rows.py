@@ -13,18 +13,18 @@ from rich.text import Text
 
 from opsdesk.console.config.model import Config
 from opsdesk.console.domain.problem_rules import review_required, review_status
+from opsdesk.console.domain.text import words
 from opsdesk.screens.cells import age, cell, priority, sla_cell
 from opsdesk.screens.table import Row
 from opsdesk.store import Store
 from opsdesk.store.records import Incident, IncidentFilter, IncidentOrder
 
-STATE_LABEL = {"acknowledged": "ack'd", "in_progress": "working", "on_hold": "on hold"}
 REVIEW_MARK = {"due": ("R", "bold"), "overdue": ("R!", "bold reverse red")}
 """After the state of a resolved incident that owes a review: R due, R! overdue."""
 
 
 def state_cell(incident: Incident, review: str | None = None) -> Text:
-    state = cell(STATE_LABEL.get(incident.state, incident.state))
+    state = cell(words(incident.state))  # the words `incident list` and `show` use
     if review in REVIEW_MARK:
         mark, style = REVIEW_MARK[review]
         state.append(" ")

@@ -14,7 +14,7 @@ from textual.binding import BindingType
 from textual.widgets import Static
 
 from opsdesk.console.config.durations import format_duration
-from opsdesk.console.domain.text import one_line
+from opsdesk.console.domain.text import one_line, words
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.ops.reviews import ReviewOps, ReviewView
 from opsdesk.screens.cells import block, cell, priority
@@ -173,7 +173,7 @@ def status_text(view: ReviewView) -> Text:
     if review is None:
         out.append(" · not started", style="dim")
     else:
-        out.append_text(cell(f" · {review.state}, version {review.version}", limit=60))
+        out.append_text(cell(f" · {words(review.state)}, version {review.version}", limit=60))
         if review.accepted_by:
             out.append_text(cell(f" by {review.accepted_by}", limit=40))
     out.append("\n")
@@ -228,7 +228,7 @@ def facts_text(view: ReviewView) -> Text:
     for label, changes in found:
         for change in changes:
             out.append(f"  {label}: ", style="dim")
-            out.append_text(cell(f"{change.key} {change.title} ({change.state})", limit=200))
+            out.append_text(cell(f"{change.key} {change.title} ({words(change.state)})", limit=200))
             out.append("\n")
     out.append("\nVendor status at the time\n", style="bold")
     if not facts.vendor_status:

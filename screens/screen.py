@@ -37,8 +37,10 @@ class OpsScreen(Screen[None]):
 
 
 class ExplainingScreen(OpsScreen):
-    """A screen whose keys that do not apply now say why when pressed (the footer hides
-    them; `?` lists them greyed), with the reason `explain_action` gives."""
+    """A screen whose keys that do not apply now say why when pressed (`check_action`
+    returns None for them, so the footer and `?` show them greyed rather than hiding
+    them), with the reason `explain_action` gives: the screen's own, or the app's for
+    the app's keys."""
 
     def explain_action(self, action: str, parameters: tuple[object, ...]) -> str:
         """Why `action` does not apply now, in words ("" when it does)."""
@@ -59,11 +61,11 @@ class ExplainingScreen(OpsScreen):
                     return ""  # something handles this key
                 disabled.append((binding, namespace))
         for binding, namespace in disabled:
-            if namespace is self:
-                _, name, parameters = self.app._parse_action(binding.action, self)
-                why = self.explain_action(name, parameters)
-                if why:
-                    return f"{self.app.get_key_display(binding)}: {why}"
+            target, name, parameters = self.app._parse_action(binding.action, namespace)
+            explain = getattr(target, "explain_action", None)
+            why = str(explain(name, parameters)) if callable(explain) else ""
+            if why:
+                return f"{self.app.get_key_display(binding)}: {why}"
         return ""
 
     def read_only_reason(self) -> str:

@@ -12,8 +12,9 @@ from textual import work
 from textual.binding import BindingType
 from textual.widgets import Static
 
+from opsdesk.console.config.durations import format_duration
 from opsdesk.console.domain.availability import availability
-from opsdesk.console.domain.text import clean, one_line
+from opsdesk.console.domain.text import clean, one_line, words
 from opsdesk.screens.cells import age, level_cell
 from opsdesk.screens.keys import bindings
 from opsdesk.screens.screen import LiveDetailScreen
@@ -47,8 +48,8 @@ class VendorDetailScreen(LiveDetailScreen):
             for source in sources:
                 state = await store.statuses.get(source.name)
                 out.append(f"\n{one_line(source.name, limit=80)} ", style="bold")
-                plugin, every = one_line(source.plugin, limit=40), source.interval.total_seconds()
-                out.append(f"({plugin}, every {every:g}s) ")
+                plugin, every = one_line(source.plugin, limit=40), format_duration(source.interval)
+                out.append(f"({plugin}, every {every}) ")  # "1h", as config writes it
                 if state is None:
                     out.append("not polled yet\n", style="dim")
                     continue
@@ -69,7 +70,8 @@ class VendorDetailScreen(LiveDetailScreen):
                     out.append(f"{days}d {'—' if share is None else f'{share:.2%}'}  ")
                 out.append("\nhistory ", style="bold")
                 for change in month[-8:]:
-                    out.append(f"{change.at:%m-%d %H:%M} {one_line(change.level, limit=20)}  ")
+                    level = words(one_line(change.level, limit=20))
+                    out.append(f"{change.at:%m-%d %H:%M} {level}  ")
                 out.append("\n")
         except StoreError as exc:
             self.notify(one_line(str(exc), limit=400), severity="error", markup=False)

@@ -12,7 +12,7 @@ from textual import work
 from textual.binding import BindingType
 
 from opsdesk.console.config.model import Vendor
-from opsdesk.console.domain.text import one_line
+from opsdesk.console.domain.text import one_line, words
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.ops.poller import Poller
 from opsdesk.plugins.api import Level, worst
@@ -108,16 +108,32 @@ class VendorsScreen(StoreScreen):
         self.app.push_screen(VendorDetailScreen(key))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "repoll":
-            return not self.ops.store.read_only and bool(self.ops.config.sources)
-        return True
+        return None if self.explain_action(action, parameters) else True
+
+    def explain_action(self, action: str, parameters: tuple[object, ...]) -> str:
+        if action != "repoll":
+            return ""
+        if why := self.read_only_reason():
+            return why
+        if not self.ops.config.sources:
+            return "no status sources are configured ([[sources]] in the config)"
+        key = self.table.selected_key()
+        if key is None:
+            return "re-polling works on a vendor: none is selected"
+        if not self._sources_of(key):
+            return f"{one_line(key, limit=60)} has no status source to poll"
+        return ""
+
+    def _sources_of(self, key: str) -> list[str]:
+        """The status sources behind a row: a vendor's, or the one source a row shows."""
+        config = self.ops.config
+        return [s.name for s in config.sources if s.vendor == key or f"⌁ {s.name}" == key]
 
     def action_repoll(self) -> None:
         key = self.table.selected_key()
         if key is None:
             return
-        config = self.ops.config
-        names = [s.name for s in config.sources if s.vendor == key or f"⌁ {s.name}" == key]
+        names = self._sources_of(key)
         if names:
             self.notify(one_line(f"polling {', '.join(names)}…", limit=300), markup=False)
             self._repoll(names)
@@ -128,7 +144,7 @@ class VendorsScreen(StoreScreen):
         try:
             for name in names:
                 for result in await poller.poll(only=name, force=True):
-                    outcome = result.error or result.level or "not modified"
+                    outcome = result.error or words(result.level or "") or "not modified"
                     self.notify(one_line(f"{result.source}: {outcome}", limit=400), markup=False)
         except (OpsdeskError, StoreError) as exc:
             self.notify(one_line(str(exc), limit=400), severity="error", markup=False)

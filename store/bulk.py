@@ -37,7 +37,15 @@ INCIDENT_INSERT = (
 CHANGE_INSERT = (
     "INSERT INTO changes (id, title, description, type, risk, services, planned_start,"
     " planned_end, implementer, requester, test_plan, backout_plan, state, created_at, version,"
-    " updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " updated_at, updated_by, review) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+CHANGE_EVENT_INSERT = (
+    "INSERT INTO change_events (change_id, at, actor, kind, state, detail)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+CHANGE_APPROVAL_INSERT = (
+    "INSERT INTO change_approvals (change_id, actor, roles, decision, comment, at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
 )
 OVERRIDE_INSERT = (
     "INSERT INTO overrides (schedule, login, starts_at, ends_at, reason, created_by, created_at)"
@@ -193,6 +201,13 @@ class DemoBuilder:
 
     async def changes(self, rows: Iterable[tuple[Any, ...]]) -> None:
         await self._timed("insert_other", CHANGE_INSERT, rows)
+
+    async def change_history(
+        self, events: Iterable[tuple[Any, ...]], approvals: Iterable[tuple[Any, ...]]
+    ) -> None:
+        """Each change's timeline and approvals (console/ops/demo_changes.py)."""
+        await self._timed("insert_other", CHANGE_EVENT_INSERT, events)
+        await self._timed("insert_other", CHANGE_APPROVAL_INSERT, approvals)
 
     async def overrides(self, rows: Iterable[tuple[Any, ...]]) -> None:
         await self._timed("insert_other", OVERRIDE_INSERT, rows)

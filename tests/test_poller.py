@@ -356,5 +356,9 @@ def test_poll_once_from_the_cli(server: StatusServer, tmp_path: Path, capsys) ->
         None,
     )
     assert status["incidents"][0]["impact"] == "major" and status["checked_at"]
+    for command in (["vendors", "status"], ["vendors", "list"], ["poll", "--once"]):
+        run([*base, *command, "--force"] if command[0] == "poll" else [*base, *command])
+        text = capsys.readouterr().out  # text says the level in words, JSON in snake_case
+        assert "partial outage" in text and "partial_outage" not in text, (command, text)
     assert run([*base, "vendors", "status", "--vendor", "Githib"]) == 1
     assert 'did you mean "GitHub"' in capsys.readouterr().err

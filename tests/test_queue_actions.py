@@ -90,7 +90,7 @@ async def test_hold_and_resume_from_the_detail_screen(demo_store: Path) -> None:
         await pilot.press("enter")
         await settle(app, pilot)
         assert isinstance(app.screen, IncidentScreen)
-        assert app.screen.check_action("incident", ("resume",)) is False
+        assert app.screen.check_action("incident", ("resume",)) is None  # greyed
         await pilot.press("h")
         await settle(app, pilot)
         assert isinstance(app.screen, Choose)
@@ -183,7 +183,7 @@ async def test_note_needs_text_and_read_only_hides_actions(demo_store: Path) -> 
             ("new_incident", ()),
             ("incident", ("acknowledge",)),
         ):
-            assert viewer.screen.check_action(action, params) is False
+            assert viewer.screen.check_action(action, params) is None  # greyed
         await pilot.press("n")
         await settle(viewer, pilot)
         assert isinstance(viewer.screen, QueueScreen)

@@ -377,4 +377,4 @@ def test_the_console_shows_hostile_text_literally_in_a_real_terminal(hostile: Ho
         assert sequence not in output, repr(sequence)
     # Both vendors were shown in detail, the config's contract and contacts drawn cleaned.
     assert "renews 2027-01-31" in everything and "SLA: evil.exe iso" in everything
-    assert "support after" in everything and "statuspage (statuspage, every 60s)" in everything
+    assert "support after" in everything and "statuspage (statuspage, every 1m)" in everything

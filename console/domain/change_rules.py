@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from opsdesk.console.config.model import ApprovalRule, Config
+from opsdesk.console.domain.text import words
 from opsdesk.store.records import ChangeApproval, ChangeRequest
 
 STATES = (
@@ -42,6 +43,76 @@ def check_verb(key: str, state: str, verb: str) -> str:
         allowed += ["approve", "reject"]
     hint = f"Allowed: {', '.join(allowed)}" if allowed else "Nothing more can happen to it"
     raise ChangeRefused(f"{key} is {state.replace('_', ' ')}; cannot {verb} it. {hint}")
+
+
+def approval_progress(rule: ApprovalRule, approvals: Iterable[ChangeApproval]) -> str:
+    """How far a change is with its approvals, in words: "needs 2 CAB approvals, has 1
+    (ana)". What the refusals below say when a change is waiting for approvals."""
+    wanted = [f"{n} {role}" for n, role in ((rule.cab, "CAB"), (rule.lead, "lead")) if n]
+    if not wanted:
+        return "needs no approval"
+    plural = "s" if rule.cab + rule.lead > 1 else ""
+    given = [a.actor for a in approvals if a.decision == "approve"]
+    has = f"has {len(given)} ({', '.join(given)})" if given else "has none"
+    return f"needs {' and '.join(wanted)} approval{plural}, {has}"
+
+
+def step_refusal(
+    change: ChangeRequest, verb: str, rule: ApprovalRule, approvals: Sequence[ChangeApproval]
+) -> str:
+    """Why `verb` (submit, start, complete, fail, rollback, close) does not apply to this
+    change now ("" when it does). The workflow refuses with this reason and the console
+    shows it on a key that does not apply, so both say the same thing."""
+    if verb == "start" and change.state == "submitted":
+        if still_needed(rule, approvals).none:  # the rule was eased after it was submitted
+            return (
+                f"{change.key} is not approved yet: its rule needs no more approvals now, "
+                "so one approve (by a CAB member or a lead) schedules it"
+            )
+        return f"{change.key} is not approved yet: it {approval_progress(rule, approvals)}"
+    try:
+        check_verb(change.key, change.state, verb)
+    except ChangeRefused as exc:
+        return str(exc)
+    if verb == "close" and rule.review_after and not any(a.decision == "review" for a in approvals):
+        return f"{change.key} needs its CAB review (change approve) first"
+    return ""
+
+
+REVIEWABLE = ("completed", "failed", "rolled_back", "in_progress", "scheduled")
+"""States in which a CAB member's approve is the after-the-fact review a rule may ask for."""
+
+
+def decision_refusal(
+    change: ChangeRequest,
+    decision: str,
+    login: str,
+    rule: ApprovalRule,
+    approvals: Sequence[ChangeApproval],
+) -> str:
+    """Why `login` may not approve or reject this change in its state ("" when they may).
+    Who may decide at all (the role, never one's own change) is the store's rule."""
+    if change.state != "submitted":
+        if decision == "approve" and rule.review_after and change.state in REVIEWABLE:
+            return ""  # the CAB review afterwards
+        return (
+            f"{change.key} is {change.state.replace('_', ' ')}; only submitted changes are "
+            "approved or rejected"
+        )
+    mine = [a for a in approvals if a.actor == login and a.decision == "approve"]
+    if decision == "approve" and mine:
+        return f"you already approved {change.key}: it {approval_progress(rule, approvals)}"
+    return ""
+
+
+def edit_refusal(change: ChangeRequest) -> str:
+    """Why this change cannot be edited ("" when it can): only drafts and rejected ones."""
+    if change.state in ("draft", "rejected"):
+        return ""
+    return (
+        f"{change.key} is {change.state.replace('_', ' ')}; only drafts and rejected changes "
+        "are edited"
+    )
 
 
 def risk_from(config: Config, answers: dict[str, bool]) -> str:
@@ -283,3 +354,22 @@ def _span(start: datetime, end: datetime) -> str:
     return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC" if start.date() == end.date() else (
         f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
     )  # fmt: skip
+
+
+CHANGE_EVENT_VERBS = {
+    "created": "created",
+    "approve": "approved",
+    "reject": "rejected",
+    "review": "reviewed after the fact",
+    "linked": "linked",
+    "edited": "edited",
+}
+
+
+def change_event_words(kind: str, state: str | None) -> str:
+    """A change timeline entry as text and the console say it: a step by its new state
+    (`in progress`), a decision by its verb and what it led to (`approved → scheduled`)."""
+    if kind == "state":
+        return words(state or "")
+    verb = CHANGE_EVENT_VERBS.get(kind, words(kind))
+    return f"{verb} → {words(state)}" if state and kind != "created" else verb

@@ -85,3 +85,18 @@ def priority_of(config: Config, impact: int, urgency: int) -> str:
         if value not in (1, 2, 3):
             raise ValueError(f"{name} must be 1, 2 or 3 (1 is highest), got {value}")
     return config.priority.matrix[impact - 1][urgency - 1]
+
+
+def event_words(state: str | None, kind: str, detail: str) -> str:
+    """A timeline entry as text and the console show it: the state in words, and a hold
+    reason or resolution code in the detail in words too ("on hold: awaiting vendor",
+    "resolved: no fault found: rebooted"). The stored detail keeps the codes JSON gives."""
+    what = state.replace("_", " ") if state else kind
+    if not detail:
+        return what
+    code, sep, _ = detail.partition(": ")
+    if (state == "on_hold" and detail in HOLD_REASONS) or (
+        state == "resolved" and sep and code in RESOLUTION_CODES
+    ):
+        detail = detail.replace(code, code.replace("_", " "), 1)
+    return f"{what}: {detail}"

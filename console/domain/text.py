@@ -67,3 +67,10 @@ def clean(text: str, *, keep_newlines: bool = True, limit: int | None = None) ->
 def one_line(text: str, limit: int | None = None) -> str:
     """Clean `text` for a table cell or a header: a single line, optionally capped."""
     return clean(text, keep_newlines=False, limit=limit)
+
+
+def words(name: str) -> str:
+    """A machine name (a snake_case state, reason or code, as JSON gives it) as text and
+    the console show it: `in_progress` → `in progress`, `awaiting_vendor` → `awaiting
+    vendor`. One rule for every face, so a state reads the same everywhere."""
+    return name.replace("_", " ")

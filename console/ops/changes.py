@@ -13,21 +13,25 @@ from opsdesk.console.config.schema import suggest
 from opsdesk.console.domain.change_rules import (
     REVIEW_NEEDED,
     RISKS,
+    VERBS,
     ChangeRefused,
     Conflict,
     Needed,
     OpenIncident,
-    check_verb,
     conflict_map,
+    decision_refusal,
     describe,
+    edit_refusal,
     risk_from,
     rule_for,
+    step_refusal,
     still_needed,
 )
 from opsdesk.console.domain.rotations import by_schedule, final_rota
 from opsdesk.console.domain.text import clean, one_line
 from opsdesk.console.errors import InputError, OpsdeskError
 from opsdesk.store import Actor, Store
+from opsdesk.store.changes import decider_refusal
 from opsdesk.store.incidents import parse_key
 from opsdesk.store.records import (
     ChangeApproval,
@@ -127,6 +131,20 @@ class ChangeOps:
             await store.events(change.key),
         )
 
+    def why_not(self, view: ChangeView, action: str) -> str:
+        """Why `action` (edit, submit, approve, reject, start, complete, fail, rollback,
+        close) does not apply to the change in `view` for this person ("" when it does):
+        the reason the operation itself would refuse with, from the same rule."""
+        change = view.change
+        rule = rule_for(self.config, change.type, change.risk)
+        if action == "edit":
+            return edit_refusal(change)
+        if action in ("approve", "reject"):
+            return decider_refusal(self.actor, change) or decision_refusal(
+                change, action, self.actor.login, rule, view.approvals
+            )
+        return step_refusal(change, action, rule, view.approvals)
+
     async def awaiting_me(self, changes: list[ChangeRequest]) -> list[ChangeRequest]:
         """Those of `changes` that wait for this person: submitted by someone else, still
         short of approvals, and not yet decided on by them."""
@@ -210,7 +228,10 @@ class ChangeOps:
         self, key: str, now: datetime, *, ack_conflicts: bool = False, version: int | None = None
     ) -> ChangeRequest:
         change = await self._load(key, version)
-        target = self._verb(change, "submit")
+        rule = rule_for(self.config, change.type, change.risk)
+        if why := step_refusal(change, "submit", rule, []):
+            raise Refused(why)
+        target = VERBS["submit"][1]
         found = await self.conflicts_of(change, now)
         if found and not ack_conflicts:
             reasons = "; ".join(c.reason for c in found)
@@ -218,7 +239,7 @@ class ChangeOps:
                 f"{change.key} has {len(found)} conflict(s): {reasons}. Submit again "
                 "acknowledging them (--ack-conflicts) to go ahead"
             )
-        needed = still_needed(rule_for(self.config, change.type, change.risk), [])
+        needed = still_needed(rule, [])
         state, detail = target, f"needs {describe(needed)}"
         if needed.none:
             why = "standard change" if change.type == "standard" else "its rule needs no approval"
@@ -241,26 +262,18 @@ class ChangeOps:
         rule = rule_for(self.config, change.type, change.risk)
         if decision == "reject" and not comment.strip():
             raise Invalid("a rejection needs a comment saying why")
-        if change.state != "submitted":
-            if (
-                decision == "approve"
-                and rule.review_after
-                and change.state
-                in ("completed", "failed", "rolled_back", "in_progress", "scheduled")
-            ):
-                return await self.store.changes.decide(
-                    self.actor, change.key, change.version, "review", clean(comment), None, now
-                )
-            raise Refused(f"{change.key} is {change.state.replace('_', ' ')}; only submitted "
-                          "changes are approved or rejected")  # fmt: skip
+        approvals = await self.store.changes.approvals(change.key)
+        if why := decision_refusal(change, decision, self.actor.login, rule, approvals):
+            raise Refused(why)
+        if change.state != "submitted":  # allowed there: the CAB review afterwards
+            return await self.store.changes.decide(
+                self.actor, change.key, change.version, "review", clean(comment), None, now
+            )
         if decision == "reject":
             new_state: str | None = "rejected"
         else:
-            approvals = await self.store.changes.approvals(change.key)
             roles = frozenset(r for r in ("cab", "lead") if self.actor.has(r))
             mine = ChangeApproval(self.actor.login, roles, "approve", comment, now)
-            if any(a.actor == self.actor.login and a.decision == "approve" for a in approvals):
-                raise Refused(f"you already approved {change.key}")
             new_state = "scheduled" if still_needed(rule, [*approvals, mine]).none else None
         return await self.store.changes.decide(
             self.actor, change.key, change.version, decision, clean(comment), new_state, now
@@ -272,24 +285,20 @@ class ChangeOps:
         """start, complete, fail, rollback, close (a review is required to close a failed,
         rolled back or emergency change; an emergency change also needs its CAB review)."""
         change = await self._load(key, version)
-        target = self._verb(change, verb)
-        changes: dict[str, object] = {"state": target}
+        rule = rule_for(self.config, change.type, change.risk)
+        approvals = await self.store.changes.approvals(change.key)
+        if why := step_refusal(change, verb, rule, approvals):
+            raise Refused(why)
+        changes: dict[str, object] = {"state": VERBS[verb][1]}
         if verb == "close":
             if (change.state in REVIEW_NEEDED or change.type == "emergency") and not review.strip():
                 raise Refused(
                     f"closing {change.key} ({change.state.replace('_', ' ')}, {change.type}) needs "
                     "a post-implementation review (--review)"
                 )
-            rule = rule_for(self.config, change.type, change.risk)
-            if rule.review_after:
-                reviews = [a for a in await self.store.changes.approvals(change.key)
-                           if a.decision == "review"]  # fmt: skip
-                if not reviews:
-                    raise Refused(f"{change.key} needs its CAB review (change approve) first")
             if review.strip():
                 changes["review"] = clean(review)
-        if verb == "start" and change.state not in ("approved", "scheduled"):
-            raise Refused(f"{change.key} is not approved yet")
+        target = VERBS[verb][1]
         event = ChangeEvent(now, self.actor.login, "state", target, clean(review)[:200])
         return await self.store.changes.apply(
             self.actor, change.key, change.version, changes, event, f"change.{verb}", now
@@ -310,9 +319,8 @@ class ChangeOps:
         if unedited:
             raise ValueError(f"editing a change does not change its {', '.join(unedited)}")
         change = await self._load(key, version)
-        if change.state not in ("draft", "rejected"):
-            raise Refused(f"{change.key} is {change.state.replace('_', ' ')}; only drafts and "
-                          "rejected changes are edited")  # fmt: skip
+        if why := edit_refusal(change):
+            raise Refused(why)
         risk = self._checked_plan(plan)
         fields = {
             "title": one_line(plan.title).strip(),
@@ -361,9 +369,3 @@ class ChangeOps:
                 f"{change.key} was changed by {change.updated_by} since you looked; look again"
             )
         return change
-
-    def _verb(self, change: ChangeRequest, verb: str) -> str:
-        try:
-            return check_verb(change.key, change.state, verb)
-        except ChangeRefused as exc:
-            raise Refused(str(exc)) from None
