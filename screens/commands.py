@@ -25,6 +25,7 @@ SCREENS = (
     ("vendors", "Vendors"),
     ("changes", "Changes"),
     ("problems", "Problems"),
+    ("review", "Review"),
 )
 QUICK_FILTERS = (
     ("open", "open incidents"),

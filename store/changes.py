@@ -88,6 +88,36 @@ def decider_refusal(actor: Actor, change: ChangeRequest | None = None) -> str:
     return ""
 
 
+def _find_where(
+    states: tuple[str, ...] | None,
+    requester: str | None,
+    services: tuple[str, ...] | None,
+    window_from: datetime | None,
+    window_before: datetime | None,
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if states:
+        clauses.append(f"state IN ({', '.join('?' for _ in states)})")
+        params += list(states)
+    if requester:
+        clauses.append("(requester = ? OR implementer = ?)")
+        params += [requester, requester]
+    if services:
+        marks = ", ".join("?" for _ in services)
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM json_each(changes.services) WHERE value IN ({marks}))"
+        )
+        params += list(services)
+    if window_before is not None:
+        clauses.append("planned_start < ?")
+        params.append(to_db(window_before))
+    if window_from is not None:
+        clauses.append("planned_end > ?")
+        params.append(to_db(window_from))
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
 class Changes:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -263,19 +293,40 @@ class Changes:
             return [_change(row) for row in await cursor.fetchall()]
 
     async def find(
-        self, states: tuple[str, ...] | None = None, requester: str | None = None, limit: int = 200
+        self,
+        states: tuple[str, ...] | None = None,
+        requester: str | None = None,
+        limit: int | None = 200,
+        *,
+        services: tuple[str, ...] | None = None,
+        window_from: datetime | None = None,
+        window_before: datetime | None = None,
     ) -> list[ChangeRequest]:
-        clauses, params = [], []
-        if states:
-            clauses.append(f"state IN ({', '.join('?' for _ in states)})")
-            params += list(states)
-        if requester:
-            clauses.append("(requester = ? OR implementer = ?)")
-            params += [requester, requester]
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        sql = f"SELECT {COLUMNS} FROM changes {where} ORDER BY planned_start DESC LIMIT ?"
-        async with self._db.conn.execute(sql, (*params, limit)) as cursor:
+        """Changes, latest planned start first: in `states`, requested or implemented by
+        `requester`, touching any of `services`, with a planned window that overlaps
+        [window_from, window_before); `limit` None is every one."""
+        where, params = _find_where(states, requester, services, window_from, window_before)
+        sql = f"SELECT {COLUMNS} FROM changes {where} ORDER BY planned_start DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        async with self._db.conn.execute(sql, params) as cursor:
             return [_change(row) for row in await cursor.fetchall()]
+
+    async def count(
+        self,
+        states: tuple[str, ...] | None = None,
+        requester: str | None = None,
+        *,
+        services: tuple[str, ...] | None = None,
+        window_from: datetime | None = None,
+        window_before: datetime | None = None,
+    ) -> int:
+        """How many changes `find` would list without a limit."""
+        where, params = _find_where(states, requester, services, window_from, window_before)
+        async with self._db.conn.execute(f"SELECT count(*) FROM changes {where}", params) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def around(self, now: datetime, limit: int = 200) -> list[ChangeRequest]:
         """Changes still to finish or ending in the last week, by planned start."""

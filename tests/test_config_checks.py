@@ -136,7 +136,7 @@ def test_rebinding_onto_another_binding_is_refused_naming_both(
     assert code == 2
     assert out == [
         f'{path}: keys.screen.oncall: "q" is already the key of "quit" on the queue, on-call, '
-        'vendors and 9 more screens; it would take "quit" away: pick another key, or rebind '
+        'vendors and 10 more screens; it would take "quit" away: pick another key, or rebind '
         '"quit" too'
     ]
     assert err == f"opsdesk: {out[0]}\n"
@@ -194,6 +194,7 @@ def test_active_together_matches_the_screens() -> None:
     from opsdesk.screens.oncall import OncallScreen
     from opsdesk.screens.oncall_timeline import OncallTimelineScreen
     from opsdesk.screens.queue import QueueScreen
+    from opsdesk.screens.service_review import ServiceReviewScreen
     from opsdesk.screens.table import OpsTable
     from opsdesk.screens.vendor_detail import VendorDetailScreen
     from opsdesk.screens.vendors import VendorsScreen
@@ -214,7 +215,7 @@ def test_active_together_matches_the_screens() -> None:
         "changes": ChangesScreen, "incident": IncidentScreen,
         "change detail": ChangeDetailScreen, "change calendar": ChangeCalendarScreen,
         "on-call timeline": OncallTimelineScreen, "vendor detail": VendorDetailScreen,
-        "help": HelpScreen,
+        "help": HelpScreen, "service review": ServiceReviewScreen,
     }  # fmt: skip
     for name, screen in screens.items():
         classes: list[type] = [screen]
@@ -367,3 +368,21 @@ def test_the_starter_config_lets_one_person_run_a_normal_change(capsys: Capture)
     submit = ["change", "submit", key, "--ack-conflicts", "--json"]
     assert run(submit) == 0, capsys.readouterr().err  # conflict: they are on call then
     assert json.loads(capsys.readouterr().out)["state"] == "scheduled"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("[queue]\nreopen_days = -3\n", "queue.reopen_days: must be at least 0; got -3"),
+        (
+            '[notify.email]\nsmtp_port = 70000\nsmtp_host = "mail"\n',
+            "notify.email.smtp_port: must be from 1 to 65535; got 70000",
+        ),
+    ],
+)
+def test_a_number_out_of_its_bounds_is_refused_where_it_is_written(text: str, said: str) -> None:
+    from opsdesk.console.config.loader import ConfigErrors, parse_text
+
+    with pytest.raises(ConfigErrors) as caught:
+        parse_text(text, "team.toml")
+    assert said in str(caught.value), caught.value

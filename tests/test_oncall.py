@@ -213,8 +213,9 @@ def test_oncall_now_cli(tmp_path, capsys) -> None:  # type: ignore[no-untyped-de
     assert run([*base, "oncall", "now", "--at", "2026-03-08T12:00Z", "--json"]) == 0
     [entry] = json.loads(capsys.readouterr().out)
     assert entry == {
-        "schedule": "platform", "person": "ben", "since": "2026-03-07T14:00:00Z",
-        "until": "2026-03-08T13:00:00Z", "next_person": "ana", "source": "primary",
+        "schedule": "platform", "person": "ben", "from": "2026-03-07T14:00:00Z",
+        "to": "2026-03-08T13:00:00Z", "next_person": "ana", "source": "primary",
+        "since": "2026-03-07T14:00:00Z", "until": "2026-03-08T13:00:00Z",  # older names
     }  # fmt: skip
     assert run([*base, "oncall", "shifts", "--from", "2026-03-07T00:00Z", "--to", "2026-03-09T00:00Z",
                 "--person", "ana", "--json"]) == 0  # fmt: skip
@@ -225,6 +226,29 @@ def test_oncall_now_cli(tmp_path, capsys) -> None:  # type: ignore[no-untyped-de
     ]
     assert run([*base, "oncall", "now", "--schedule", "platfrom"]) == 2
     assert "unknown schedule 'platfrom' (did you mean \"platform\"?)" in capsys.readouterr().err
+
+
+def test_one_person_on_call_has_no_invented_end(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A one-person layer never hands off: `oncall now` says so instead of showing the edge
+    of the window the rota was laid out over as if it were a hand-off."""
+    import json
+
+    from opsdesk.console.cli import run
+
+    alone = Schedule("solo", "UTC", [daily("2026-11-01T09:00", ["ana"])])
+    now = on_call_at(alone, [], utc(2026, 11, 20, 12))
+    assert (now.login, now.until, now.next_login) == ("ana", None, None)
+    assert now.since == utc(2026, 11, 1, 9)  # the layer's start is a real beginning
+    pair = Schedule("pair", "UTC", [daily("2026-11-01T09:00", ["ana", "ben"])])
+    assert on_call_at(pair, [], utc(2026, 11, 20, 12)).until == utc(2026, 11, 21, 9)
+
+    base = team_cli(tmp_path, "team", ["ana"], ["ana"])
+    capsys.readouterr()
+    assert run([*base, "oncall", "now", "--at", "2026-11-20T12:00Z", "--json"]) == 0
+    [entry] = json.loads(capsys.readouterr().out)
+    assert (entry["person"], entry["to"], entry["until"]) == ("ana", None, None)
+    assert run([*base, "oncall", "now", "--at", "2026-11-20T12:00Z"]) == 0
+    assert "no hand-off within a year" in capsys.readouterr().out
 
 
 def test_override_cli_roles_and_effect(tmp_path, capsys, me: str) -> None:  # type: ignore[no-untyped-def]

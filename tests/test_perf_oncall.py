@@ -194,8 +194,9 @@ def old_on_call_at(schedule: Schedule, overrides: Iterable[Override], at: dateti
         schedule=schedule.name,
         login=current.login,
         source=current.source,
-        since=current.start,
-        until=current.end,
+        # No hand-off within the year either side: the window's edge is not one.
+        since=None if current.start == at - horizon else current.start,
+        until=None if following is None else current.end,
         next_login=None if following is None else following.login,
     )
 

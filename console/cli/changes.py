@@ -9,8 +9,20 @@ from datetime import datetime
 from typing import Any
 
 from opsdesk.console.cli.common import now, options_from
-from opsdesk.console.cli.output import emit_json, emit_line, emit_table
-from opsdesk.console.domain.change_rules import STATES, describe
+from opsdesk.console.cli.listing import (
+    Shape,
+    bound,
+    check_services,
+    cut,
+    emit_list,
+    one_chunk,
+    period,
+    say_cut,
+)
+from opsdesk.console.cli.output import emit_json, emit_line
+from opsdesk.console.cli.parsing import count
+from opsdesk.console.domain.change_rules import STATES, change_event_words, describe
+from opsdesk.console.domain.text import one_line
 from opsdesk.console.errors import UsageError
 from opsdesk.console.ops.changes import ChangeOps, ChangePlan, ChangeView
 from opsdesk.console.ops.identity import current_login
@@ -18,6 +30,12 @@ from opsdesk.console.ops.session import open_session
 from opsdesk.store.changes import parse_change_key
 from opsdesk.store.incidents import parse_key
 from opsdesk.store.records import ChangeRequest
+from opsdesk.store.timefmt import to_db
+
+CSV_FIELDS = (
+    "key", "title", "type", "risk", "state", "services", "planned_start", "planned_end",
+    "implementer", "requester", "review",
+)  # fmt: skip
 
 
 async def _with_ops(
@@ -57,7 +75,8 @@ def view_out(view: ChangeView) -> dict[str, Any]:
         "conflicts": [{"kind": c.kind, "reason": c.reason} for c in view.conflicts],
         "linked_incidents": view.linked,
         "timeline": [
-            {"at": e.at, "by": e.actor, "kind": e.kind, "state": e.state, "detail": e.detail}
+            {"at": e.at, "actor": e.actor, "kind": e.kind, "state": e.state, "detail": e.detail,
+             "by": e.actor}  # `actor` as in incident and problem timelines; `by` kept
             for e in view.events
         ],
     }  # fmt: skip
@@ -93,21 +112,36 @@ async def new(args: argparse.Namespace) -> int:
 async def list_(args: argparse.Namespace) -> int:
     me = current_login()
 
-    async def find(ops: ChangeOps) -> list[ChangeRequest]:
-        found = await ops.store.changes.find(
-            states=tuple(args.state) if args.state else None,
-            requester=me if args.mine else None,
-            limit=args.limit,
-        )
-        return await ops.awaiting_me(found) if args.to_approve else found
+    async def find(ops: ChangeOps) -> tuple[list[ChangeRequest], int]:
+        check_services("change list", ops.config, args.service or ())
+        window_from, window_before = period("change list", args, ops.config)
+        given: dict[str, Any] = {
+            "states": tuple(args.state) if args.state else None,
+            "requester": me if args.mine else None,
+            "services": tuple(args.service) if args.service else None,
+            "window_from": window_from,
+            "window_before": window_before,
+        }
+        changes = ops.store.changes
+        if args.to_approve:  # decided per change by the approval rules: count them here
+            waiting = await ops.awaiting_me(await changes.find(**given, limit=None))
+            return waiting[: args.limit or None], len(waiting)
+        found = await changes.find(**given, limit=args.limit or None)
+        total = await changes.count(**given) if cut(len(found), args.limit) else len(found)
+        return found, total
 
-    found = await _with_ops(args, find, create=False)
-    if args.json:
-        emit_json([change_out(c) for c in found])
-        return 0
-    rows = [[c.key, c.type, c.risk, c.state, c.title, ",".join(c.services),
-             f"{c.planned_start:%Y-%m-%d %H:%M}"] for c in found]  # fmt: skip
-    emit_table(["key", "type", "risk", "state", "title", "services", "start (UTC)"], rows)
+    found, total = await _with_ops(args, find, create=False)
+    shape: Shape[ChangeRequest] = Shape(
+        json_of=change_out,
+        csv_fields=CSV_FIELDS,
+        headers=["key", "type", "risk", "state", "title", "services", "start (UTC)"],
+        row_of=lambda c: [
+            c.key, c.type, c.risk, c.state.replace("_", " "), c.title, ",".join(c.services),
+            f"{c.planned_start:%Y-%m-%d %H:%M}",
+        ],
+    )  # fmt: skip
+    await emit_list(args, shape, one_chunk(found))
+    say_cut(len(found), total)
     return 0
 
 
@@ -123,14 +157,20 @@ async def show(args: argparse.Namespace) -> int:
     )
     window = f"{c.planned_start:%Y-%m-%d %H:%M} – {c.planned_end:%Y-%m-%d %H:%M} UTC"
     emit_line(f"  window {window}; implementer {c.implementer}")
-    emit_line(f"  approvals still needed: {describe(view.needed)}")
+    if c.state in ("draft", "submitted"):  # as the console says it: only while it matters
+        emit_line(f"  approvals still needed: {describe(view.needed)}")
     for approval in view.approvals:
         when = f"{approval.at:%Y-%m-%d %H:%M}"
         emit_line(f"  {approval.decision} by {approval.actor} at {when}: {approval.comment}")
     for conflict in view.conflicts:
-        emit_line(f"  conflict ({conflict.kind}): {conflict.reason}")
+        emit_line(f"  conflict ({conflict.kind.replace('_', ' ')}): {conflict.reason}")
     if view.linked:
         emit_line(f"  linked incidents: {', '.join(view.linked)}")
+    emit_line("")
+    for event in view.events:  # as the console says it
+        what = change_event_words(event.kind, event.state)
+        detail = f" — {one_line(event.detail, limit=200)}" if event.detail else ""
+        emit_line(f"{to_db(event.at)}  {event.actor}  {what}{detail}")
     return 0
 
 
@@ -254,12 +294,36 @@ def add_parser(
     )
     p.add_argument("--json", action="store_true")
 
-    p = action(sub, "list", list_, "changes, newest window first")
+    from opsdesk.console.cli import figures
+
+    p = action(
+        sub, "stats", figures.change_stats,
+        "changes planned in a period: by type, success rate, failed, rolled back, emergency",
+    )  # fmt: skip
+    figures.add_period_flags(p, service=True)
+    p.add_argument("--json", action="store_true")
+
+    p = action(sub, "list", list_, "changes, latest planned start first")
     p.add_argument("--state", action="append", choices=STATES)
     p.add_argument("--mine", action="store_true", help="requested or implemented by me")
     p.add_argument("--to-approve", action="store_true", help="waiting for my approval")
-    p.add_argument("--limit", type=int, default=200)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--service", action="append", metavar="S", help="touching this service")
+    p.add_argument(
+        "--from", dest="from_", type=bound, metavar="WHEN",
+        help="planned window ends after this day's start (team's zone) or this instant",
+    )  # fmt: skip
+    p.add_argument(
+        "--to", type=bound, metavar="WHEN",
+        help="planned window starts before the end of this day or this instant"
+        " (with --from: the window overlaps the period)",
+    )  # fmt: skip
+    p.add_argument(
+        "--limit", type=count, default=200, metavar="N",
+        help="at most N (default 200; 0: all); a cut list says so on stderr",
+    )  # fmt: skip
+    shape = p.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true")
+    shape.add_argument("--csv", action="store_true", help="RFC 4180 CSV for a spreadsheet")
 
     p = action(sub, "show", show, "a change with approvals, what is still needed, conflicts")
     p.add_argument("key")

@@ -5,14 +5,32 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from opsdesk.console.cli.common import now, options_from
+from opsdesk.console.cli.listing import (
+    COUNT_AT_MOST,
+    Shape,
+    bound,
+    check_services,
+    cut,
+    emit_list,
+    one_chunk,
+    period,
+    say_cut,
+)
 from opsdesk.console.cli.output import emit_json, emit_line, emit_table
 from opsdesk.console.cli.paging import HEADERS, notification_json, notification_row
-from opsdesk.console.cli.parsing import add_action
-from opsdesk.console.domain.lifecycle import HOLD_REASONS, OPEN_STATES, RESOLUTION_CODES, STATES
+from opsdesk.console.cli.parsing import add_action, count
+from opsdesk.console.domain.lifecycle import (
+    HOLD_REASONS,
+    OPEN_STATES,
+    RESOLUTION_CODES,
+    STATES,
+    event_words,
+)
 from opsdesk.console.domain.sla import Clock, due_summary
 from opsdesk.console.errors import UsageError
 from opsdesk.console.ops.identity import current_login
@@ -20,8 +38,14 @@ from opsdesk.console.ops.incidents import IncidentOps, IncidentView
 from opsdesk.console.ops.session import open_session
 from opsdesk.store import Incident
 from opsdesk.store.incidents import parse_key
-from opsdesk.store.records import INCIDENT_SORTS, IncidentFilter, IncidentOrder
+from opsdesk.store.records import INCIDENT_SORTS, TRIAGE, IncidentFilter, IncidentOrder
 from opsdesk.store.timefmt import to_db
+
+CSV_FIELDS = (
+    "key", "title", "service", "priority", "state", "assignee", "created_at",
+    "acknowledged_at", "resolved_at", "closed_at", "response_due", "resolve_due",
+    "response_breached", "resolve_breached", "resolution_code", "csat", "source",
+)  # fmt: skip
 
 
 def _breached(due: datetime | None, at: datetime) -> bool:
@@ -58,17 +82,26 @@ def incident_out(incident: Incident, at: datetime) -> dict[str, Any]:
 
 
 def clock_out(clock: Clock) -> dict[str, Any]:
+    """A clock as JSON: durations as `*_seconds` numbers (as in `incident metrics`), and
+    the older duration strings (`"1h30m"`) under their first names, kept for scripts."""
+    left = clock.remaining.total_seconds()
+    remaining = clock.remaining if left >= 0 else None
+    overdue = -clock.remaining if left < 0 else None
     return {
         "state": clock.state,
         "reason": clock.reason,
-        "target": clock.target,
-        "elapsed": clock.elapsed,
-        "remaining": clock.remaining if clock.remaining.total_seconds() >= 0 else None,
-        "overdue": -clock.remaining if clock.remaining.total_seconds() < 0 else None,
+        "target_seconds": clock.target.total_seconds(),
+        "elapsed_seconds": clock.elapsed.total_seconds(),
+        "remaining_seconds": None if remaining is None else remaining.total_seconds(),
+        "overdue_seconds": None if overdue is None else overdue.total_seconds(),
         "due": clock.due,
         "breached": clock.breached,
         "at_risk": clock.at_risk,
         "log": [{"at": at, "what": what} for at, what in clock.log],
+        "target": clock.target,
+        "elapsed": clock.elapsed,
+        "remaining": remaining,
+        "overdue": overdue,
     }
 
 
@@ -104,26 +137,42 @@ async def new(args: argparse.Namespace) -> int:
 async def list_(args: argparse.Namespace) -> int:
     at = now()
     states = tuple(args.state) if args.state else (None if args.all else OPEN_STATES)
-    where = IncidentFilter(
+    if (args.breached or args.from_ or args.to) and not (args.state or args.breached_open):
+        states = None  # breaches and periods are history: resolved incidents count too
+    within = IncidentFilter(
         states=states,
         priorities=tuple(args.priority) if args.priority else None,
         assignee=current_login() if args.mine else args.assignee,
-        breached_at=at if args.breached else None,
+        breached_at=at if args.breached_open else None,
+        breached_by=at if args.breached else None,
         search=args.search,
+        services=tuple(args.service) if args.service else None,
     )
     order = IncidentOrder(args.sort, descending=args.reverse)
-    found = await _with_ops(
-        args, lambda ops: ops.store.incidents.find(where, args.limit, order=order), create=False
-    )
-    if args.json:
-        emit_json([incident_out(i, at) for i in found])
-        return 0
-    rows = [
-        [i.key, i.priority, i.state.replace("_", " "), i.title, i.service, i.assignee or "—",
-         due_summary(i.response_due, i.resolve_due, at)]
-        for i in found
-    ]  # fmt: skip
-    emit_table(["key", "pri", "state", "title", "service", "assignee", "sla"], rows)
+    shape: Shape[Incident] = Shape(
+        json_of=lambda i: incident_out(i, at),
+        csv_fields=CSV_FIELDS,
+        headers=["key", "pri", "state", "title", "service", "assignee", "sla"],
+        row_of=lambda i: [
+            i.key, i.priority, i.state.replace("_", " "), i.title, i.service, i.assignee or "—",
+            due_summary(i.response_due, i.resolve_due, at),
+        ],
+    )  # fmt: skip
+
+    async def write(ops: IncidentOps) -> None:
+        check_services("incident list", ops.config, args.service or ())
+        opened_from, opened_before = period("incident list", args, ops.config)
+        where = replace(within, opened_from=opened_from, opened_before=opened_before)
+        incidents = ops.store.incidents
+        if args.limit == 0:
+            await emit_list(args, shape, incidents.each(where, order))
+            return
+        found = await incidents.find(where, args.limit, order=order)
+        await emit_list(args, shape, one_chunk(found))
+        if cut(len(found), args.limit):
+            say_cut(len(found), await incidents.count(where, at_most=COUNT_AT_MOST + 1))
+
+    await _with_ops(args, write, create=False)
     return 0
 
 
@@ -213,9 +262,8 @@ async def show(args: argparse.Namespace) -> int:
         emit_line(incident.description)
     emit_line("")
     for event in view.events:
-        what = event.state.replace("_", " ") if event.state else event.kind
-        detail = f": {event.detail}" if event.detail else ""
-        emit_line(f"{to_db(event.at)}  {event.actor}  {what}{detail}")
+        what = event_words(event.state, event.kind, event.detail)  # as the console says it
+        emit_line(f"{to_db(event.at)}  {event.actor}  {what}")
     if view.pages:
         emit_line("")
         emit_table(HEADERS, [notification_row(n) for n in view.pages])
@@ -308,6 +356,10 @@ async def metrics(args: argparse.Namespace) -> int:
     from opsdesk.console.domain.metrics import table_rows
     from opsdesk.console.ops.metrics import collect
 
+    if args.from_ is not None or args.to is not None or args.service:
+        from opsdesk.console.cli.figures import incident_metrics
+
+        return await incident_metrics(args)  # a chosen period or service: the review's figures
     at = now()
     found = await _with_ops(args, lambda ops: collect(ops.store, at), create=False)
     if args.json:
@@ -364,21 +416,52 @@ def add_parser(
     p.add_argument("--description")
     p.add_argument("--json", action="store_true")
 
-    p = action("list", list_, "list incidents, most urgent first (open ones unless --state/--all)")
+    p = action(
+        "list", list_, "list incidents in triage order, as the queue shows them: P1 first,"
+        " unacknowledged before the rest, then breached and nearest SLA due (open ones"
+        " unless --state/--all/--breached/--from/--to)",
+    )  # fmt: skip
     p.add_argument("--state", action="append", choices=STATES)
     p.add_argument("--all", action="store_true", help="every state")
     p.add_argument("--priority", action="append", choices=("P1", "P2", "P3", "P4"))
+    p.add_argument("--service", action="append", metavar="S", help="on this service (repeatable)")
     p.add_argument("--assignee", metavar="LOGIN")
     p.add_argument("--mine", action="store_true", help="assigned to me")
-    p.add_argument("--breached", action="store_true", help="open and past an SLA due time")
+    p.add_argument(
+        "--from", dest="from_", type=bound, metavar="WHEN",
+        help="opened at or after this day (in the team's zone) or instant (ISO-8601); any state",
+    )  # fmt: skip
+    p.add_argument(
+        "--to", type=bound, metavar="WHEN",
+        help="opened before the end of this day or before this instant; any state",
+    )  # fmt: skip
+    p.add_argument(
+        "--breached", action="store_true",
+        help="breached its respond or resolve SLA at any time, resolved ones too",
+    )  # fmt: skip
+    p.add_argument(
+        "--breached-open", action="store_true",
+        help="open and past an SLA due time now (what --breached meant before)",
+    )  # fmt: skip
     p.add_argument("--search", metavar="TEXT", help="in key, title, description, service, assignee")
-    p.add_argument("--sort", choices=INCIDENT_SORTS, default="urgency", help="default urgency")
+    p.add_argument(
+        "--sort", choices=(TRIAGE, *INCIDENT_SORTS), default=TRIAGE,
+        help="default triage (the queue's order); urgency: nearest SLA due first",
+    )  # fmt: skip
     p.add_argument("--reverse", action="store_true", help="turn the order round")
-    p.add_argument("--limit", type=int, default=100)
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--limit", type=count, default=100, metavar="N",
+        help="at most N (default 100; 0: all); a cut list says so on stderr",
+    )  # fmt: skip
+    shape = p.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true")
+    shape.add_argument("--csv", action="store_true", help="RFC 4180 CSV for a spreadsheet")
 
     p = action("metrics", metrics, "MTTA/MTTR (mean, median, p90), SLA attainment, CSAT, backlog")
     p.add_argument("--json", action="store_true")
+    from opsdesk.console.cli.figures import add_period_flags
+
+    add_period_flags(p, service=True)  # any of them: that period (or service) instead of 7/30 days
 
     p = action("show", show, "one incident with its SLA clocks and timeline")
     p.add_argument("key")

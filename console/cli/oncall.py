@@ -27,19 +27,22 @@ async def now_command(args: argparse.Namespace) -> int:
         emit_json(
             [
                 {
-                    "schedule": f.schedule, "person": f.login, "since": f.since, "until": f.until,
+                    "schedule": f.schedule, "person": f.login, "from": f.since, "to": f.until,
                     "next_person": f.next_login, "source": f.source,
+                    "since": f.since, "until": f.until,  # the older names, kept for scripts
                 }
                 for f in found
             ]
         )  # fmt: skip
         return 0
     rows = [
-        [f.schedule, f.login or "— gap —", f"{f.since:%Y-%m-%d %H:%M}",
-         f"{f.until:%Y-%m-%d %H:%M}", f.next_login or "—", f.source]
+        [f.schedule, f.login or "— gap —",
+         f"{f.since:%Y-%m-%d %H:%M}" if f.since else "over a year ago",
+         f"{f.until:%Y-%m-%d %H:%M}" if f.until else "no hand-off within a year",
+         f.next_login or "—", f.source]
         for f in found
     ]  # fmt: skip
-    emit_table(["schedule", "on call", "since (UTC)", "until (UTC)", "next", "source"], rows)
+    emit_table(["schedule", "on call", "from (UTC)", "to (UTC)", "next", "source"], rows)
     return 0
 
 
@@ -124,7 +127,7 @@ async def handoff_list(args: argparse.Namespace) -> int:
          "yes" if n.seen_at else "no", n.text]
         for n in notes
     ]  # fmt: skip
-    emit_table(["id", "schedule", "from", "for", "written (UTC)", "read", "note"], rows)
+    emit_table(["key", "schedule", "by", "for", "written (UTC)", "read", "note"], rows)
     return 0
 
 
@@ -160,7 +163,7 @@ async def override_list(args: argparse.Namespace) -> int:
          f"{o.ends_at:%Y-%m-%d %H:%M}", o.reason, o.created_by]
         for o in found
     ]  # fmt: skip
-    emit_table(["id", "schedule", "person", "from (UTC)", "to (UTC)", "reason", "by"], rows)
+    emit_table(["key", "schedule", "person", "from (UTC)", "to (UTC)", "reason", "by"], rows)
     return 0
 
 
@@ -182,15 +185,23 @@ async def override_remove(args: argparse.Namespace) -> int:
 
 def _override_out(override: Any) -> dict[str, Any]:
     return {
-        "id": f"OVR-{override.id}", "schedule": override.schedule, "person": override.login,
+        "key": f"OVR-{override.id}", "schedule": override.schedule, "person": override.login,
         "from": override.starts_at, "to": override.ends_at, "reason": override.reason,
         "created_by": override.created_by,
+        "id": f"OVR-{override.id}",  # the older name, kept for scripts
     }  # fmt: skip
 
 
 def _handoff_out(note: HandoffNote) -> dict[str, Any]:
-    """A handoff note as JSON, its id as `HND-n` (as overrides are `OVR-n`)."""
-    return {**dataclasses.asdict(note), "id": f"HND-{note.id}"}
+    """A handoff note as JSON in the words every record uses: `key` (`HND-n`, as
+    overrides are `OVR-n`) and `created_by`; `id` and `author` are the older names, kept
+    for scripts."""
+    return {
+        "key": f"HND-{note.id}",
+        "created_by": note.author,
+        **dataclasses.asdict(note),
+        "id": f"HND-{note.id}",
+    }
 
 
 def _ops(session: Session) -> OncallOps:

@@ -26,6 +26,9 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
+json_default = _default  # for lists written a chunk at a time (console/cli/listing.py)
+
+
 def emit_json(data: Any) -> None:
     """Write `data` as JSON. Non-ASCII is escaped, so no byte of data can act on a terminal."""
     sys.stdout.write(json.dumps(data, default=_default, ensure_ascii=True, indent=2) + "\n")

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from opsdesk.console.cli.common import now, options_from
+from opsdesk.console.cli.listing import COUNT_AT_MOST, cut, say_cut
 from opsdesk.console.cli.output import emit_json, emit_line, emit_table
+from opsdesk.console.cli.parsing import count
 from opsdesk.console.config.model import Config
 from opsdesk.console.domain.text import one_line
 from opsdesk.console.errors import UsageError
@@ -43,7 +45,10 @@ def add_parsers(command: Command) -> None:
     listing.add_argument(
         "--state", choices=["pending", "sending", "delivered", "failed", "cancelled"]
     )
-    listing.add_argument("--limit", type=int, default=50, metavar="N", help="default 50")
+    listing.add_argument(
+        "--limit", type=count, default=50, metavar="N",
+        help="at most N (default 50; 0: all); a cut list says so on stderr",
+    )  # fmt: skip
     listing.add_argument("--json", action="store_true")
 
 
@@ -87,15 +92,19 @@ def notification_row(n: Notification) -> list[str]:
     ]
 
 
-HEADERS = ["ID", "INCIDENT", "WHO", "HOW", "STATE", "WHEN (UTC)", "OUTCOME"]
+HEADERS = ["id", "incident", "who", "how", "state", "when (UTC)", "outcome"]  # as every table
 
 
 async def list_notifications(args: argparse.Namespace) -> int:
     session = await open_session(options_from(args), create=False)
     try:
-        found = await session.store.notifications.list(
-            args.incident, limit=args.limit, state=args.state
-        )
+        notifications = session.store.notifications
+        found = await notifications.list(args.incident, limit=args.limit or -1, state=args.state)
+        total = len(found)
+        if cut(total, args.limit):
+            total = await notifications.count(
+                args.incident, state=args.state, at_most=COUNT_AT_MOST + 1
+            )
     finally:
         await session.close()
     if args.json:
@@ -104,6 +113,7 @@ async def list_notifications(args: argparse.Namespace) -> int:
         emit_table(HEADERS, [notification_row(n) for n in found])
     else:
         emit_line("no notifications" + (f" for {args.incident}" if args.incident else ""))
+    say_cut(len(found), total)
     return 0
 
 

@@ -12,7 +12,9 @@ from datetime import date, datetime
 from typing import Any
 
 from opsdesk.console.cli.common import now, options_from
+from opsdesk.console.cli.listing import cut, say_cut
 from opsdesk.console.cli.output import emit_json, emit_line, emit_table
+from opsdesk.console.cli.parsing import count
 from opsdesk.console.config.durations import format_duration
 from opsdesk.console.config.model import Config
 from opsdesk.console.domain.problem_rules import (
@@ -41,6 +43,7 @@ from opsdesk.store.problem_records import (
     ACTION_TYPES,
     ActionItem,
     Problem,
+    ProblemSummary,
     Review,
 )
 from opsdesk.store.problems import problem_json
@@ -181,16 +184,24 @@ async def problem_list(args: argparse.Namespace) -> int:
     states = tuple(_state(s) for s in args.state) if args.state else None
     if states is None and not args.all:
         states = OPEN_PROBLEM_STATES
-    found = await _with_ops(args, lambda ops: ops.problems.find(states), create=False)
+
+    async def find(ops: Ops) -> tuple[list[ProblemSummary], int]:
+        found = await ops.problems.find(states, args.limit)
+        cut_off = cut(len(found), args.limit)
+        store = ops.problems.store
+        return found, await store.problems.count(states) if cut_off else len(found)
+
+    found, total = await _with_ops(args, find, create=False)
     if args.json:
         emit_json([{**problem_json(s.problem), "incident_count": s.incidents} for s in found])
-        return 0
-    rows = [
-        [s.problem.key, _name(s.problem.state), s.problem.title, ", ".join(s.problem.services),
-         s.problem.owner or "—", str(s.incidents)]
-        for s in found
-    ]  # fmt: skip
-    emit_table(["key", "state", "title", "services", "owner", "incidents"], rows)
+    else:
+        rows = [
+            [s.problem.key, _name(s.problem.state), s.problem.title,
+             ", ".join(s.problem.services), s.problem.owner or "—", str(s.incidents)]
+            for s in found
+        ]  # fmt: skip
+        emit_table(["key", "state", "title", "services", "owner", "incidents"], rows)
+    say_cut(len(found), total)
     return 0
 
 
@@ -441,7 +452,7 @@ async def review_due(args: argparse.Namespace) -> int:
 
 def _action_table(views: list[ActionView]) -> None:
     emit_table(
-        ["key", "state", "due", "type", "owner", "from", "title"],
+        ["key", "state", "due", "type", "owner", "raised on", "title"],
         [[v.item.key, v.item.state, ("OVERDUE " if v.overdue else "")
           + ("—" if v.item.due is None else v.item.due.isoformat()), v.item.type,
           v.item.owner, " ".join(k for k in (v.item.incident_key, v.item.problem_key) if k),
@@ -556,6 +567,10 @@ def _problem_parser(command: Callable[..., argparse.ArgumentParser], action: Act
     p = action(sub, "list", problem_list, "problems, newest first (open ones unless --state/--all)")
     p.add_argument("--state", action="append", metavar="STATE")
     p.add_argument("--all", action="store_true", help="every state, closed ones too")
+    p.add_argument(
+        "--limit", type=count, default=500, metavar="N",
+        help="at most N (default 500; 0: all); a cut list says so on stderr",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true")
 
     p = action(sub, "show", problem_show, "one problem: fields, fix, incidents, timeline, actions")

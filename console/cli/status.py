@@ -30,7 +30,8 @@ async def poll_command(args: argparse.Namespace) -> int:
             for result in results:
                 failed += result.error is not None
                 if not args.json:
-                    outcome = result.error or result.level or "not modified"
+                    outcome = result.error or (result.level or "").replace("_", " ")
+                    outcome = outcome or "not modified"
                     emit_line(f"{result.source}: {outcome}")
             if args.json:
                 emit_json([r.__dict__ for r in results])
@@ -73,7 +74,8 @@ async def vendors_list(args: argparse.Namespace) -> int:
     rows = []
     for v in out:
         services = ", ".join(cast(list[str], v["services"])) or "—"
-        rows.append([str(v["vendor"]), str(v["level"]), services, str(v["renewal"] or "—")])
+        level = str(v["level"]).replace("_", " ")  # in words, as the console says it
+        rows.append([str(v["vendor"]), level, services, str(v["renewal"] or "—")])
     emit_table(["vendor", "status", "services", "renewal"], rows)
     return 0
 
@@ -112,7 +114,8 @@ async def vendors_status(args: argparse.Namespace) -> int:
         emit_json(out)
         return 0
     rows = [
-        [o["vendor"] or "(monitoring)", o["source"], o["level"], o["error"] or o["summary"],
+        [o["vendor"] or "(monitoring)", o["source"], o["level"].replace("_", " "),
+         o["error"] or o["summary"],
          f"{o['checked_at']:%m-%d %H:%M}" if o["checked_at"] else "never"]
         for o in out
     ]  # fmt: skip
@@ -181,6 +184,14 @@ def add_parsers(
     p.add_argument("--json", action="store_true")
     p = action(sub, "status", vendors_status, "each status source: level, summary, error, age")
     p.add_argument("--vendor", metavar="NAME")
+    p.add_argument("--json", action="store_true")
+    from opsdesk.console.cli import figures
+
+    p = action(
+        sub, "availability", figures.vendors_availability,
+        "each vendor's availability over a period against its contract (default: 30 days)",
+    )  # fmt: skip
+    figures.add_period_flags(p, service=False)
     p.add_argument("--json", action="store_true")
 
     plugins = command("plugins", plugins_list, "status adapter plugins")

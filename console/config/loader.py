@@ -39,6 +39,7 @@ from opsdesk.console.config.model import (
     Priority,
     StatusSource,
 )
+from opsdesk.console.config.review_checks import review_errors
 from opsdesk.console.config.schema import Path as KeyPath
 from opsdesk.console.config.schema import (
     SchemaError,
@@ -503,6 +504,7 @@ def _reference_errors(config: Config) -> Iterator[SchemaError]:
         _integrations,
         _serve,
         _problems_and_reviews,
+        review_errors,
     ):
         yield from section(config, names)
 
@@ -596,10 +598,19 @@ def _layer(where: KeyPath, layer: Layer, names: _Names) -> Iterator[SchemaError]
     if layer.rotation.total_seconds() <= 0:
         yield SchemaError((*where, "rotation"), "rotation must be longer than zero")
     for m_index, login in enumerate(layer.members):
-        if names.logins and login not in names.logins:
+        if login and names.logins and login not in names.logins:
             yield _unknown((*where, "members", m_index), "login", login, names.logins)
+    if layer.members and not any(layer.members):
+        yield SchemaError((*where, "members"), "a layer needs at least one member who is someone")
     if layer.restrict is not None and not layer.restrict.days:
         yield SchemaError((*where, "restrict", "days"), "restriction leaves no days")
+    for r_index, window in enumerate(layer.restrictions):
+        if not window.days:
+            yield SchemaError(
+                (*where, "restrictions", r_index, "days"), "restriction leaves no days"
+            )
+    if layer.until is not None and layer.until <= (layer.active_from or layer.start):
+        yield SchemaError((*where, "until"), "until must be after start (and active_from)")
 
 
 def _escalation_policies(config: Config, names: _Names) -> Iterator[SchemaError]:

@@ -338,7 +338,8 @@ class SlaConfig:
 @dataclass
 class QueueConfig:
     reopen_days: int = field(
-        default=7, metadata={"doc": "How many days a resolved incident can be reopened."}
+        default=7,
+        metadata={"doc": "How many days a resolved incident can be reopened.", "min": 0},
     )
     auto_assign: bool = field(
         default=False,
@@ -368,11 +369,33 @@ class Service:
         default_factory=list,
         metadata={"doc": "Vendors it depends on (names from `[[vendors]]`)."},
     )
+    sla_target: float | None = field(
+        default=None,
+        metadata={
+            "doc": "SLA attainment target in percent for the service review "
+            "(none: `[service_review] sla_target`)."
+        },
+    )
+    mttr_target: Duration | None = field(
+        default=None,
+        metadata={"doc": "Median time to resolve it should stay under (none: the review's)."},
+    )
+    csat_target: float | None = field(
+        default=None,
+        metadata={"doc": "Average CSAT (1 to 5) it should reach (none: the review's)."},
+    )
+    cost_per_hour: float | None = field(
+        default=None,
+        metadata={
+            "doc": "What an hour of its downtime costs the business, in `[service_review] "
+            "currency` (none: outages are not costed)."
+        },
+    )
 
 
 @dataclass
 class Contract:
-    cost: float = field(metadata={"doc": "What one period costs."})
+    cost: float = field(metadata={"doc": "What one period costs.", "min": 0})
     renewal: date = field(metadata={"doc": "The next renewal date."})
     currency: str = field(default="USD", metadata={"doc": "Currency of `cost`."})
     period: Literal["monthly", "yearly"] = field(
@@ -383,6 +406,14 @@ class Contract:
         metadata={"doc": "Notice period; the renewal is flagged once inside it."},
     )
     sla: str = field(default="", metadata={"doc": "The vendor's SLA, as text for people."})
+    availability: float | None = field(
+        default=None,
+        metadata={"doc": "Contracted availability in percent, e.g. 99.9 (none: not contracted)."},
+    )
+    budget: float | None = field(
+        default=None,
+        metadata={"doc": "Yearly budget for the contract, in `currency` (none: no budget)."},
+    )
 
 
 @dataclass
@@ -412,7 +443,8 @@ class StatusSource:
         default=timedelta(seconds=10), metadata={"doc": "How long one attempt may take."}
     )
     retries: int = field(
-        default=2, metadata={"doc": "Further attempts when one fails, with backoff."}
+        default=2,
+        metadata={"doc": "Further attempts when one fails, with backoff.", "min": 0},
     )
     vendor: str | None = field(
         default=None,
@@ -470,7 +502,9 @@ class Vendor:
 @dataclass
 class Layer:
     name: str = field(metadata={"doc": "What the rota calls it.", "kind": "name"})
-    members: list[str] = field(metadata={"doc": "Logins taking turns, in order."})
+    members: list[str] = field(
+        metadata={"doc": 'Logins taking turns, in order; `""` is a turn of nobody.'}
+    )
     rotation: Duration = field(metadata={"doc": "How long each turn lasts."})
     start: LocalDateTime = field(
         metadata={"doc": "When the first member's first turn starts, in the schedule's zone."}
@@ -479,6 +513,38 @@ class Layer:
         default=None,
         metadata={"doc": "Cover only in this weekly window (none: all the time)."},
     )
+    restrictions: list[Restriction] = field(
+        default_factory=list,
+        metadata={
+            "doc": "More windows, as `restrict`: the layer covers in any of them (with "
+            "`restrict`, in that one too); none: all the time."
+        },
+    )
+    active_from: LocalDateTime | None = field(
+        default=None,
+        metadata={
+            "doc": "Cover only from this local time (none: from `start`); turns still "
+            "count from `start`."
+        },
+    )
+    until: LocalDateTime | None = field(
+        default=None,
+        metadata={"doc": "Stop covering at this local time (none: never)."},
+    )
+    timezone: ZoneName | None = field(
+        default=None,
+        metadata={
+            "doc": "The zone of this layer's `start`, handoffs and windows (none: the schedule's)."
+        },
+    )
+
+    def windows(self) -> list[Restriction]:
+        """Every restriction window of the layer (empty: it covers all the time)."""
+        return ([self.restrict] if self.restrict is not None else []) + list(self.restrictions)
+
+
+NOBODY = ""
+"""A layer member that is nobody: that turn the layer covers no one (lower layers show)."""
 
 
 @dataclass
@@ -517,7 +583,10 @@ class EscalationPolicy:
     )
     repeat: int = field(
         default=0,
-        metadata={"doc": "Start again from level 1 this many times while nobody acknowledges."},
+        metadata={
+            "doc": "Start again from level 1 this many times while nobody acknowledges.",
+            "min": 0,
+        },
     )
     repeat_after: Duration = field(
         default=timedelta(minutes=30),
@@ -546,8 +615,8 @@ class ApprovalRule:
         default_factory=lambda: ["low", "medium", "high"],
         metadata={"doc": "The risks it is for."},
     )
-    cab: int = field(default=0, metadata={"doc": "CAB approvals needed."})
-    lead: int = field(default=0, metadata={"doc": "Lead approvals needed."})
+    cab: int = field(default=0, metadata={"doc": "CAB approvals needed.", "min": 0})
+    lead: int = field(default=0, metadata={"doc": "Lead approvals needed.", "min": 0})
     review_after: bool = field(
         default=False,
         metadata={
@@ -568,8 +637,10 @@ class RiskQuestion:
 
 @dataclass
 class RiskThresholds:
-    medium: int = field(default=3, metadata={"doc": "Score from which the risk is medium."})
-    high: int = field(default=6, metadata={"doc": "Score from which the risk is high."})
+    medium: int = field(
+        default=3, metadata={"doc": "Score from which the risk is medium.", "min": 0}
+    )
+    high: int = field(default=6, metadata={"doc": "Score from which the risk is high.", "min": 0})
 
 
 @dataclass
@@ -721,7 +792,7 @@ class ServeConfig:
 @dataclass
 class EmailSettings:
     smtp_host: str = field(default="localhost", metadata={"doc": "The SMTP server."})
-    smtp_port: int = field(default=25, metadata={"doc": "Its port."})
+    smtp_port: int = field(default=25, metadata={"doc": "Its port.", "min": 1, "max": 65535})
     security: Literal["none", "starttls", "tls"] = field(
         default="none", metadata={"doc": "`starttls`, `tls` (implicit, port 465) or `none`."}
     )
@@ -821,6 +892,51 @@ class ReviewsConfig:
 
 
 @dataclass
+class ServiceReviewConfig:
+    """The monthly service review (`opsdesk report review`): the team's zone and working
+    hours, the targets each service is judged against, and how outages are costed."""
+
+    timezone: ZoneName | None = field(
+        default=None,
+        metadata={
+            "doc": "Months and out-of-hours are read in this zone (none: the zone of the "
+            "`business_hours` calendar, else of the first `[sla.calendars.<name>]`, else UTC)."
+        },
+    )
+    business_hours: str = field(
+        default="",
+        metadata={
+            "doc": "The `[sla.calendars.<name>]` whose hours are not out of hours (none: "
+            "Monday to Friday, 09:00 to 17:00 in `timezone`)."
+        },
+    )
+    sla_target: float = field(
+        default=95.0, metadata={"doc": "SLA attainment target in percent, for every service."}
+    )
+    mttr_target: Duration = field(
+        default=timedelta(days=1),
+        metadata={"doc": "Median time to resolve (all priorities) a service should stay under."},
+    )
+    csat_target: float = field(
+        default=4.0, metadata={"doc": "Average CSAT (1 to 5) every service should reach."}
+    )
+    amber_margin: float = field(
+        default=10.0,
+        metadata={
+            "doc": "How far, in percent of the target, a figure may miss it and be amber "
+            "rather than red."
+        },
+    )
+    outage_priorities: list[Priority] = field(
+        default_factory=lambda: ["P1"],
+        metadata={"doc": "Incidents of these priorities count as downtime of their service."},
+    )
+    currency: str = field(
+        default="USD", metadata={"doc": "Currency of the services' `cost_per_hour`."}
+    )
+
+
+@dataclass
 class Config:
     store: StoreConfig = field(
         default_factory=StoreConfig, metadata={"doc": "Where the store lives."}
@@ -899,6 +1015,10 @@ class Config:
     reviews: ReviewsConfig = field(
         default_factory=ReviewsConfig,
         metadata={"doc": "Post-incident reviews: which incidents need one, when, who accepts."},
+    )
+    service_review: ServiceReviewConfig = field(
+        default_factory=ServiceReviewConfig,
+        metadata={"doc": "The monthly service review: team zone, targets, outage cost."},
     )
 
     def person(self, login: str) -> Person | None:

@@ -191,6 +191,11 @@ def _walk(
         meaning = " ".join(str(field.metadata.get("doc", "")).split())
         if not meaning:
             missing.append(f"{table or '(top level)'} {key}")
+        low, high = field.metadata.get("min"), field.metadata.get("max")
+        if low is not None or high is not None:
+            bound = f"From {low} to {high}." if low is not None and high is not None else ""
+            bound = bound or (f"At least {low}." if low is not None else f"At most {high}.")
+            meaning = f"{meaning} {bound}"
         default = _default(field, hints[field.name])
         path = ".".join((*prefix, key))
         origin, args = typing.get_origin(hint), typing.get_args(hint)

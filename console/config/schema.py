@@ -214,10 +214,23 @@ def _build_scalar(kind: Any, value: Any, path: Path) -> Any:
     raise TypeError(f"unsupported schema type {kind!r} at {format_path(path)}")
 
 
+_HINTS: dict[Any, dict[str, Any]] = {}
+
+
+def _hints(kind: Any) -> dict[str, Any]:
+    """A record's field types, resolved once per class: `get_type_hints` evaluates every
+    annotation's text each call, and a config builds the same records many times over
+    (it was most of the time a command took to read the demo team's config)."""
+    found = _HINTS.get(kind)
+    if found is None:
+        found = _HINTS[kind] = typing.get_type_hints(kind, include_extras=True)
+    return found
+
+
 def _build_record(kind: Any, value: Any, path: Path) -> Any:
     if not isinstance(value, dict):
         raise SchemaError(path, f"expected a table, got {_describe(value)}")
-    hints = typing.get_type_hints(kind, include_extras=True)
+    hints = _hints(kind)
     fields = {toml_key(f): f for f in dataclasses.fields(kind)}
     errors: list[SchemaError] = []
     kwargs: dict[str, Any] = {}
@@ -231,6 +244,7 @@ def _build_record(kind: Any, value: Any, path: Path) -> Any:
             kwargs[field.name] = build(hints[field.name], value[key], (*path, key))
             if field.metadata.get("kind") == NAME_KIND:
                 _check_name(kwargs[field.name], field, (*path, key))
+            _check_bounds(kwargs[field.name], field, (*path, key))
         except SchemaError as exc:
             errors += each_error(exc)
     for key, field in fields.items():
@@ -240,6 +254,20 @@ def _build_record(kind: Any, value: Any, path: Path) -> Any:
             errors.append(SchemaError((*path, key), "missing required key"))
     _raise_any(errors)
     return kind(**kwargs)
+
+
+def _check_bounds(value: Any, field: dataclasses.Field[Any], path: Path) -> None:
+    """A number outside the field's `min`/`max` metadata (a negative count of days, a
+    port above 65535) is refused where it is written, not found out when it is used."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return
+    low, high = field.metadata.get("min"), field.metadata.get("max")
+    if low is not None and high is not None and not low <= value <= high:
+        raise SchemaError(path, f"must be from {low} to {high}; got {value}")
+    if low is not None and value < low:
+        raise SchemaError(path, f"must be at least {low}; got {value}")
+    if high is not None and value > high:
+        raise SchemaError(path, f"must be at most {high}; got {value}")
 
 
 def _check_name(value: Any, field: dataclasses.Field[Any], path: Path) -> None:
@@ -270,7 +298,7 @@ def to_data(kind: Any, value: Any) -> Any:
         _, item = typing.get_args(kind)
         return {k: to_data(item, v) for k, v in value.items()}
     if dataclasses.is_dataclass(kind):
-        hints = typing.get_type_hints(kind, include_extras=True)
+        hints = _hints(kind)
         out = {}
         for field in dataclasses.fields(kind):
             data = to_data(hints[field.name], getattr(value, field.name))

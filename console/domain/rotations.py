@@ -6,7 +6,9 @@ and instants.
   (spring forward) happens at the first instant after the gap; one at an ambiguous time
   (fall back) happens at the first occurrence.
 - A restriction (days of week and a daily from–to window, which may cross midnight) limits
-  when a layer covers; the day is the day the window starts.
+  when a layer covers; the day is the day the window starts. A layer may have several:
+  it covers in any of them. `active_from`/`until` bound when it covers at all, without
+  moving its handoffs; a member "" (NOBODY) is a turn in which the layer covers no one.
 - Layers later in the list sit on top: where a higher layer has someone, it wins.
 - Overrides beat every layer; where overrides overlap, the newest wins.
 - Where nobody covers, the rota has a gap (login None).
@@ -24,6 +26,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from opsdesk.console.config.model import (
+    NOBODY,
     WEEKDAYS,
     Config,
     EscalationLevel,
@@ -91,7 +94,13 @@ Piece = tuple[datetime, datetime, str]
 """(start, end, login) of a layer's shift, before it is a Shift (cheaper to make)."""
 
 
+def layer_zone(layer: Layer, zone: ZoneInfo) -> ZoneInfo:
+    """The zone a layer's times are in: its own, else its schedule's (`zone`)."""
+    return zone if layer.timezone is None else ZoneInfo(layer.timezone)
+
+
 def _rotation(layer: Layer, zone: ZoneInfo, start: datetime, end: datetime) -> list[Piece]:
+    zone = layer_zone(layer, zone)
     first_handoff = _handoff(layer, zone, 0)
     if end <= first_handoff:
         return []
@@ -138,6 +147,24 @@ def _day_window(day: date, from_: time, to: time, zone: ZoneInfo) -> tuple[datet
     return open_at, local_instant(datetime.combine(close_day, to), zone)
 
 
+def union_windows(
+    restrictions: Sequence[Restriction], zone: ZoneInfo, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The windows of several restrictions over [start, end), sorted, overlapping and
+    touching ones merged (a layer covers in any of them)."""
+    if len(restrictions) == 1:
+        return restriction_windows(restrictions[0], zone, start, end)
+    every = sorted(w for r in restrictions for w in restriction_windows(r, zone, start, end))
+    merged: list[tuple[datetime, datetime]] = []
+    for begin, finish in every:
+        if merged and begin <= merged[-1][1]:
+            if finish > merged[-1][1]:
+                merged[-1] = (merged[-1][0], finish)
+        else:
+            merged.append((begin, finish))
+    return merged
+
+
 def layer_shifts(layer: Layer, zone: ZoneInfo, start: datetime, end: datetime) -> list[Shift]:
     """When the layer actually covers: its rotation cut to its restriction windows."""
     name = layer.name
@@ -145,10 +172,20 @@ def layer_shifts(layer: Layer, zone: ZoneInfo, start: datetime, end: datetime) -
 
 
 def _layer_pieces(layer: Layer, zone: ZoneInfo, start: datetime, end: datetime) -> list[Piece]:
+    zone = layer_zone(layer, zone)
+    if layer.active_from is not None:
+        start = max(start, local_instant(layer.active_from, zone))
+    if layer.until is not None:
+        end = min(end, local_instant(layer.until, zone))
+    if end <= start:
+        return []
     turns = _rotation(layer, zone, start, end)
-    if layer.restrict is None:
+    if NOBODY in layer.members:
+        turns = [turn for turn in turns if turn[2] != NOBODY]
+    restrictions = layer.windows()
+    if not restrictions:
         return turns
-    windows = restriction_windows(layer.restrict, zone, start, end)
+    windows = union_windows(restrictions, zone, start, end)
     cut = []
     first = 0  # both lists are sorted: walk them together
     for turn_start, turn_end, login in turns:
@@ -205,13 +242,10 @@ class _Keyed:
                     tuple(layer.members),
                     layer.rotation,
                     layer.start,
-                    None
-                    if layer.restrict is None
-                    else (
-                        tuple(layer.restrict.days),
-                        layer.restrict.from_,
-                        layer.restrict.to,
-                    ),
+                    tuple((tuple(r.days), r.from_, r.to) for r in layer.windows()),
+                    layer.active_from,
+                    layer.until,
+                    layer.timezone,
                 )
                 for layer in schedule.layers
             ),
@@ -300,12 +334,19 @@ def _final_rota(
 
 @dataclass(frozen=True)
 class OnCallNow:
+    """Who covers a schedule at one instant. `since`/`until` are None when no hand-off
+    falls within the year either side that the rota is laid out over (a one-person
+    layer): "until 2028-02-22 00:39" would be the window's edge, not a hand-off."""
+
     schedule: str
     login: str | None
     source: str
-    since: datetime
-    until: datetime
+    since: datetime | None
+    until: datetime | None
     next_login: str | None
+
+
+ON_CALL_REACH = timedelta(days=366)  # how far either side `on_call_at` looks for a hand-off
 
 
 def on_call_at(schedule: Schedule, overrides: Iterable[Override], at: datetime) -> OnCallNow:
@@ -321,15 +362,15 @@ def on_call_at(schedule: Schedule, overrides: Iterable[Override], at: datetime) 
         current = rota[index]
         following = rota[index + 1] if index + 1 < len(rota) else None
         cut = current.start == at - horizon or following is None or following.end == at + horizon
-        if not cut or horizon >= timedelta(days=366):
+        if not cut or horizon >= ON_CALL_REACH:
             break
         horizon *= 2
     return OnCallNow(
         schedule=schedule.name,
         login=current.login,
         source=current.source,
-        since=current.start,
-        until=current.end,
+        since=None if current.start == at - horizon else current.start,
+        until=None if following is None else current.end,
         next_login=None if following is None else following.login,
     )
 

@@ -35,7 +35,15 @@ from opsdesk.console.config.model import Config
 from opsdesk.console.domain import business_time
 from opsdesk.console.domain.lifecycle import HOLD_REASONS, RESOLUTION_CODES
 from opsdesk.console.domain.sla import RUNNING_STATES, StateChange, clocks, policy_for
+from opsdesk.console.ops.demo_changes import change_history
 from opsdesk.console.ops.demo_problems import seed_learning
+from opsdesk.console.ops.demo_review import (
+    BadWeek,
+    change_slots,
+    seed_month,
+    story,
+    story_change,
+)
 from opsdesk.console.ops.demo_team import demo_config, demo_sources
 from opsdesk.console.ops.incidents import sla_columns
 from opsdesk.plugins.api import Incident as VendorIncident
@@ -255,6 +263,7 @@ class DemoResult:
     # (store/bulk.py: inserts, each index, the search index, aggregates, commit).
     phases: dict[str, float] = dataclasses.field(default_factory=dict)
     cpu: dict[str, float] = dataclasses.field(default_factory=dict)
+    review_month: str = ""  # "2026-11": the month with the story (console/ops/demo_review.py)
 
 
 class _Generator:
@@ -270,6 +279,9 @@ class _Generator:
         self.respond: dict[str, float] = {p: t.respond.total_seconds() for p, t in targets}
         self.resolve: dict[str, float] = {p: t.resolve.total_seconds() for p, t in targets}
         self.audit: list[tuple[Any, ...]] = []
+        self.change_events: list[tuple[Any, ...]] = []
+        self.change_approvals: list[tuple[Any, ...]] = []
+        self.story = story(now)
         try:
             self.fast_sla: _FastSla | None = _FastSla(config, self.now)
         except _Fallback:
@@ -289,7 +301,10 @@ class _Generator:
         impacts = [1, 2, 2, 3, 3, 3, 3, 3]
         urgencies = [1, 2, 2, 2, 3, 3, 3]
         open_states = ["acknowledged", "in_progress", "in_progress", "on_hold"]
-        csats = [5, 5, 5, 5, 4, 4, 4, 3, 3, 2, 1]
+        # Customers rate a fix in time well (mean 4.5) and a late one badly (2.2), so the
+        # services the review month's bad week hit are the ones below the CSAT target.
+        csats_in_time = [5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 3]
+        csats_late = [4, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1]
         services, logins, matrix = self.services, self.logins, self.matrix
         n_services, n_logins, n_regions = len(services), len(logins), len(REGIONS)
         n_holds, n_codes = len(HOLD_REASONS), len(RESOLUTION_CODES)
@@ -297,6 +312,8 @@ class _Generator:
         respond_rate = {p: 1.5 / t for p, t in self.respond.items()}
         resolve_rate = {p: 1.6 / t for p, t in self.resolve.items()}
         audited_from = count - AUDITED_INCIDENTS
+        bad_week = BadWeek(self.story)
+        week_start, week_end = bad_week.start, bad_week.end  # tested inline: a million times
         for index in range(count):
             created = start + (index + rand()) * step
             age = now - created
@@ -313,6 +330,16 @@ class _Generator:
             dedup = f"{getrandbits(64):016x}" if monitored else None
             ack_at = created + -log(1.0 - rand()) / respond_rate[priority]
             res_at = ack_at + -log(1.0 - rand()) / resolve_rate[priority]
+            # The review month's bad week on checkout (console/ops/demo_review.py).
+            if week_start <= created < week_end and bad_week.hit(index, created):
+                usual = priority
+                service, title, impact, urgency = bad_week.shape(index, region)
+                priority = matrix[impact - 1][urgency - 1]
+                ack_at, res_at = bad_week.times(
+                    created, ack_at, res_at,
+                    respond_rate[usual] / respond_rate[priority],
+                    resolve_rate[usual] / resolve_rate[priority],
+                )  # fmt: skip
             open_chance = (
                 0.6 if age < 3600 else 0.3 if age < DAY else 0.08 if age < 7 * DAY else 0.002
             )
@@ -332,7 +359,8 @@ class _Generator:
                 code = RESOLUTION_CODES[below(n_codes)]
                 note = f"Resolved: {code.replace('_', ' ')}."
                 if rand() < 0.3:
-                    csat = csats[below(11)]
+                    late = res_at - created > 1.5 * self.resolve[priority]
+                    csat = (csats_late if late else csats_in_time)[below(11)]
                 closed_at = res_at + 3 * DAY
                 state = "resolved"
                 if closed_at < now:
@@ -452,6 +480,7 @@ class _Generator:
         rng = self.rng
         span = (HISTORY_DAYS + 30) * DAY
         start = self.now - HISTORY_DAYS * DAY
+        slots = change_slots(self.story, start, span, count)
         for index in range(count):
             planned = start + (index + rng.random()) * span / count
             planned -= planned % 1800
@@ -470,9 +499,35 @@ class _Generator:
                 svc=services[0], n=rng.randint(2, 8), m=rng.randint(9, 16)
             )
             created = planned - rng.uniform(1, 10) * DAY
+            # A change planned weeks ahead was raised already (some hours to days ago).
+            created = min(created, self.now - (6 + 17 * (index % 7)) * 3600)
+            if index in slots:  # the review month's failed and rolled-back change
+                told = story_change(self.story, slots[index])
+                title, kind, risk, services = (
+                    told["title"],
+                    told["type"],
+                    told["risk"],
+                    told["services"],
+                )
+                planned = told["planned_start"].timestamp()
+                end, state = told["planned_end"].timestamp(), told["state"]
+                created = planned - 3 * DAY
             key = f"CHG-{index + 1}"
+            history = change_history(
+                self.config, index=index, kind=kind, risk=risk, requester=requester,
+                implementer=implementer, created=created, planned=planned, end=end,
+                now=self.now, state=state, exclude=frozenset({self.creator}),
+            )  # fmt: skip
+            state = history.state
             self.audit.append((_iso(created), requester, "change.create", "change", key, None,
                                json.dumps({"title": title, "state": "draft"})))  # fmt: skip
+            for at, actor, action, before, after in history.audit[1:]:
+                self.audit.append((_iso(at), actor, action, "change", key, before, after))
+            for at, actor, kind_of, to, detail in history.events:
+                self.change_events.append((index + 1, _iso(at), actor, kind_of, to, detail))
+            for actor, roles, decision, comment, at in history.approvals:
+                self.change_approvals.append((index + 1, actor, roles, decision, comment, _iso(at)))
+            last = history.events[-1][0]
             yield (
                 index + 1,
                 title,
@@ -488,9 +543,10 @@ class _Generator:
                 "Redeploy the previous release; restore the snapshot taken before.",
                 state,
                 _iso(created),
-                1,
-                _iso(max(created, min(end, self.now))),
-                requester,
+                history.version,
+                _iso(last),
+                history.events[-1][1],
+                history.review,
             )
 
     def overrides(self) -> Iterator[tuple[Any, ...]]:
@@ -520,10 +576,9 @@ ONE_DAY = timedelta(days=1)
 def _episodes(now: datetime) -> dict[str, list[tuple[datetime, Level, str]]]:
     """Each demo source's level changes over the last 90 days, oldest first: most are
     operational, SendGrid is degraded by an incident, Atlassian is in maintenance, and
-    Cloudflare had a major outage earlier this month (or nine days ago on its first days)."""
-    month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    outage = month + (now - month) / 2 if now - month >= timedelta(days=1) else now - 9 * ONE_DAY
-    outage = outage.replace(minute=outage.minute - outage.minute % 5, second=0, microsecond=0)
+    Cloudflare had a major outage in the bad week of the review month (demo_review.py)."""
+    told = story(now)
+    outage, outage_end = told.outage_at, told.outage_end
     ago = now - timedelta(minutes=130)
     return {
         "github": [
@@ -532,7 +587,7 @@ def _episodes(now: datetime) -> dict[str, list[tuple[datetime, Level, str]]]:
         ],
         "cloudflare": [
             (outage, "major_outage", "Widespread 5xx errors across the Cloudflare network"),
-            (outage + timedelta(minutes=160), "operational", OPERATIONAL),
+            (outage_end, "operational", OPERATIONAL),
         ],
         "atlassian": [(now - timedelta(minutes=35), "maintenance", MAINTENANCE)],
         "sendgrid": [(ago, "degraded", SENDGRID_INCIDENT)],
@@ -624,6 +679,7 @@ async def build_demo(
             await builder.timelines(chunk[0][0], chunk[-1][0])
         await builder.statuses(*recorded_statuses(now))
         await builder.changes(generator.changes(changes))
+        await builder.change_history(generator.change_events, generator.change_approvals)
         await builder.overrides(generator.overrides())
         summary = {"incidents": incidents, "changes": changes, "seed": seed}
         generator.audit.sort(key=lambda row: row[0])
@@ -643,8 +699,10 @@ async def build_demo(
     learning_began, learning_cpu = time.perf_counter(), time.process_time()
     async with await Store.open(path) as store:
         await seed_learning(store, config, now)
+        await seed_month(store, config, now)
     phases = {"generate": generating, **builder.phases}
     cpu = {"generate": generating_cpu, **builder.cpu}
     phases["problems and reviews"] = time.perf_counter() - learning_began
     cpu["problems and reviews"] = time.process_time() - learning_cpu
-    return DemoResult(path, incidents, changes, time.perf_counter() - began, phases, cpu)
+    month = f"{generator.story.month_start:%Y-%m}"
+    return DemoResult(path, incidents, changes, time.perf_counter() - began, phases, cpu, month)

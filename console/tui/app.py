@@ -54,6 +54,7 @@ from opsdesk.screens.oncall import OncallScreen
 from opsdesk.screens.problem_detail import ProblemDetailScreen
 from opsdesk.screens.problems import ProblemsScreen
 from opsdesk.screens.queue import QueueScreen
+from opsdesk.screens.service_review import ServiceReviewScreen
 from opsdesk.screens.vendor_detail import VendorDetailScreen
 from opsdesk.screens.vendors import VendorsScreen
 from opsdesk.store import Actor, Store, StoreError
@@ -70,6 +71,7 @@ SCREEN_ALIASES = {
     "vendors": ("vendors", "vendor", "v", "3"),
     "changes": ("changes", "change", "chg", "cr", "4"),
     "problems": ("problems", "problem", "prb", "5"),
+    "review": ("review", "service-review", "sr", "6"),
 }
 QUIT_ALIASES = ("q", "q!", "quit", "exit")
 COMMAND_HISTORY = 200  # `:` lines kept for up/down
@@ -78,7 +80,7 @@ QUICK_FILTER_ALIASES = {
     "p1": "urgent", "open": "open", "all": "all",
 }  # fmt: skip
 COMMAND_HELP = [
-    ":queue :oncall :vendors :changes :problems (1-5)  :inc INC-12",
+    ":queue :oncall :vendors :changes :problems :review (1-6)  :inc INC-12",
     ":chg CHG-3  :prb PRB-2  :vendor NAME  :mine :unassigned :breached",
     ":urgent :open :all (f)  :metrics (m)  :banner  :theme light|dark",
     ":help  :q    in :  Tab completes, up/down history;  ctrl+p palette",
@@ -148,6 +150,7 @@ class OpsdeskApp(App[int]):
         "vendors": VendorsScreen,
         "changes": ChangesScreen,
         "problems": ProblemsScreen,
+        "review": ServiceReviewScreen,
     }
     DEFAULT_MODE = "queue"
     COMMANDS = App.COMMANDS | {OpsdeskCommands}
@@ -593,22 +596,31 @@ class OpsdeskApp(App[int]):
         """ctrl+q (Textual's quit key) asks about unsaved input too."""
         self.action_quit_console()
 
+    async def _check_bindings(self, key: str, priority: bool = False) -> bool:
+        """Once quitting, keys typed after `q` (in one burst over a slow link) run nothing:
+        a dialog opened on the way out would crash the exit with a traceback."""
+        if self._exit:
+            return True
+        return await super()._check_bindings(key, priority)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "edit_banner":
-            return not self.store.read_only and self.actor.has("lead")
-        return True
+        return None if self.explain_action(action, parameters) else True
+
+    def explain_action(self, action: str, parameters: tuple[object, ...]) -> str:
+        """Why an app key does not apply now ("" when it does); `?` and the key say it."""
+        if action != "edit_banner":
+            return ""
+        if self.store.read_only:
+            reason = self.store.read_only_reason or "opened read-only"
+            return f"this console is read-only ({reason}): the banner cannot be changed here"
+        if not self.actor.has("lead"):
+            return "editing the banner needs the lead role"
+        return ""
 
     @work(group="banner", exit_on_error=False)
     async def action_edit_banner(self) -> None:
-        if self.store.read_only:
-            reason = self.store.read_only_reason or "opened read-only"
-            self.notify(
-                f"this console is read-only ({reason}): the banner cannot be changed here",
-                severity="warning", markup=False,
-            )  # fmt: skip
-            return
-        if not self.actor.has("lead"):
-            self.notify("editing the banner needs the lead role", severity="warning", markup=False)
+        if why := self.explain_action("edit_banner", ()):  # `:banner` comes here directly
+            self.notify(why, severity="warning", markup=False)
             return
         current = await self.store.banner.get()
 
@@ -636,6 +648,7 @@ class OpsdeskApp(App[int]):
             ("vendors", "Vendors"),
             ("changes", "Changes"),
             ("problems", "Problems"),
+            ("review", "Review"),
         ):
             yield SystemCommand(
                 f"Screen: {label}",
