@@ -57,16 +57,16 @@ def summary(r: ServiceReview) -> Drawn:
     all_times = next((t for t in inc.times if t.priority == "all"), None)
     csat = next((c for c in r.customers if c.service == "all"), None)
     out = Text()
-    out.append(f"Incidents {inc.total} {fmt.arrow(inc.total, inc.previous_total)} ", "bold")
+    out.append(f"Incidents {inc.total:,} {fmt.arrow(inc.total, inc.previous_total)} ", "bold")
     out.append(f"{fmt.trend(inc.total, inc.previous_total)}   ")
     out.append(f"SLA {fmt.share(sl.overall.achieved)} ", "bold")
     out.append(f"(target {fmt.share(sl.target)})   ")
-    out.append(f"Missed {sl.breaches_total}\n", "bold red" if sl.breaches_total else "")
+    out.append(f"Missed {sl.breaches_total:,}\n", "bold red" if sl.breaches_total else "")
     out.append(f"MTTR {fmt.duration(all_times.mttr.median if all_times else None)} median")
     out.append(f"   CSAT {fmt.score(csat.average if csat else None)}")
     out.append(f"   Changes ok {fmt.share(r.changes.success_rate)}")
     if oc.total_cost is not None:
-        out.append(f"   Outages {fmt.money(oc.total_cost, oc.currency)}\n")
+        out.append(f"   Outages {fmt.money_short(oc.total_cost, oc.currency)}\n")
     else:
         out.append(f"   Down {fmt.duration(timedelta(minutes=oc.total_minutes))}\n")
     per_day = getattr(inc, "per_day", ())
@@ -91,7 +91,7 @@ def service_levels(r: ServiceReview) -> Drawn:
     low = zoom([a.achieved or 0.0 for a in shown] + [sl.target])
     judged = sl.overall.respond_judged + sl.overall.resolve_judged
     out = Text(
-        f"Deadlines met {fmt.share(sl.overall.achieved)} of {judged} "
+        f"Deadlines met {fmt.share(sl.overall.achieved)} of {judged:,} "
         f"(target {fmt.share(sl.target)}: │) · bars from {fmt.share(low, 0)}\n"
     )
     for a in shown:
@@ -102,7 +102,7 @@ def service_levels(r: ServiceReview) -> Drawn:
         out.append_text(line)
         out.append("\n")
     out.append("  ".join(f"{a.name} {fmt.share(a.achieved)}" for a in sl.by_priority) + "\n")
-    out.append(f"{sl.breaches_total} deadlines missed", "bold")
+    out.append(f"{sl.breaches_total:,} deadlines missed", "bold")
     if sl.breaches_total > len(sl.breaches):
         out.append(f" ({len(sl.breaches)} most late listed)", "dim")
     listed = [
@@ -118,8 +118,8 @@ def service_levels(r: ServiceReview) -> Drawn:
 def incidents(r: ServiceReview) -> Drawn:
     inc = r.incidents
     out = Text(
-        f"{inc.total} opened, {fmt.trend(inc.total, inc.previous_total)} on the previous "
-        f"period (│); {inc.resolved} resolved, {inc.open_at_end} open at the end\n"
+        f"{inc.total:,} opened, {fmt.trend(inc.total, inc.previous_total)} on the previous "
+        f"period (│); {inc.resolved:,} resolved, {inc.open_at_end:,} open at the end\n"
     )
     volumes = [v for v in inc.by_service if v.count or v.previous]
     top = max([v.count for v in volumes] + [v.previous for v in volumes] + [1])
@@ -128,7 +128,7 @@ def incidents(r: ServiceReview) -> Drawn:
         out.append_text(bar_line(v.name, v.count, top, shown, name_width=NAME_W,
                                  bar_width=BAR_W, mark=v.previous))  # fmt: skip
         out.append("\n")
-    out.append("  ".join(f"{v.name} {v.count}" for v in inc.by_priority) + "\n")
+    out.append("  ".join(f"{v.name} {v.count:,}" for v in inc.by_priority) + "\n")
     out.append("MTTA/MTTR median ", "bold")
     times = "  ".join(
         f"{t.priority} {fmt.duration(t.mtta.median)}/{fmt.duration(t.mttr.median)}"

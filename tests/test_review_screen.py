@@ -350,3 +350,12 @@ def test_review_screen_snapshot(demo_store: Path, snap_compare) -> None:  # type
             await settle(app, pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_the_summary_fits_its_line_and_groups_thousands() -> None:
+    from opsdesk.console.domain.review_format import money_short
+
+    assert [money_short(v, "USD") for v in (950, 10_000, 48_210, 999_400, 999_999, 1_727_963)] == [
+        "950 USD", "10k USD", "48.2k USD", "999k USD", "1M USD", "1.73M USD"
+    ]  # fmt: skip
+    assert money_short(2.5e9, "EUR") == "2.5B EUR" and money_short(None) == "—"

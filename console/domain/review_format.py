@@ -69,6 +69,17 @@ def money(value: float | None, currency: str = "") -> str:
     return f"{amount} {currency}".strip()
 
 
+def money_short(value: float | None, currency: str = "") -> str:
+    """An amount where a line is short (the console's summary at 80 columns): "1.73M USD",
+    "48.2k USD", "950 USD" (three significant figures from 10,000 up)."""
+    if value is None or abs(value) < 10_000:
+        return money(value, currency)
+    for size, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size * 0.9995:
+            return f"{float(f'{value / size:.3g}'):g}{unit} {currency}".strip()
+    return money(value, currency)
+
+
 def score(value: float | None) -> str:
     """A CSAT score out of 5."""
     return NONE if value is None else f"{value:.2f} / 5"
