@@ -46,8 +46,20 @@ class ValidatedForm(ModalScreen[T | None]):
             return
         self.dismiss(result)
 
-    @on(Input.Submitted)
-    def _next_field(self) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Enter is the form's only in a field; on a button or a list it is theirs.
+        return isinstance(self.focused, Input) if action == "next_field" else True
+
+    def action_next_field(self) -> None:
+        """Enter in a field, handled as the key arrives (a priority binding, not the
+        field's Submitted message, which comes after the keys already queued): over a
+        slow link "title, Enter, service" arrive together, and the service must reach
+        the next field, not the end of the title."""
+        if isinstance(self.focused, Input):
+            self.entered(self.focused)
+
+    def entered(self, field: Input) -> None:
+        """What Enter in `field` does: the next field (a form may save on its last)."""
         self.focus_next()
 
     @on(Button.Pressed)
@@ -255,11 +267,13 @@ class NewIncidentForm(ValidatedForm[NewIncidentInput]):
     def _service_typed(self, event: Input.Changed) -> None:
         self.query_one("#service-matches", Static).update(self._matches(event.value))
 
-    @on(Input.Submitted, "#service")
-    def _service_picked(self, event: Input.Submitted) -> None:
-        found = self.matching(event.value)
-        if event.value.strip() and event.value.strip() not in self._services and found:
-            event.input.value = found[0]
+    def entered(self, field: Input) -> None:
+        """Enter in Service takes the first matching service, then moves on."""
+        if field.id == "service":
+            found = self.matching(field.value)
+            if field.value.strip() and field.value.strip() not in self._services and found:
+                field.value = found[0]
+        super().entered(field)
 
     def has_unsaved_input(self) -> bool:
         return any(self._value(n) for n in ("title", "service", "description"))

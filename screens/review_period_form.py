@@ -9,7 +9,6 @@ from datetime import date
 from typing import Literal
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label
@@ -57,12 +56,9 @@ class PeriodForm(ValidatedForm[PeriodChoice]):
                      "· Esc cancels", style="dim")
             )  # fmt: skip
 
-    @on(Input.Submitted)
-    def _enter(self, event: Input.Submitted) -> None:
-        """Enter in From goes to To; Enter in To shows the period. (The form's own
-        next-field handler is skipped: it would move the focus a second time.)"""
-        event.prevent_default()
-        if event.input.id == "to":
+    def entered(self, field: Input) -> None:
+        """Enter in From goes to To; Enter in To shows the period."""
+        if field.id == "to":
             self.action_save()
         else:
             self.focus_next()

@@ -92,3 +92,21 @@ async def test_override_and_new_incident_forms_name_their_fields(demo_store: Pat
         assert (fields["Schedule"], fields["Person"]) == ("platform", "ana")
         dialog = form.query_one(".dialog").region
         assert dialog.bottom <= 24 and dialog.right <= 80  # fits 80x24
+
+
+async def test_keys_typed_right_after_enter_land_in_the_next_field(demo_store: Path) -> None:
+    """Over a slow link the title, Enter and the service arrive in one burst: the service
+    must go to the Service field, not onto the end of the title."""
+    app = make_app(demo_store, login="ana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        form = app.screen
+        assert isinstance(form, NewIncidentForm)
+        for key in [*"VPN drops", "enter", *"wiki"]:
+            app.post_message(events.Key(key, None if key == "enter" else key))
+        await settle(app, pilot)
+        assert (form.query_one("#title", Input).value, form.query_one("#service", Input).value) == (
+            "VPN drops", "wiki"
+        )  # fmt: skip

@@ -114,6 +114,8 @@ KEYS: dict[str, tuple[Key, ...]] = {
     "form": (
         Key("form.cancel", "escape", "cancel", "Cancel"),
         Key("form.save", "ctrl+s", "save", "Save", priority=True),
+        # Priority: run as Enter arrives, before keys queued behind it (screens/forms.py).
+        Key("form.next", "enter", "next_field", "Next field", show=False, priority=True),
     ),
     "queue": (
         Key("queue.mark", "space", "mark", "Mark", show=False),
