@@ -149,3 +149,21 @@ def test_help_still_lists_every_command(capsys: pytest.CaptureFixture[str]) -> N
     for name in ("incident", "change", "oncall", "poll", "serve", "banner", "config"):
         assert f"\n    {name} " in out
     assert "incidents: create, list, show and work them" in out
+
+
+def test_the_console_loads_the_review_screen_only_when_it_is_shown() -> None:
+    """The Review screen's model, sections and charts cost every console ~20 ms of its
+    start (bench.metrics): the app imports them when `6` is first pressed."""
+    script = (
+        "import sys\n"
+        "import opsdesk.console.tui.app as app\n"
+        "before = {m for m in sys.modules if 'service_review' in m or 'review_sections' in m}\n"
+        "screen = app.OpsdeskApp.MODES['review']()\n"
+        "after = {m for m in sys.modules if 'service_review' in m}\n"
+        "print(sorted(before), type(screen).__name__, 'opsdesk.screens.service_review' in after)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["[]", "ServiceReviewScreen", "True"], done.stdout
