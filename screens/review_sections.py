@@ -14,9 +14,9 @@ from datetime import date, timedelta
 
 from rich.text import Text
 
+from opsdesk.console.domain import review_format as fmt
 from opsdesk.console.domain.service_review import Measure, ServiceReview
 from opsdesk.console.domain.text import one_line
-from opsdesk.console.ops import review_format as fmt
 from opsdesk.screens.review_bars import bar_line, spark, stacked_line, zoom
 
 RAG_STYLE = {"green": "bold green", "amber": "bold yellow", "red": "bold red", "none": "dim"}

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from opsdesk.console.domain import review_format as fmt
 from opsdesk.console.domain.review_period import month_period, team_zone
 from opsdesk.console.domain.service_review import ServiceReview
 from opsdesk.console.ops import review_charts as charts
-from opsdesk.console.ops import review_format as fmt
 from opsdesk.console.ops.incidents import IncidentOps
 from opsdesk.console.ops.review_html import render_review_html, report_name, write_review_html
 from opsdesk.console.ops.service_review import build_review

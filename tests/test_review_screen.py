@@ -11,9 +11,9 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Input, Label, Static
 
+from opsdesk.console.domain import review_format as fmt
 from opsdesk.console.domain.review_period import month_period, team_zone
 from opsdesk.console.domain.service_review import ServiceReview
-from opsdesk.console.ops import review_format as fmt
 from opsdesk.console.ops.incidents import IncidentOps
 from opsdesk.console.ops.service_review import build_review
 from opsdesk.console.ops.session import Options, open_session

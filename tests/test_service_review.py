@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from opsdesk.console.config.model import BusinessCalendar, Config, Contract
+from opsdesk.console.domain import review_format as fmt
 from opsdesk.console.domain import review_resources as resources
 from opsdesk.console.domain import review_rules as rules
 from opsdesk.console.domain.review_period import (
@@ -22,7 +23,6 @@ from opsdesk.console.domain.review_period import (
     team_zone,
 )
 from opsdesk.console.domain.service_review import Breach, ServiceReview
-from opsdesk.console.ops import review_format as fmt
 from opsdesk.console.ops.review_html import render_review_html
 from opsdesk.console.ops.review_json import review_data
 from opsdesk.console.ops.review_markdown import render_markdown

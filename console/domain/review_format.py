@@ -3,8 +3,8 @@ text, the Markdown, the HTML report, the console's Review screen and the reasons
 summary gives, so all of them say "99.2 %", "2h 10m" and "12,000 EUR" the same way (and
 none rounds a miss up to 100 %). JSON keeps the raw numbers.
 
-It lives in the domain because the RAG rules write their reasons with it; the ops layer
-re-exports it as console/ops/review_format.py for the faces.
+It lives in the domain because the RAG rules write their reasons with it; the faces
+import it from here.
 
 The model (console/domain/service_review.py) keeps shares as fractions, durations as
 `timedelta` and money as floats; these turn them into short text, and say "—" where

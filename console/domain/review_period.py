@@ -12,11 +12,13 @@ first SLA calendar, else UTC (`team_zone`).
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from opsdesk.console.config.model import BusinessCalendar, Config
+from opsdesk.console.domain.periods import start_of
 
 if TYPE_CHECKING:
     # Imported where a period is made: `team_zone` serves every `--from`/`--to` list,
@@ -57,10 +59,6 @@ def business_hours(config: Config) -> BusinessCalendar:
     return BusinessCalendar(timezone=team_zone(config))
 
 
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-
 def _month_start(year: int, month: int) -> date:
     return date(year, month, 1)
 
@@ -74,8 +72,8 @@ def _month(first: date, zone: str) -> Period:
 
     tz = ZoneInfo(zone)
     return Period(
-        start=_midnight(first, tz),
-        end=_midnight(_next_month(first), tz),
+        start=start_of(first, tz),
+        end=start_of(_next_month(first), tz),
         label=f"{MONTH_NAMES[first.month - 1]} {first.year}",
         timezone=zone,
     )
@@ -109,7 +107,7 @@ def day_range(start: date, end: date, zone: str) -> Period:
     def span(first: date) -> Period:
         last = first + timedelta(days=days - 1)
         label = str(first) if days == 1 else f"{first} to {last}"
-        return Period(_midnight(first, tz), _midnight(last + timedelta(days=1), tz), label, zone)
+        return Period(start_of(first, tz), start_of(last + timedelta(days=1), tz), label, zone)
 
     current = span(start)
     previous = span(start - timedelta(days=days))
@@ -135,8 +133,6 @@ def so_far(period: Period, now: datetime) -> Period:
     cut = compared_until(period.start, period.end, previous.start, now)
     if cut >= previous.end:
         return period
-    from dataclasses import replace
-
     shown = cut.astimezone(ZoneInfo(period.timezone))
     label = f"{previous.label} to {shown:%m-%d %H:%M}"
     return replace(period, previous=replace(previous, end=cut, label=label))

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opsdesk.console.config.private_files import FILE_MODE, make_private_folders
+from opsdesk.console.domain import review_format as fmt
 from opsdesk.console.domain.service_review import (
     PriorityTimes,
     Satisfaction,
@@ -35,7 +36,6 @@ from opsdesk.console.domain.service_review import (
 )
 from opsdesk.console.domain.text import clean, one_line
 from opsdesk.console.ops import review_charts as charts
-from opsdesk.console.ops import review_format as fmt
 
 if TYPE_CHECKING:
     from jinja2 import Environment
