@@ -96,13 +96,7 @@ class AuditLog:
         """How many rows `entries` would return without a limit; counting stops at
         `at_most` (a long log need not be walked to say a list was cut)."""
         clause, params = _entries_where(since, entity_key, entity)
-        sql = f"SELECT 1 FROM audit {clause}"
-        if at_most is not None:
-            sql += " LIMIT ?"
-            params.append(at_most)
-        async with self._db.conn.execute(f"SELECT count(*) FROM ({sql})", params) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return await self._db.count(f"audit {clause}", params, at_most)
 
     async def verify(self) -> AuditCheck:
         """Walk the whole chain in one snapshot, oldest first: each entry's stored hash must

@@ -324,9 +324,7 @@ class Changes:
     ) -> int:
         """How many changes `find` would list without a limit."""
         where, params = _find_where(states, requester, services, window_from, window_before)
-        async with self._db.conn.execute(f"SELECT count(*) FROM changes {where}", params) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        return await self._db.count(f"changes {where}", params)
 
     async def around(self, now: datetime, limit: int = 200) -> list[ChangeRequest]:
         """Changes still to finish or ending in the last week, by planned start."""

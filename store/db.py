@@ -18,7 +18,7 @@ import re
 import shutil
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -274,6 +274,16 @@ class Database:
         async with self.conn.execute(sql, params) as cursor:
             row = await cursor.fetchone()
         return None if row is None else row[0]
+
+    async def count(
+        self, source: str, params: Sequence[Any] = (), at_most: int | None = None
+    ) -> int:
+        """How many rows `source` ("audit WHERE at >= ?") holds; with `at_most`, counting
+        stops there, so a long table need not be walked to say a list was cut."""
+        if at_most is None:
+            return int(await self.scalar(f"SELECT count(*) FROM {source}", tuple(params)))
+        bounded = f"SELECT count(*) FROM (SELECT 1 FROM {source} LIMIT ?)"
+        return int(await self.scalar(bounded, (*params, at_most)))
 
     async def schema_version(self) -> int:
         return int(await self.scalar("PRAGMA user_version"))

@@ -170,13 +170,7 @@ class Notifications:
     ) -> int:
         """How many `list` would return without a limit; counting stops at `at_most`."""
         clause, params = _list_where(incident_key, state)
-        sql = f"SELECT 1 FROM notifications{clause}"
-        if at_most is not None:
-            sql += " LIMIT ?"
-            params.append(at_most)
-        async with self._db.conn.execute(f"SELECT count(*) FROM ({sql})", params) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return await self._db.count(f"notifications{clause}", params, at_most)
 
     async def next_due(self) -> datetime | None:
         """When the earliest pending notification may go (what the worker sleeps until)."""

@@ -294,9 +294,7 @@ class Problems:
         if states:
             where = f"WHERE state IN ({', '.join('?' for _ in states)})"
             params = list(states)
-        async with self._db.conn.execute(f"SELECT count(*) FROM problems {where}", params) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        return await self._db.count(f"problems {where}", params)
 
     async def find(
         self, states: tuple[str, ...] | None = None, limit: int = 500
