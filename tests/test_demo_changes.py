@@ -115,3 +115,17 @@ def test_change_show_tells_the_timeline_as_the_console_does(
     assert steps[0] == "created" and steps[-1] == "closed", steps
     assert "approved → scheduled" in steps and "reviewed after the fact" in steps, steps
     assert steps.index("in progress") < steps.index("completed") < steps.index("closed")
+
+
+def test_demo_changes_are_audited_as_the_operations_audit_them(demo_store: Path) -> None:
+    async def actions() -> set[str]:
+        async with await Store.open(demo_store) as store:
+            rows = await store.audit.entries(entity="change", limit=100_000)
+            return {row.action for row in rows}
+
+    operations = {f"change.{verb}" for verb in VERBS} | {
+        "change.create", "change.approve", "change.review", "change.link"
+    }  # fmt: skip
+    found = asyncio.run(actions())
+    assert found <= operations, found - operations
+    assert {"change.submit", "change.approve", "change.start", "change.close"} <= found

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from opsdesk.console.config.model import ApprovalRule, Config
-from opsdesk.console.domain.change_rules import describe, rule_for, still_needed
+from opsdesk.console.domain.change_rules import VERBS, describe, rule_for, still_needed
 from opsdesk.store.records import ChangeApproval
 
 HOUR = 3600.0
@@ -30,6 +30,8 @@ APPROVE_NOTES = (
     "Tested in staging; fine by me.",
 )
 REVIEWS = {"completed": "Went to plan; no customer impact."}
+DECISIONS = ("approve", "reject", "review")
+VERB_TO = {target: verb for verb, (_, target) in VERBS.items()}  # "in_progress" -> "start"
 # Where a change ends up -> the transitions that lead there from scheduled.
 FINISH = {
     "in_progress": ("in_progress",),
@@ -57,17 +59,18 @@ class ChangeHistory:
     def version(self) -> int:
         return len(self.events)
 
-    def step(self, at: float, actor: str, kind: str, state: str | None, detail: str = "") -> None:
+    def step(self, at: float, actor: str, verb: str, state: str | None, detail: str = "") -> None:
+        """One operation, as ChangeOps writes it: a decision (approve, review) is an event
+        of its own kind, every other verb a "state" event; audited as `change.<verb>`."""
         before = self.state
         if state is not None:
             self.state = state
+        kind = verb if verb in DECISIONS else "state"
         self.events.append((at, actor, kind, state, detail))
-        action = {"created": "change.create", "state": "change.transition"}.get(kind, kind)
-        if kind in ("approve", "review"):
-            action = f"change.{kind}"
         self.audit.append(
-            (at, actor, action, json.dumps({"state": before}), json.dumps({"state": self.state}))
-        )
+            (at, actor, f"change.{verb}", json.dumps({"state": before}),
+             json.dumps({"state": self.state}))
+        )  # fmt: skip
 
 
 def change_history(
@@ -101,9 +104,9 @@ def change_history(
     needed = still_needed(rule, [])
     if needed.none:
         why = "standard change" if kind == "standard" else "its rule needs no approval"
-        history.step(submitted, requester, "state", "scheduled", f"pre-approved ({why})")
+        history.step(submitted, requester, "submit", "scheduled", f"pre-approved ({why})")
     else:
-        history.step(submitted, requester, "state", "submitted", f"needs {describe(needed)}")
+        history.step(submitted, requester, "submit", "submitted", f"needs {describe(needed)}")
         if state == "submitted":
             return history
         _approve(config, history, rule, index, requester, exclude, submitted, now)
@@ -124,7 +127,7 @@ def change_history(
             break
         actor = implementer if target != "closed" else requester
         detail = history.review[:200] if target == "closed" else ""
-        history.step(at, actor, "state", target, detail)
+        history.step(at, actor, VERB_TO[target], target, detail)
     return history
 
 
