@@ -45,7 +45,7 @@ def add_period_flags(parser: argparse.ArgumentParser, *, service: bool) -> None:
 @dataclass(frozen=True)
 class Window:
     """The period a figures command covers, [start, end), and the one it is compared
-    with, [before, start): as `report review --from/--to` compares, the same number of
+    with, [before, before_end): as `report review --from/--to` compares, the same number of
     local days just before when both bounds are days (so a month with a change of clocks
     is compared day for day), else the same length."""
 
@@ -53,14 +53,14 @@ class Window:
     end: datetime
     before: datetime
     zone: str
-    before_end: datetime | None = None  # a period not over: as far into it (compared_until)
+    before_end: datetime  # `start`, or for a period not over as far in (compared_until)
 
     def said(self) -> str:
         """ "2026-11-01 to 2026-11-30 (America/New_York), compared with 2026-10-02 to
         2026-10-31": the period as the team reads it, and what "before" means."""
         return (
             f"{_span(self.start, self.end, self.zone)} ({self.zone}),"
-            f" compared with {_span(self.before, self.before_end or self.start, self.zone)}"
+            f" compared with {_span(self.before, self.before_end, self.zone)}"
         )
 
 
@@ -92,8 +92,7 @@ def window(command: str, args: argparse.Namespace, config: Config, at: datetime)
     if type(first) is date and type(last) is date:  # whole days: the review's own rule
         compared = day_range(first, last, zone).previous
         before = compared.start if compared is not None else before
-    cut = compared_until(start, end, before, at)
-    return Window(start, end, before, zone, None if cut == start else cut)
+    return Window(start, end, before, zone, compared_until(start, end, before, at))
 
 
 def _seconds(span: timedelta | None) -> float | None:
@@ -131,7 +130,7 @@ async def incident_metrics(args: argparse.Namespace) -> int:
         emit_json(
             {
                 "from": start, "to": end, "before_from": span.before,
-                "before_to": span.before_end or start, "timezone": span.zone,
+                "before_to": span.before_end, "timezone": span.zone,
                 "service": args.service, "opened": found.opened[-1].count,
                 "opened_before": found.opened[-1].previous,
                 "resolved": found.resolved,
@@ -199,7 +198,7 @@ async def change_stats(args: argparse.Namespace) -> int:
         emit_json(
             {
                 "from": start, "to": end, "before_from": span.before,
-                "before_to": span.before_end or start, "timezone": span.zone,
+                "before_to": span.before_end, "timezone": span.zone,
                 "service": args.service, "total": found.total,
                 "total_before": found.previous_total, "by_type": dict(found.by_type),
                 "finished": found.finished, "succeeded": found.succeeded,
