@@ -20,6 +20,7 @@ from opsdesk.store.problem_records import (
 )
 from opsdesk.store.problems import parse_problem_key
 from opsdesk.store.records import Actor
+from opsdesk.store.returning import returned_id
 from opsdesk.store.timefmt import from_db, maybe_from_db, to_db
 
 COLUMNS = (
@@ -104,7 +105,7 @@ class ActionItems:
                 cursor = await tx.execute(
                     "INSERT INTO action_items (title, type, owner, due, state, incident_id,"
                     " problem_id, change_id, note, created_at, created_by, updated_at,"
-                    " updated_by) VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " updated_by) VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         new.title, new.type, new.owner, _db_value(new.due), new.incident_id,
                         new.problem_id, new.change_id, new.note, stamp, actor.login, stamp,
@@ -115,7 +116,7 @@ class ActionItems:
                 raise NotFound(
                     "the incident, problem or change the action item names does not exist"
                 ) from None
-            item = await self._fetch(tx.conn, int(cursor.lastrowid or 0))
+            item = await self._fetch(tx.conn, await returned_id(cursor))
             await tx.audit("action.add", "action", item.key, None, action_json(item))
         return item
 

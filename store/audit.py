@@ -29,6 +29,12 @@ CHAIN_COLUMNS = (
     "id, CAST(at AS BLOB), CAST(actor AS BLOB), CAST(action AS BLOB), CAST(entity AS BLOB),"
     " CAST(entity_key AS BLOB), CAST(before AS BLOB), CAST(after AS BLOB), CAST(hash AS BLOB)"
 )
+# The same on PostgreSQL, which has no BLOB: text as its UTF-8 bytes with convert_to.
+PG_CHAIN_COLUMNS = (
+    "id, convert_to(at, 'UTF8'), convert_to(actor, 'UTF8'), convert_to(action, 'UTF8'),"
+    " convert_to(entity, 'UTF8'), convert_to(entity_key, 'UTF8'), convert_to(before, 'UTF8'),"
+    " convert_to(after, 'UTF8'), convert_to(hash, 'UTF8')"
+)
 VERIFY_BATCH = 5000
 
 Field = int | str | bytes | None
@@ -105,7 +111,8 @@ class AuditLog:
         triggers that refuse UPDATE and DELETE are there as opsdesk made them."""
         guards = await self._db.audit_guards_intact()
         entries, last_id, previous, broken = 0, 0, None, None
-        sql = f"SELECT {CHAIN_COLUMNS} FROM audit ORDER BY id"
+        columns = PG_CHAIN_COLUMNS if self._db.dialect == "postgres" else CHAIN_COLUMNS
+        sql = f"SELECT {columns} FROM audit ORDER BY id"
         async with self._db.conn.execute(sql) as cursor:
             while rows := list(await cursor.fetchmany(VERIFY_BATCH)):
                 entries += len(rows)

@@ -179,7 +179,11 @@ class DemoBuilder:
         """Flag the store as a demo. No config goes into it: opsdesk rebuilds the demo
         team's config from code, so nothing in a store can load code or grant roles."""
         rows = [(DEMO, "1"), *extra.items()]
-        await self.conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", rows)
+        await self.conn.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            rows,
+        )
 
     async def incidents(self, rows: Iterable[tuple[Any, ...]]) -> None:
         await self._timed("insert_incidents", INCIDENT_INSERT, rows)

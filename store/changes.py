@@ -24,6 +24,7 @@ from opsdesk.store.records import (
     ChangeRequest,
     NewChange,
 )
+from opsdesk.store.returning import returned_id
 from opsdesk.store.timefmt import from_db, to_db
 
 COLUMNS = (
@@ -135,7 +136,8 @@ class Changes:
                     "INSERT INTO changes (title, description, type, risk, services, planned_start,"
                     " planned_end, implementer, requester, test_plan, backout_plan, state,"
                     " created_at, updated_at, updated_by, risk_justification, risk_answers)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?)"
+                    " RETURNING id",
                     (
                         new.title.strip()[:300], new.description, new.type, new.risk,
                         json.dumps(list(new.services)), to_db(new.planned_start),
@@ -146,7 +148,7 @@ class Changes:
                 )  # fmt: skip
             except sqlite3.IntegrityError as exc:
                 raise InvalidOperation(f"change refused: {exc}") from None
-            change = await self._fetch(tx.conn, int(cursor.lastrowid or 0))
+            change = await self._fetch(tx.conn, await returned_id(cursor))
             await self._event(tx, change.id, ChangeEvent(now, actor.login, "created", "draft"))
             await tx.audit("change.create", "change", change.key, None, _json(change))
         return change

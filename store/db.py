@@ -137,6 +137,8 @@ class Transaction:
 class Database:
     """One aiosqlite connection to one store file, shared by the repositories."""
 
+    dialect = "sqlite"  # store/pg/db.py's PgDatabase says "postgres"
+
     def __init__(
         self, conn: aiosqlite.Connection, path: Path, read_only: bool, reason: str | None = None
     ) -> None:

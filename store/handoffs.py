@@ -8,6 +8,7 @@ from typing import Any
 from opsdesk.store.db import Database
 from opsdesk.store.errors import InvalidOperation
 from opsdesk.store.records import Actor, HandoffNote
+from opsdesk.store.returning import returned_id
 from opsdesk.store.timefmt import from_db, maybe_from_db, to_db
 
 COLUMNS = "id, schedule, author, for_login, text, created_at, seen_at"
@@ -36,11 +37,11 @@ class Handoffs:
         async with self._db.write(actor, "engineer", "writing a handoff note", now) as tx:
             cursor = await tx.execute(
                 "INSERT INTO handoff_notes (schedule, author, for_login, text, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (schedule, actor.login, for_login, text, to_db(now)),
             )
             note = HandoffNote(
-                int(cursor.lastrowid or 0), schedule, actor.login, for_login, text, now, None
+                await returned_id(cursor), schedule, actor.login, for_login, text, now, None
             )
             after = {"schedule": schedule, "for": for_login, "text": text}
             await tx.audit("handoff.create", "handoff", f"HND-{note.id}", None, after)

@@ -30,6 +30,7 @@ from opsdesk.store.records import (
     NewIncident,
     QueueStats,
 )
+from opsdesk.store.returning import returned_id
 from opsdesk.store.timefmt import from_db, maybe_from_db, to_db
 
 COLUMNS = (
@@ -207,7 +208,7 @@ class Incidents:
                     "INSERT INTO incidents (title, description, service, impact, urgency, priority,"
                     " state, assignee, reporter, source, dedup_key, created_at, updated_at,"
                     " updated_by, response_due, resolve_due)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         new.title, new.description, new.service, new.impact, new.urgency,
                         new.priority, new.assignee, actor.login, new.source, new.dedup_key,
@@ -216,7 +217,7 @@ class Incidents:
                 )  # fmt: skip
             except sqlite3.IntegrityError as exc:
                 raise InvalidOperation(f"incident refused: {exc}") from None
-            incident = await self._fetch(tx.conn, int(cursor.lastrowid or 0))
+            incident = await self._fetch(tx.conn, await returned_id(cursor))
             created = IncidentEvent(now, actor.login, "created", "new", detail)
             await self._event(tx, incident.id, created)
             await tx.audit(

@@ -15,6 +15,7 @@ from typing import Any
 from opsdesk.store.db import Database
 from opsdesk.store.incidents import parse_key
 from opsdesk.store.records import Actor, NewNotification, Notification
+from opsdesk.store.returning import returned_id
 from opsdesk.store.timefmt import from_db, maybe_from_db, to_db
 
 COLUMNS = (
@@ -50,7 +51,7 @@ class Notifications:
                 cursor = await conn.execute(
                     "INSERT INTO notifications (incident_id, login, method, address, urgency,"
                     " reason, title, body, created_at, created_by, not_before)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         None if item.incident_key is None else parse_key(item.incident_key),
                         item.login, item.method, item.address, item.urgency,
@@ -58,7 +59,7 @@ class Notifications:
                         to_db(now), by, to_db(item.not_before),
                     ),
                 )  # fmt: skip
-                ids.append(int(cursor.lastrowid or 0))
+                ids.append(await returned_id(cursor))
         return ids
 
     async def claim(

@@ -9,6 +9,7 @@ from typing import Any
 from opsdesk.store.db import Database
 from opsdesk.store.errors import InvalidOperation, NotFound, PermissionDenied
 from opsdesk.store.records import Actor, Override, Role
+from opsdesk.store.returning import returned_id
 from opsdesk.store.timefmt import from_db, to_db
 
 COLUMNS = "id, schedule, login, starts_at, ends_at, reason, created_by"
@@ -60,7 +61,7 @@ class Overrides:
         async with self._db.write(actor, role, "putting someone else on call", now) as tx:
             cursor = await tx.execute(
                 "INSERT INTO overrides (schedule, login, starts_at, ends_at, reason, created_by,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     schedule,
                     login,
@@ -72,7 +73,7 @@ class Overrides:
                 ),
             )
             override = Override(
-                int(cursor.lastrowid or 0),
+                await returned_id(cursor),
                 schedule,
                 login,
                 starts_at.astimezone(UTC),
@@ -140,12 +141,12 @@ async def add_imported(
                     continue
             cursor = await tx.execute(
                 "INSERT INTO overrides (schedule, login, starts_at, ends_at, reason, created_by,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (schedule, login, to_db(starts_at), to_db(ends_at), reason[:REASON_LIMIT],
                  actor.login, to_db(now)),
             )  # fmt: skip
             override = Override(
-                int(cursor.lastrowid or 0), schedule, login, starts_at.astimezone(UTC),
+                await returned_id(cursor), schedule, login, starts_at.astimezone(UTC),
                 ends_at.astimezone(UTC), reason[:REASON_LIMIT], actor.login,
             )  # fmt: skip
             await tx.audit(

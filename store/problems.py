@@ -26,6 +26,7 @@ from opsdesk.store.problem_records import (
     ProblemSummary,
 )
 from opsdesk.store.records import Actor, Incident, Role
+from opsdesk.store.returning import returned_id
 from opsdesk.store.timefmt import from_db, maybe_from_db, to_db
 
 COLUMNS = (
@@ -129,13 +130,14 @@ class Problems:
             stamp = to_db(now)
             cursor = await tx.execute(
                 "INSERT INTO problems (title, description, services, state, owner, created_at,"
-                " created_by, updated_at, updated_by) VALUES (?, ?, ?, 'new', ?, ?, ?, ?, ?)",
+                " created_by, updated_at, updated_by) VALUES (?, ?, ?, 'new', ?, ?, ?, ?, ?)"
+                " RETURNING id",
                 (
                     new.title, new.description, json.dumps(services), new.owner, stamp,
                     actor.login, stamp, actor.login,
                 ),
             )  # fmt: skip
-            problem = await self._fetch(tx.conn, int(cursor.lastrowid or 0))
+            problem = await self._fetch(tx.conn, await returned_id(cursor))
             await self._event(
                 tx, problem.id, ProblemEvent(now, actor.login, "created", "new", detail)
             )

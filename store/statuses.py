@@ -86,7 +86,7 @@ class SourceStatuses:
                 reports.append((o, stamp, due))
         async with self._db.observe() as conn:
             await conn.executemany(
-                "INSERT OR IGNORE INTO source_status (source) VALUES (?)",
+                "INSERT INTO source_status (source) VALUES (?) ON CONFLICT DO NOTHING",
                 [(o.source,) for o in outcomes],
             )
             await conn.executemany(

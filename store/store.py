@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from opsdesk.store.db import LATEST_SCHEMA, Database, peek_schema
+from opsdesk.store.errors import StoreError
+from opsdesk.store.location import PgLocation, StoreLocation, location_label, parse_location
 from opsdesk.store.meta import CREATED_AT, Meta
-from opsdesk.store.records import StoreInfo
+from opsdesk.store.records import Actor, Role, StoreInfo
 
 if TYPE_CHECKING:
     from opsdesk.store.actions import ActionItems
@@ -129,16 +131,25 @@ class Store:
     @classmethod
     async def open(
         cls,
-        path: str | Path,
+        path: str | StoreLocation,
         *,
         group: str | None = None,
         read_only: bool = False,
         create: bool = True,
     ) -> Store:
-        """Open (migrating as needed) the store at `path`. A missing store is created, or
-        with `create=False` (commands that only read) answered by an empty store in memory:
-        every read finds nothing, no file is made, and writes are refused."""
-        db = await Database.open(Path(path), group=group, read_only=read_only, create=create)
+        """Open (migrating as needed) the store at `path`: a SQLite file, or a PostgreSQL
+        database when it is a `postgresql://` URL (store/pg/, imported only then). A
+        missing SQLite store is created, or with `create=False` (commands that only read)
+        answered by an empty store in memory: every read finds nothing, no file is made,
+        and writes are refused."""
+        location = parse_location(path)
+        if isinstance(location, PgLocation):
+            from opsdesk.store.pg.db import PgDatabase
+
+            pg = await PgDatabase.open(location, read_only=read_only)
+            # PgDatabase offers every member of Database the repositories use.
+            return cls(cast(Database, pg))
+        db = await Database.open(location, group=group, read_only=read_only, create=create)
         return cls(db)
 
     @asynccontextmanager
@@ -165,7 +176,20 @@ class Store:
 
     @property
     def path(self) -> Path:
+        """The SQLite file; a PostgreSQL store has none (see `location`)."""
+        if isinstance(self._db.path, PgLocation):
+            raise StoreError(f"{self._db.path.display}: a PostgreSQL store has no file")
         return self._db.path
+
+    @property
+    def location(self) -> StoreLocation:
+        """Where the store lives: its file, or its PostgreSQL database."""
+        return self._db.path
+
+    @property
+    def backend(self) -> str:
+        """ "sqlite" or "postgres"."""
+        return "postgres" if isinstance(self._db.path, PgLocation) else "sqlite"
 
     @property
     def read_only(self) -> bool:
@@ -186,14 +210,37 @@ class Store:
         """An opaque value that differs after any commit by any process; cheap to poll."""
         return await self._db.change_token()
 
+    async def authenticated_actor(self) -> tuple[Actor, dict[Role, str]]:
+        """On PostgreSQL, who is acting: the role that authenticated, with the opsdesk
+        roles it is a member of, each named by the database role granting it. Nothing the
+        client says can choose another person or role."""
+        from opsdesk.store.pg.db import PgDatabase
+
+        db = cast(Any, self._db)
+        if not isinstance(db, PgDatabase):
+            raise StoreError(f"{self.location}: only a PostgreSQL store authenticates people")
+        login, held = await db.authenticated()
+        roles: dict[Role, str] = {
+            cast(Role, role): f"database role opsdesk_{role}" for role in held
+        }
+        roles.setdefault("engineer", "everyone")
+        return Actor(login=login, roles=frozenset(roles)), roles
+
+    async def _latest_schema(self) -> int:
+        if self.backend == "postgres":
+            from opsdesk.store.pg.db import LATEST_PG_SCHEMA
+
+            return LATEST_PG_SCHEMA
+        return LATEST_SCHEMA
+
     async def info(self) -> StoreInfo:
         counts = {}
         for table in ("incidents", "changes", "overrides", "audit"):
             counts[table] = int(await self._db.scalar(f"SELECT count(*) FROM {table}"))
         return StoreInfo(
-            path=str(self.path),
+            path=location_label(self.location),
             schema_version=await self._db.schema_version(),
-            latest_schema=LATEST_SCHEMA,
+            latest_schema=await self._latest_schema(),
             demo=await self.meta.is_demo(),
             read_only=self.read_only,
             created_at=await self.meta.get(CREATED_AT),

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 from opsdesk.console.cli.common import now, options_from
 from opsdesk.console.cli.listing import COUNT_AT_MOST, cut, say_cut
 from opsdesk.console.cli.output import emit_json, emit_line, emit_table
@@ -18,6 +20,7 @@ from opsdesk.console.config.model import Config
 from opsdesk.console.domain.text import one_line
 from opsdesk.console.errors import UsageError
 from opsdesk.console.ops.session import open_session
+from opsdesk.store.location import PgLocation, StoreLocation
 from opsdesk.store.records import Notification
 
 Command = Callable[[str, Callable[..., Any], str], argparse.ArgumentParser]
@@ -168,12 +171,15 @@ def listen_address(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def key_path(config: Config, store: Path, config_dir: Path | None) -> Path:
+def key_path(config: Config, store: StoreLocation, config_dir: Path | None) -> Path:
     """`[serve] key_file` (relative to the config file's folder, like `secret_file`), or
-    `serve.key` beside the store."""
+    `serve.key` beside the store; for a PostgreSQL store (no file to sit beside) in the
+    config's folder. Several `serve` processes of one team share one key_file."""
     if config.serve.key_file:
         path = Path(config.serve.key_file).expanduser()
         return path if path.is_absolute() or config_dir is None else config_dir / path
+    if isinstance(store, PgLocation):
+        return (config_dir or platformdirs.user_config_path("opsdesk")) / "serve.key"
     return store.parent / "serve.key"
 
 
@@ -190,7 +196,7 @@ async def run_serve(args: argparse.Namespace) -> int:
         config = session.config
         host, port = listen_address(args.listen or config.serve.listen)
         secrets = load_secrets(config, session.loaded.config_dir)
-        key = load_key(key_path(config, session.store.path, session.loaded.config_dir))
+        key = load_key(key_path(config, session.store.location, session.loaded.config_dir))
         base_url = config.serve.public_url or f"http://{host}:{port}"
         metrics = PagerMetrics()
         clock = now

@@ -45,6 +45,7 @@ from opsdesk.console.ops.session import (
     say_warnings,
 )
 from opsdesk.store import LATEST_SCHEMA, Store
+from opsdesk.store.location import PgLocation, location_label
 
 
 def init(args: argparse.Namespace) -> int:
@@ -227,13 +228,17 @@ async def info(args: argparse.Namespace) -> int:
         "config_files": [str(f) for f in loaded.files],
         "config_source": loaded.source_label,
         "config_dir": str(loaded.config_dir),
-        "store": str(path),
+        "store": location_label(path),
         "log_file": str(args.log_path) if args.log_path else None,
         "login": login,
     }
     held = role_sources(login, loaded.config, loaded.role_sources)
-    on_disk = Store.peek_schema(path) if path.exists() else None
-    if on_disk is None or on_disk < LATEST_SCHEMA:
+    if isinstance(path, PgLocation):  # the database says who you are and what you hold
+        on_disk, exists = None, True
+    else:
+        exists = path.exists()
+        on_disk = Store.peek_schema(path) if exists else None
+    if not isinstance(path, PgLocation) and (on_disk is None or on_disk < LATEST_SCHEMA):
         say_warnings(loaded)  # otherwise the session says them (none for a demo store)
     if on_disk is not None and on_disk < LATEST_SCHEMA:
         details.update(
@@ -241,8 +246,9 @@ async def info(args: argparse.Namespace) -> int:
             schema_latest=LATEST_SCHEMA,
             note="upgraded (with a backup copy) the next time it is opened for writing",
         )
-    elif path.exists():
-        session = await open_session(Options(options.config, str(path), read_only=True))
+    elif exists:
+        where = path.url if isinstance(path, PgLocation) else str(path)
+        session = await open_session(Options(options.config, where, read_only=True))
         try:
             store_info = await session.store.info()
         finally:

@@ -52,6 +52,7 @@ from opsdesk.console.config.schema import (
 )
 from opsdesk.console.config.themes import BUILTIN_THEME_NAMES
 from opsdesk.console.errors import ConfigError
+from opsdesk.store.location import PgLocation, StoreLocation, is_pg_url
 
 ENV_VAR = "OPSDESK_CONFIG"
 DROPIN_DIR = "conf.d"
@@ -407,14 +408,19 @@ def assemble(
     )
 
 
-def configured_store(files: list[ConfigFile]) -> Path | None:
-    """`[store] path` as the files set it (the last one wins), relative to its layer's
-    folder: what the store will be, known before the files are trusted or validated."""
-    found: Path | None = None
+def configured_store(files: list[ConfigFile]) -> StoreLocation | None:
+    """`[store] path` (a SQLite file, relative to its layer's folder) or `[store] url` (a
+    PostgreSQL database) as the files set it, the last one winning: what the store will
+    be, known before the files are trusted or validated."""
+    found: StoreLocation | None = None
     for item in files:
         store = item.data.get("store")
-        value = store.get("path") if isinstance(store, dict) else None
-        if isinstance(value, str) and value:
+        if not isinstance(store, dict):
+            continue
+        url, value = store.get("url"), store.get("path")
+        if isinstance(url, str) and is_pg_url(url):
+            found = PgLocation(url.strip())
+        elif isinstance(value, str) and value:
             path = Path(value).expanduser()
             found = path if path.is_absolute() else item.folder / path
     return found
@@ -487,6 +493,7 @@ def _reference_errors(config: Config) -> Iterator[SchemaError]:
     """Every cross-section mistake, section by section."""
     names = _Names.of(config)
     for section in (
+        _store,
         _ui_theme,
         _keys,
         _duplicate_names,
@@ -507,6 +514,17 @@ def _reference_errors(config: Config) -> Iterator[SchemaError]:
         review_errors,
     ):
         yield from section(config, names)
+
+
+def _store(config: Config, names: _Names) -> Iterator[SchemaError]:
+    """A store is a file or a PostgreSQL database, never both, and the URL says which."""
+    url = config.store.url
+    if url is None:
+        return
+    if not is_pg_url(url):
+        yield SchemaError(("store", "url"), "must be a postgresql:// URL (a file goes in `path`)")
+    elif config.store.path:
+        yield SchemaError(("store", "url"), "set `path` (SQLite) or `url` (PostgreSQL), not both")
 
 
 def _ui_theme(config: Config, names: _Names) -> Iterator[SchemaError]:

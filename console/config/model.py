@@ -109,6 +109,15 @@ class StoreConfig:
             "overrides it. None: `~/.local/share/opsdesk/opsdesk.db`."
         },
     )
+    url: str | None = field(
+        default=None,
+        metadata={
+            "doc": "A PostgreSQL store instead of a file: `postgresql://[user@]host/db` or "
+            "`postgresql:///db?host=/run/postgresql` (peer authentication over the local "
+            "socket); needs `pip install 'opsdesk[postgres]'`. Set `path` or `url`, not both. "
+            "docs/operations.md sets one up."
+        },
+    )
     group: str | None = field(
         default=None,
         metadata={

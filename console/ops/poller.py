@@ -32,7 +32,6 @@ import threading
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -46,6 +45,7 @@ from opsdesk.console.ops.incidents import IncidentOps
 from opsdesk.plugins.api import AdapterError, Alert, NotModified, Source, StatusReport
 from opsdesk.store import Actor, Incident, Store, StoreError
 from opsdesk.store.incidents import TEXT_LIMIT
+from opsdesk.store.location import StoreLocation, parse_location
 from opsdesk.store.records import Outcome, SourceState
 
 CONCURRENCY = 48  # requests in flight at once (more made a local server slower, not faster)
@@ -129,7 +129,7 @@ class Poller:
         the console polls through, so its event loop keeps reading keys during a round."""
         if self._thread is None:
             self._thread = PollThread(
-                self.store.path, self.config, self.actor, self.clock,
+                self.store.location, self.config, self.actor, self.clock,
                 group=self.config.store.group, owner=self.owner, concurrency=self._concurrency,
             )  # fmt: skip
         return self._thread
@@ -403,7 +403,7 @@ class Poller:
 
 class PollThread:
     """The poller on a thread of its own, with its own event loop and its own connection
-    to the store at `path` (an aiosqlite connection belongs to the loop that opened it).
+    to the store at `path` (a connection belongs to the loop that opened it).
     A round of hundreds of sources is CPU-bound (HTTP parsing, JSON, the round's writes);
     here it never holds up the loop that awaits it, which in the console reads the keys
     and draws. Results reach the screens through the change feed, as another console's
@@ -411,7 +411,7 @@ class PollThread:
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | StoreLocation,
         config: Config,
         actor: Actor,
         clock: Callable[[], datetime],
@@ -420,7 +420,8 @@ class PollThread:
         owner: str | None = None,
         concurrency: int = CONCURRENCY,
     ) -> None:
-        self.path, self.config, self.actor, self.clock = Path(path), config, actor, clock
+        self.path = parse_location(path)
+        self.config, self.actor, self.clock = config, actor, clock
         self._group, self._owner, self._concurrency = group, owner, concurrency
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="opsdesk-poll")

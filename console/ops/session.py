@@ -30,6 +30,7 @@ from opsdesk.console.config.loader import ConfigFile, LoadedConfig
 from opsdesk.console.config.model import Config
 from opsdesk.console.ops.identity import actor_for, role_sources
 from opsdesk.store import Actor, Store
+from opsdesk.store.location import PgLocation, StoreLocation, parse_location
 from opsdesk.store.records import Role
 
 log = logging.getLogger("opsdesk.trust")
@@ -71,6 +72,7 @@ class Session:
     loaded: LoadedConfig
     store: Store
     actor: Actor
+    database_roles: dict[Role, str] | None = None  # PostgreSQL: role -> the database role
 
     @property
     def config(self) -> Config:
@@ -78,7 +80,10 @@ class Session:
 
     @property
     def roles(self) -> dict[Role, str]:
-        """Each role the actor holds and the file (or `everyone`) it comes from."""
+        """Each role the actor holds and the file (or `everyone`, or on PostgreSQL the
+        database role) it comes from."""
+        if self.database_roles is not None:
+            return dict(self.database_roles)
         return role_sources(self.actor.login, self.config, self.loaded.role_sources)
 
     @property
@@ -135,18 +140,29 @@ class Granting:
         return None if found is None else found.reason
 
 
-def load_config(options: Options) -> tuple[LoadedConfig, Path]:
+def load_config(options: Options) -> tuple[LoadedConfig, StoreLocation]:
     """The config as the session trusts it, and the store it is for. Every file is
     checked before it is read; the store path is known from the files before they are
-    trusted (it decides whose files may grant roles), so it can come from any of them."""
+    trusted (it decides whose files may grant roles), so it can come from any of them.
+    On a PostgreSQL store no file grants roles: the database's roles are the only ones."""
     files, config_dir = config_loader.read_files(options.config)
+    location: StoreLocation
     if options.store:
-        path = Path(options.store).expanduser()
+        location = parse_location(options.store)
     else:
-        path = config_loader.configured_store(files) or default_store_choice()
-    granting = Granting.of(path)
-    loaded = config_loader.assemble(files, config_dir, may_grant=granting.refusal)
-    return loaded, path
+        location = config_loader.configured_store(files) or default_store_choice()
+    if isinstance(location, PgLocation):
+        refusal = database_grants_only
+    else:
+        refusal = Granting.of(location).refusal
+    loaded = config_loader.assemble(files, config_dir, may_grant=refusal)
+    return loaded, location
+
+
+def database_grants_only(item: ConfigFile) -> str | None:
+    """On a PostgreSQL store, roles are PostgreSQL roles an admin grants (`opsdesk store
+    grant`): a config file, whoever owns it, grants none."""
+    return "the store is PostgreSQL, where roles are granted in the database (opsdesk store grant)"
 
 
 def say_warnings(loaded: LoadedConfig) -> None:
@@ -164,7 +180,9 @@ def demo_team_applies(options: Options, loaded: LoadedConfig) -> bool:
     in `[store] path`: that store is the team's, and the flag is in a table every group
     member can write, so honouring it there would swap the team's schedules, escalation
     and roles for the demo's."""
-    return not explicit_config(options) and (bool(options.store) or not loaded.config.store.path)
+    return not explicit_config(options) and (
+        bool(options.store) or not (loaded.config.store.path or loaded.config.store.url)
+    )
 
 
 def demo_team(path: Path, config_dir: Path | None) -> LoadedConfig:
@@ -200,13 +218,18 @@ async def open_session(
     every command that changes something), or read as an empty store without making a
     file (`create=False`: commands that only read). `login` is for tests and tools acting
     for a known person; the CLI never sets it, so the actor is the process's own account."""
-    loaded, path = load_config(options)
+    loaded, location = load_config(options)
     store = await Store.open(
-        path, group=loaded.config.store.group, read_only=options.read_only, create=create
+        location, group=loaded.config.store.group, read_only=options.read_only, create=create
     )
     try:
+        if isinstance(location, PgLocation):
+            # The person is the role that authenticated; `login` cannot choose another.
+            actor, granted = await store.authenticated_actor()
+            say_warnings(loaded)
+            return Session(loaded=loaded, store=store, actor=actor, database_roles=granted)
         if demo_team_applies(options, loaded) and await store.meta.is_demo():
-            loaded = demo_team(path, loaded.config_dir)
+            loaded = demo_team(location, loaded.config_dir)
     except BaseException:
         await store.close()
         raise

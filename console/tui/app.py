@@ -244,7 +244,7 @@ class OpsdeskApp(App[int]):
                 screen=title,
                 login=self.actor.login,
                 roles=roles,
-                store=self.store.path.name,
+                store=self.store.location.name,
                 read_only=self.store.read_only,
                 clock=clock,
             )

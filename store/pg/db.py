@@ -1,0 +1,376 @@
+"""The PostgreSQL database behind a store: a psycopg 3 async pool, its migrations, and
+each write as one transaction.
+
+It offers the repositories what `store/db.py`'s SQLite `Database` offers (write and
+observe transactions, reads, counts, a change token for the live feed), so they run the
+same SQL on either. What differs is kept here: transactions are PostgreSQL's own (several
+may run at once; the database orders them), the live feed hears NOTIFY on a connection of
+its own (`store/pg/feed.py`), and the rules that protect people are enforced by the
+database itself (`migrations/0002_security.sql`), with the acting person the role that
+authenticated, not a name opsdesk sends.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from opsdesk.store.errors import (
+    PermissionDenied,
+    ReadOnlyStore,
+    StoreError,
+    StoreOpenError,
+)
+from opsdesk.store.location import PgLocation
+from opsdesk.store.records import Actor, Role
+
+try:
+    import psycopg
+    from psycopg import sql as pg_sql
+    from psycopg.adapt import Loader
+    from psycopg_pool import AsyncConnectionPool
+except ImportError as missing:  # the optional extra is not installed
+    raise StoreOpenError(
+        "a postgresql:// store needs the PostgreSQL driver: pip install 'opsdesk[postgres]'"
+        f" ({missing.name} is missing)"
+    ) from None
+
+from opsdesk.store.pg.conn import PgConnection, as_store_error
+from opsdesk.store.pg.feed import NotifyFeed
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x6F70_7364_0001  # pg_advisory_xact_lock key: one migrator at a time
+CONNECT_TIMEOUT = 10  # seconds to reach the server before saying it is unreachable
+POOL_MAX = int(os.environ.get("OPSDESK_PG_POOL", "8"))
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, name, sql) of each file in store/pg/migrations, in order."""
+    found = []
+    for name in os.listdir(MIGRATIONS):
+        if name.endswith(".sql"):
+            found.append((int(name.split("_", 1)[0]), name))
+    return [
+        (number, name, (MIGRATIONS / name).read_text(encoding="utf-8"))
+        for number, name in sorted(found)
+    ]
+
+
+LATEST_PG_SCHEMA = max((number for number, _, _ in migrations()), default=0)
+
+
+class NumberLoader(Loader):
+    """numeric as SQLite hands numbers back: an int when whole (sum of a bigint column),
+    else a float (avg), never a Decimal the rest of opsdesk does not expect."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data).decode()
+        return float(text) if ("." in text or "e" in text.lower() or "N" in text) else int(text)
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    conn.adapters.register_loader("numeric", NumberLoader)
+
+
+class PgTransaction:
+    """The open write transaction handed to a repository, as store/db.py's Transaction.
+
+    The audit row is written without id, actor or hash: the database's trigger sets the
+    actor to the role that authenticated, takes the next id and chains the hash
+    (0002_security.sql), so no client can forge or reorder them."""
+
+    def __init__(self, conn: PgConnection, actor: Actor, now: datetime) -> None:
+        self.conn = conn
+        self.actor = actor
+        self.now = now
+
+    async def execute(self, sql: str, params: Any = ()) -> Any:
+        return await self.conn.execute(sql, params)
+
+    async def update_versioned(
+        self, table: str, row_id: int, version: int, values: dict[str, Any]
+    ) -> None:
+        from opsdesk.store.timefmt import to_db
+
+        assignments = "".join(f"{column} = ?, " for column in values)
+        await self.conn.execute(
+            f"UPDATE {table} SET {assignments}version = version + 1, updated_at = ?,"
+            " updated_by = ? WHERE id = ? AND version = ?",
+            (*values.values(), to_db(self.now), self.actor.login, row_id, version),
+        )
+
+    async def audit(
+        self,
+        action: str,
+        entity: str,
+        entity_key: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        import json
+
+        from opsdesk.store.timefmt import to_db
+
+        await self.conn.execute(
+            "INSERT INTO audit (at, actor, action, entity, entity_key, before, after)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                to_db(self.now),
+                self.actor.login,
+                action,
+                entity,
+                entity_key,
+                None if before is None else json.dumps(before, default=str, ensure_ascii=False),
+                None if after is None else json.dumps(after, default=str, ensure_ascii=False),
+            ),
+        )
+
+
+class PgDatabase:
+    """A pool of connections to one PostgreSQL database, shared by the repositories."""
+
+    dialect = "postgres"
+    in_memory = False
+    guards_missing = False
+
+    def __init__(self, location: PgLocation, pool: AsyncConnectionPool, read_only: bool) -> None:
+        self.path = location
+        self.location = location
+        self.label = location.display
+        self.read_only = read_only
+        self.read_only_reason: str | None = None
+        self._pool = pool
+        self._current: ContextVar[psycopg.AsyncConnection[Any] | None] = ContextVar(
+            f"opsdesk-pg-{id(self)}", default=None
+        )
+        self.conn = PgConnection(pool, self._current, self.label)
+        self._searching: psycopg.AsyncConnection[Any] | None = None
+        self._search_conn = PgConnection(
+            pool, self._current, self.label, on_search=self._note_search
+        )
+        self._feed = NotifyFeed(location.url)
+        self._own_commits = 0
+
+    @classmethod
+    async def open(cls, location: PgLocation, *, read_only: bool = False) -> PgDatabase:
+        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT}
+        if read_only:
+            kwargs["options"] = "-c default_transaction_read_only=on"
+        pool = AsyncConnectionPool(
+            location.url,
+            min_size=1,
+            max_size=POOL_MAX,
+            kwargs=kwargs,
+            configure=_configure,
+            open=False,
+            name="opsdesk",
+        )
+        try:
+            await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        except Exception as exc:  # PoolTimeout carries the server's reason in its message
+            await pool.close()
+            raise StoreOpenError(
+                f"{location.display}: cannot connect to PostgreSQL: {_first_line(exc)}"
+            ) from None
+        db = cls(location, pool, read_only)
+        try:
+            await db._migrate()
+        except BaseException:
+            await pool.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        await self._feed.close()
+        await self._pool.close()
+
+    # Reads -------------------------------------------------------------------------
+
+    async def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        async with self.conn.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else row[0]
+
+    async def count(self, source: str, params: Any = (), at_most: int | None = None) -> int:
+        if at_most is None:
+            return int(await self.scalar(f"SELECT count(*) FROM {source}", tuple(params)))
+        bounded = f"SELECT count(*) FROM (SELECT 1 FROM {source} LIMIT ?) AS bounded"
+        return int(await self.scalar(bounded, (*params, at_most)))
+
+    async def reader(self) -> PgConnection:
+        """Long aggregate reads: every pooled connection already runs beside the others."""
+        return self.conn
+
+    async def searcher(self) -> PgConnection:
+        """Searches as someone types: the connection each runs on is remembered, so the
+        next keystroke can cancel it on the server (`interrupt_searches`)."""
+        return self._search_conn
+
+    def _note_search(self, conn: psycopg.AsyncConnection[Any] | None) -> None:
+        self._searching = conn
+
+    async def interrupt_searches(self) -> None:
+        conn = self._searching
+        if conn is not None:
+            await conn.cancel_safe(timeout=2.0)
+
+    async def schema_version(self) -> int:
+        return await self._applied()
+
+    async def change_token(self) -> tuple[int, int]:
+        """Moves when any host commits (a NOTIFY heard, or the feed reconnected and may
+        have missed some) or this process does."""
+        return await self._feed.token(), self._own_commits
+
+    async def audit_guards_intact(self, version: int | None = None) -> bool:
+        """The audit log's guards are the database's own (0002_security.sql): a role that
+        could drop them owns the database, and the migration's objects say so."""
+        return True
+
+    async def authenticated(self) -> tuple[str, list[str]]:
+        """The role that authenticated this session, and the opsdesk roles (engineer,
+        lead, admin, cab) it is a member of: the database decides, not a config file."""
+        async with self.conn.execute(
+            "SELECT session_user, array(SELECT substr(rolname, 9) FROM pg_roles"
+            " WHERE rolname IN ('opsdesk_engineer', 'opsdesk_lead', 'opsdesk_admin',"
+            " 'opsdesk_cab') AND pg_has_role(session_user, oid, 'MEMBER') ORDER BY rolname)"
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return str(row[0]), list(row[1])
+
+    # Writes ------------------------------------------------------------------------
+
+    def read_only_error(self) -> StoreError:
+        return ReadOnlyStore(f"{self.label}: read-only; nothing was changed")
+
+    def require(self, actor: Actor, role: Role, action: str) -> None:
+        if self.read_only:
+            raise self.read_only_error()
+        if not actor.has(role):
+            raise PermissionDenied(
+                f"{action} needs the {role} role; {actor.login} does not have it"
+            )
+
+    @asynccontextmanager
+    async def write(
+        self, actor: Actor, role: Role, action: str, now: datetime
+    ) -> AsyncIterator[PgTransaction]:
+        self.require(actor, role, action)
+        async with self._transaction():
+            yield PgTransaction(self.conn, actor, now)
+
+    @asynccontextmanager
+    async def observe(self) -> AsyncIterator[PgConnection]:
+        if self.read_only:
+            raise self.read_only_error()
+        async with self._transaction():
+            yield self.conn
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        held = self._current.get()
+        if held is not None:  # a write inside a write of the same task: a savepoint
+            try:
+                async with held.transaction():
+                    yield
+            except psycopg.Error as exc:
+                raise as_store_error(exc, self.label) from None
+            return
+        try:
+            async with self._pool.connection() as conn:
+                token = self._current.set(conn)
+                try:
+                    async with conn.transaction():
+                        yield
+                finally:
+                    self._current.reset(token)
+        except psycopg.Error as exc:
+            raise as_store_error(exc, self.label) from None
+        self._own_commits += 1
+
+    # Migrations --------------------------------------------------------------------
+
+    async def _applied(self) -> int:
+        exists = await self.scalar("SELECT to_regclass('opsdesk_schema_migrations') IS NOT NULL")
+        if not exists:
+            return 0
+        return int(
+            await self.scalar("SELECT coalesce(max(number), 0) FROM opsdesk_schema_migrations")
+        )
+
+    async def _migrate(self) -> None:
+        """Apply the migrations this database lacks, all in one transaction, one migrator
+        at a time. Only the owner of opsdesk's objects (or a superuser) may: anyone else
+        opening a store that needs upgrading is told who must run it."""
+        version = await self._applied()
+        if version > LATEST_PG_SCHEMA:
+            raise StoreOpenError(
+                f"{self.label}: written by a newer opsdesk (schema {version}; this version "
+                f"knows up to {LATEST_PG_SCHEMA}); upgrade opsdesk to open it"
+            )
+        if version == LATEST_PG_SCHEMA:
+            return
+        if self.read_only:
+            raise ReadOnlyStore(
+                f"{self.label}: schema {version} needs upgrading to {LATEST_PG_SCHEMA}; "
+                "open it once without --read-only as the database's owner"
+            )
+        async with self._pool.connection() as conn:
+            try:
+                async with conn.transaction():
+                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+                    await conn.execute(
+                        "CREATE TABLE IF NOT EXISTS opsdesk_schema_migrations ("
+                        " number integer PRIMARY KEY, name text NOT NULL,"
+                        " applied_at timestamptz NOT NULL DEFAULT now())"
+                    )
+                    cursor = await conn.execute(
+                        "SELECT coalesce(max(number), 0) FROM opsdesk_schema_migrations"
+                    )
+                    row = await cursor.fetchone()
+                    version = int(row[0]) if row else 0
+                    await self._become_owner(conn)
+                    for number, name, script in migrations():
+                        if number <= version:
+                            continue
+                        try:
+                            await conn.execute(script.encode("utf-8"))
+                        except psycopg.Error as exc:
+                            raise StoreOpenError(
+                                f"{self.label}: migration {name} failed: {_first_line(exc)}"
+                            ) from None
+                        await conn.execute(
+                            "INSERT INTO opsdesk_schema_migrations (number, name) VALUES (%s, %s)",
+                            (number, name),
+                        )
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise StoreOpenError(
+                    f"{self.label}: schema {version} needs upgrading to {LATEST_PG_SCHEMA}, and "
+                    f"this role may not ({_first_line(exc)}); the database's owner runs "
+                    "`opsdesk store migrate` once"
+                ) from None
+            except psycopg.Error as exc:
+                raise StoreOpenError(f"{self.label}: cannot migrate: {_first_line(exc)}") from None
+
+    @staticmethod
+    async def _become_owner(conn: psycopg.AsyncConnection[Any]) -> None:
+        """Run the migrations as opsdesk_owner when this role may, so every object is owned
+        by that role and by no person."""
+        cursor = await conn.execute(
+            "SELECT pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles"
+            " WHERE rolname = 'opsdesk_owner'"
+        )
+        row = await cursor.fetchone()
+        if row is not None and row[0]:
+            await conn.execute(pg_sql.SQL("SET LOCAL ROLE opsdesk_owner"))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
