@@ -284,7 +284,7 @@ class Database:
         stops there, so a long table need not be walked to say a list was cut."""
         if at_most is None:
             return int(await self.scalar(f"SELECT count(*) FROM {source}", tuple(params)))
-        bounded = f"SELECT count(*) FROM (SELECT 1 FROM {source} LIMIT ?)"
+        bounded = f"SELECT count(*) FROM (SELECT 1 FROM {source} LIMIT ?) AS bounded"
         return int(await self.scalar(bounded, (*params, at_most)))
 
     async def schema_version(self) -> int:

@@ -19,6 +19,7 @@ from opsdesk.store.errors import (
     StoreError,
     changed_meanwhile,
 )
+from opsdesk.store.pg.search import tsquery_text
 from opsdesk.store.records import (
     INCIDENT_SORTS,
     Actor,
@@ -134,6 +135,11 @@ def incident_json(incident: Incident) -> dict[str, Any]:
     return data
 
 
+# PostgreSQL's search: the incidents' generated tsvector (store/pg/migrations/0001_schema.sql)
+# against the words typed, each a prefix (store/pg/search.py).
+PG_SEARCH = "search @@ to_tsquery('simple', ?)"
+
+
 def fts_query(text: str) -> str:
     """What a person typed as an FTS5 query: every word must appear, each as a word prefix
     ("disk ful" finds "Disk full"). Words are quoted, so FTS5 syntax in the input (AND,
@@ -163,11 +169,14 @@ def _words_only(where: IncidentFilter) -> bool:
     return bool(text) and search_key(text) is None and where == IncidentFilter(search=where.search)
 
 
-def _table(where: IncidentFilter, clauses: str, order: IncidentOrder) -> str:
+def _table(where: IncidentFilter, clauses: str, order: IncidentOrder, pg: bool) -> str:
     """The table with the index a window should walk, whatever the planner's statistics
     say. The open queue (a few thousand rows of a million) reads its own small index and
     sorts those rows; every incident, or every one matching some words, walks the order's
-    own index and stops at the window's end; other filters are left to the planner."""
+    own index and stops at the window's end; other filters are left to the planner.
+    PostgreSQL has no INDEXED BY: its planner picks from its statistics."""
+    if pg:
+        return "incidents"
     if OPEN_SQL in clauses:
         return "incidents INDEXED BY incidents_open_urgency"
     if (not clauses or _words_only(where)) and order.by in SORT_INDEX:
@@ -183,6 +192,7 @@ def _check_text(name: str, value: str, limit: int) -> None:
 class Incidents:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._pg = db.dialect == "postgres"
 
     async def create(
         self,
@@ -348,7 +358,7 @@ class Incidents:
             return await self._find_triage(where, limit, max(offset, 0), order.descending)
         clauses, params = self._where(where)
         sql = (
-            f"SELECT {COLUMNS} FROM {_table(where, clauses, order)} {clauses}"
+            f"SELECT {COLUMNS} FROM {_table(where, clauses, order, self._pg)} {clauses}"
             f" ORDER BY {_order_by(order)} LIMIT ? OFFSET ?"
         )
         window = (*params, limit, max(offset, 0))
@@ -426,7 +436,9 @@ class Incidents:
         state = "state = 'new'" if new else "state <> 'new'"
         narrowed = f"{clauses} AND" if clauses else "WHERE"
         walk = OPEN_SQL in clauses and size > TRIAGE_SORTED
-        table = "incidents INDEXED BY incidents_open_urgency" if walk else "incidents"
+        table = (
+            "incidents INDEXED BY incidents_open_urgency" if walk and not self._pg else "incidents"
+        )
         sql = (
             f"SELECT {COLUMNS} FROM {table} {narrowed} priority = ? AND {state}"
             f" ORDER BY {', '.join(terms)}"
@@ -449,7 +461,7 @@ class Incidents:
             clauses, params = self._where(where)
             queries = [
                 (
-                    f"SELECT {COLUMNS} FROM {_table(where, clauses, order)} {clauses}"
+                    f"SELECT {COLUMNS} FROM {_table(where, clauses, order, self._pg)} {clauses}"
                     f" ORDER BY {_order_by(order)}",
                     params,
                 )
@@ -470,18 +482,21 @@ class Incidents:
         if _words_only(where):
             # Every row of the search index is an incident: count the matches there,
             # without looking each one up.
-            sql = "SELECT count(*) FROM incidents_fts WHERE incidents_fts MATCH ?"
-            params = [fts_query(where.search or "")]
+            if self._pg:
+                sql = f"SELECT count(*) FROM incidents WHERE {PG_SEARCH}"
+                params = [tsquery_text(where.search or "")]
+            else:
+                sql = "SELECT count(*) FROM incidents_fts WHERE incidents_fts MATCH ?"
+                params = [fts_query(where.search or "")]
         if at_most is not None and clauses:  # (without a filter SQLite counts at once)
             sql = sql.replace("SELECT count(*) FROM", "SELECT 1 FROM", 1)
-            sql = f"SELECT count(*) FROM ({sql} LIMIT ?)"
+            sql = f"SELECT count(*) FROM ({sql} LIMIT ?) AS bounded"
             params = [*params, max(at_most, 0)]
         async with self._searching(where) as conn, conn.execute(sql, params) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
-    @staticmethod
-    def _where(where: IncidentFilter) -> tuple[str, list[Any]]:
+    def _where(self, where: IncidentFilter) -> tuple[str, list[Any]]:
         parts: list[str] = []
         params: list[Any] = []
         if where.states and set(where.states) == set(OPEN_STATES):
@@ -519,6 +534,9 @@ class Incidents:
             if key is not None:
                 parts.append("id = ?")
                 params.append(key)
+            elif self._pg:
+                parts.append(PG_SEARCH)
+                params.append(tsquery_text(where.search))
             else:
                 parts.append("id IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH ?)")
                 params.append(fts_query(where.search))
@@ -531,7 +549,7 @@ class Incidents:
         window = (to_db(since), to_db(until))
         histogram = (
             "SELECT count(*), sum(d) FROM (SELECT (julianday({end}) - julianday(created_at))"
-            " * 86400 AS d FROM incidents WHERE {where}) GROUP BY CAST(d / 60 AS INTEGER)"
+            " * 86400 AS d FROM incidents WHERE {where}) AS spans GROUP BY CAST(d / 60 AS INTEGER)"
             " ORDER BY CAST(d / 60 AS INTEGER)"
         )
         ack_sql = histogram.format(

@@ -45,7 +45,7 @@ class Leases:
                     "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"
                     " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
                     " expires_at = excluded.expires_at"
-                    " WHERE ? OR leases.holder = excluded.holder OR leases.expires_at <= ?",
+                    " WHERE ? = 1 OR leases.holder = excluded.holder OR leases.expires_at <= ?",
                     (name, holder, to_db(now + ttl), int(take), stamp),
                 )
                 return bool(cursor.rowcount == 1)

@@ -66,15 +66,21 @@ class Notifications:
         self, owner: str, now: datetime, lease_until: datetime, limit: int = 20
     ) -> list[Notification]:
         """Take up to `limit` due notifications to send: pending ones whose time has come,
-        and ones another worker claimed whose lease ran out (it died mid-send)."""
+        and ones another worker claimed whose lease ran out (it died mid-send).
+
+        On SQLite the write lock makes the claim whole. On PostgreSQL several `serve`
+        processes on several hosts claim at once: the rows are locked as they are picked
+        and rows another worker is picking are skipped (FOR UPDATE SKIP LOCKED), so no
+        notification is claimed, and sent, twice."""
         stamp = to_db(now)
+        lock = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgres" else ""
         async with self._db.observe() as conn:
             cursor = await conn.execute(
                 "UPDATE notifications SET state = 'sending', claimed_by = ?, claimed_until = ?,"
                 " attempts = attempts + 1 WHERE id IN (SELECT id FROM notifications"
                 " WHERE state IN ('pending', 'sending') AND not_before <= ?"
                 " AND (state = 'pending' OR claimed_until <= ?)"
-                " ORDER BY not_before, id LIMIT ?)"
+                f" ORDER BY not_before, id LIMIT ?{lock})"
                 f" RETURNING {COLUMNS}",
                 (owner, to_db(lease_until), stamp, stamp, limit),
             )

@@ -101,12 +101,12 @@ class ReviewQueries:
         rows = await self._rows(
             "SELECT 'ack', service, priority, CAST(d / 60 AS INTEGER) AS minute, count(*),"
             f" sum(d) FROM (SELECT service, priority, {ACK_SECONDS} AS d FROM incidents"
-            "  WHERE created_at >= ? AND created_at < ? AND acknowledged_at IS NOT NULL)"
+            "  WHERE created_at >= ? AND created_at < ? AND acknowledged_at IS NOT NULL) AS acks"
             " GROUP BY service, priority, minute"
             " UNION ALL"
             " SELECT 'resolve', service, priority, CAST(d / 60 AS INTEGER) AS minute, count(*),"
             f" sum(d) FROM (SELECT service, priority, {RESOLVE_SECONDS} AS d FROM incidents"
-            "  WHERE resolved_at >= ? AND resolved_at < ?)"
+            "  WHERE resolved_at >= ? AND resolved_at < ?) AS resolves"
             " GROUP BY service, priority, minute ORDER BY 1, 2, 3, 4",
             (*window, *window),
         )

@@ -61,6 +61,7 @@ def _histogram(kind: str, seconds: str, column: str, extra: str) -> str:
     raw = (
         "SELECT CAST(d / 60 AS INTEGER), 1, d FROM"
         f" (SELECT {seconds} AS d FROM incidents WHERE {column} >= ? AND {column} {{op}} ?{extra})"
+        " AS spans"
     )
     return (
         "SELECT minute, sum(n), sum(total) FROM ("
@@ -68,7 +69,7 @@ def _histogram(kind: str, seconds: str, column: str, extra: str) -> str:
         f"  WHERE kind = '{kind}' AND day > ? AND day < ?"
         f" UNION ALL {raw.format(op='<')}"
         f" UNION ALL {raw.format(op='<=')}"
-        ") GROUP BY minute HAVING sum(n) > 0 ORDER BY minute"
+        ") AS parts GROUP BY minute HAVING sum(n) > 0 ORDER BY minute"
     )
 
 
@@ -77,7 +78,7 @@ def _whole_histogram(seconds: str, column: str, extra: str) -> str:
     return (
         f"SELECT CAST(d / 60 AS INTEGER) AS minute, count(*), sum(d) FROM"
         f" (SELECT {seconds} AS d FROM incidents WHERE {column} >= ? AND {column} <= ?{extra})"
-        " GROUP BY minute ORDER BY minute"
+        " AS spans GROUP BY minute ORDER BY minute"
     )
 
 
@@ -93,7 +94,7 @@ OUTCOME_SQL = (
     "SELECT coalesce(sum(a), 0), coalesce(sum(b), 0), coalesce(sum(c), 0), coalesce(sum(e), 0)"
     " FROM (SELECT resolved AS a, met AS b, csat_sum AS c, csat_count AS e"
     "  FROM metrics_outcomes WHERE day > ? AND day < ?"
-    f" UNION ALL {OUTCOME_RAW.format(op='<')} UNION ALL {OUTCOME_RAW.format(op='<=')})"
+    f" UNION ALL {OUTCOME_RAW.format(op='<')} UNION ALL {OUTCOME_RAW.format(op='<=')}) AS parts"
 )
 ACK_ONE_DAY = _whole_histogram(ACK_SECONDS, "created_at", ACK_EXTRA)
 RESOLVE_ONE_DAY = _whole_histogram(RESOLVE_SECONDS, "resolved_at", "")
@@ -106,7 +107,7 @@ OPEN_AGES = (
         for s in OPEN_STATES
         for p in PRIORITIES
     )
-    + ")),"
+    + ") AS oldest),"
     f" (SELECT count(*) FROM incidents WHERE {OPEN_SQL}"
     f"  AND ({EARLIEST_DUE} IS NULL) = 0 AND {EARLIEST_DUE} < ?)"
 )

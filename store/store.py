@@ -206,6 +206,13 @@ class Store:
         it cannot be read as SQLite."""
         return peek_schema(Path(path))
 
+    @property
+    def live_problem(self) -> str | None:
+        """Why other processes' changes are not arriving (a PostgreSQL server that went
+        away: the feed reconnects by itself); None when they are, and always on SQLite."""
+        problem = getattr(self._db, "live_problem", None)
+        return problem if isinstance(problem, str) else None
+
     async def change_token(self) -> object:
         """An opaque value that differs after any commit by any process; cheap to poll."""
         return await self._db.change_token()

@@ -16,6 +16,8 @@ import pytest
 from opsdesk.console.cli import run
 from opsdesk.console.ops.demo import build_demo
 from opsdesk.console.ops.identity import current_login
+from tests.pg_cluster import PgCluster, cluster_or_skip
+from tests.store_backends import register_cluster
 
 FIXED_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 START = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in New York
@@ -104,3 +106,54 @@ required_for = []  # closing without a review here; the review gate: tests/test_
         return code, (out if code == 0 else captured.err)
 
     return call
+
+
+# -- PostgreSQL (issue 20) ------------------------------------------------------------------
+# One throwaway cluster per session, started on first use only (a run that selects no
+# postgres test never runs initdb); each test gets a fresh database. `-m "not postgres"` runs
+# the SQLite side alone.
+
+PG_FIXTURES = {"pg_cluster", "pg_database"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the cluster, directly or through a fixture, is marked postgres."""
+    for item in items:
+        if PG_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """The session's PostgreSQL cluster (tests/pg_cluster.py), started; skipped without
+    PostgreSQL installed, failed instead when CI is set."""
+    cluster = cluster_or_skip()
+    try:
+        cluster.start()
+        register_cluster(cluster)  # tests/store_backends.py open_as finds it by URL
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def pg_database(pg_cluster: PgCluster) -> Iterator[str]:
+    """A fresh, empty database (owned by opsdesk_owner): its URL as the cluster superuser.
+    Other roles: pg_cluster.url(name, user=...). Dropped (with FORCE) after the test."""
+    pg_cluster.start()  # brings the server back if a test stopped it
+    name = pg_cluster.create_database()
+    yield pg_cluster.url(name)
+    pg_cluster.start()
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    ids=["sqlite", "postgres"],
+)
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test's store lives, once per backend: a SQLite file path under tmp_path, or a
+    fresh PostgreSQL database URL (the cluster starts only when this param runs)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    return str(request.getfixturevalue("pg_database"))

@@ -262,6 +262,7 @@ async def info(args: argparse.Namespace) -> int:
             config_source=session.loaded.source_label,
         )
         held = session.roles
+        details["login"] = session.actor.login  # on PostgreSQL: the role that authenticated
     else:
         details.update(schema_version=None, note="the store is created when first used")
     details.update(roles=sorted(held), role_sources=dict(sorted(held.items())))

@@ -196,6 +196,7 @@ class OpsdeskApp(App[int]):
         self._last_clock = ""
         self._newest_seen_id = 0
         self._said_read_only = False
+        self._live_problem: str | None = None
         self.command_history: list[str] = []
         """The `:` lines run in this session, oldest first (up/down in the command line)."""
 
@@ -359,6 +360,21 @@ class OpsdeskApp(App[int]):
         await self._feed.check()
         if self.store.read_only and not self._said_read_only:
             self._say_read_only()
+        self._say_live_problem()
+
+    def _say_live_problem(self) -> None:
+        """A PostgreSQL server that went away (restarted, network cut): say so once, and
+        once more when the feed is back (it reloads everything then, so nothing changed
+        meanwhile is missed)."""
+        problem = self.store.live_problem
+        if problem == self._live_problem:
+            return
+        if problem is not None:
+            self.notify(f"{problem}; reconnecting", title="Store", severity="error",
+                        markup=False, timeout=30)  # fmt: skip
+        else:
+            self.notify("live updates are back; reloaded", title="Store", markup=False)
+        self._live_problem = problem
 
     @work(group="feed", exit_on_error=False)
     async def _check_feed(self) -> None:

@@ -35,9 +35,39 @@ Params = Sequence[Any] | dict[str, Any]
 _TOKENS = re.compile(r"""('(?:[^']|'')*')|("(?:[^"]|"")*")|(\?)|(%)|(?<!:):([A-Za-z_]\w*)""")
 
 
+_CAST = re.compile(r"\bCAST\(", re.IGNORECASE)
+_AS_INTEGER = re.compile(r"\s+AS\s+INTEGER\s*$", re.IGNORECASE)
+
+
+def truncating_casts(sql: str) -> str:
+    """`CAST(x AS INTEGER)` as SQLite means it: SQLite truncates toward zero (59.9 s is
+    minute 0), PostgreSQL rounds (minute 1), which would move durations between the
+    metrics' one-minute buckets. Each such cast becomes `CAST(trunc(CAST(x AS double
+    precision)) AS bigint)`; other casts are left alone."""
+    out, start = [], 0
+    for match in _CAST.finditer(sql):
+        if match.start() < start:
+            continue  # inside a cast already rewritten
+        depth, end = 1, match.end()
+        while end < len(sql) and depth:
+            depth += {"(": 1, ")": -1}.get(sql[end], 0)
+            end += 1
+        inner = sql[match.end() : end - 1]
+        found = _AS_INTEGER.search(inner)
+        if depth or found is None:
+            continue
+        expression = truncating_casts(inner[: found.start()])
+        out.append(sql[start : match.start()])
+        out.append(f"CAST(trunc(CAST({expression} AS double precision)) AS bigint)")
+        start = end
+    out.append(sql[start:])
+    return "".join(out)
+
+
 @lru_cache(maxsize=1024)
 def translate(sql: str, named: bool) -> str:
-    """SQLite's placeholders (`?`, or `:name` with a dict of parameters) as psycopg's."""
+    """SQLite's placeholders (`?`, or `:name` with a dict of parameters) as psycopg's,
+    and its integer casts (`truncating_casts`)."""
 
     def swap(match: re.Match[str]) -> str:
         if match[1] or match[2]:
@@ -48,7 +78,15 @@ def translate(sql: str, named: bool) -> str:
             return "%%"
         return f"%({match[5]})s" if named else match[0]
 
-    return _TOKENS.sub(swap, sql)
+    return _TOKENS.sub(swap, truncating_casts(sql))
+
+
+def as_stored(params: Params) -> Params:
+    """Parameters as SQLite stores them: a bool is the integer 0 or 1 (the flag columns
+    are integers on both backends; psycopg would send a PostgreSQL boolean)."""
+    if isinstance(params, dict):
+        return {k: int(v) if isinstance(v, bool) else v for k, v in params.items()}
+    return [int(v) if isinstance(v, bool) else v for v in params]
 
 
 class Rows:
@@ -129,7 +167,7 @@ class PgConnection:
         return Pending(lambda: self._execute(sql, params))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        batch = list(rows)
+        batch = [as_stored(row) for row in rows]
         if not batch:
             return
         query = translate(sql, isinstance(batch[0], dict))
@@ -150,6 +188,7 @@ class PgConnection:
 
     async def _execute(self, sql: str, params: Params) -> Rows:
         query = translate(sql, isinstance(params, dict))
+        params = as_stored(params)
         conn = self._current.get()
         try:
             if conn is not None:

@@ -167,6 +167,9 @@ class PgDatabase:
             max_size=POOL_MAX,
             kwargs=kwargs,
             configure=_configure,
+            # A connection the server dropped (a restart, a network cut) is replaced
+            # when next taken, instead of failing the read that takes it.
+            check=AsyncConnectionPool.check_connection,
             open=False,
             name="opsdesk",
         )
@@ -221,6 +224,11 @@ class PgDatabase:
 
     async def schema_version(self) -> int:
         return await self._applied()
+
+    @property
+    def live_problem(self) -> str | None:
+        """Why changes from other hosts are not arriving right now (None: they are)."""
+        return self._feed.problem
 
     async def change_token(self) -> tuple[int, int]:
         """Moves when any host commits (a NOTIFY heard, or the feed reconnected and may
@@ -325,6 +333,7 @@ class PgDatabase:
             try:
                 async with conn.transaction():
                     await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+                    await self._become_owner(conn)
                     await conn.execute(
                         "CREATE TABLE IF NOT EXISTS opsdesk_schema_migrations ("
                         " number integer PRIMARY KEY, name text NOT NULL,"
@@ -335,12 +344,17 @@ class PgDatabase:
                     )
                     row = await cursor.fetchone()
                     version = int(row[0]) if row else 0
-                    await self._become_owner(conn)
                     for number, name, script in migrations():
                         if number <= version:
                             continue
                         try:
                             await conn.execute(script.encode("utf-8"))
+                        except psycopg.errors.InsufficientPrivilege as exc:
+                            raise StoreOpenError(
+                                f"{self.label}: migration {name} failed: {_first_line(exc)}"
+                                " (the database must belong to opsdesk_owner: createdb -O"
+                                " opsdesk_owner; docs/operations.md)"
+                            ) from None
                         except psycopg.Error as exc:
                             raise StoreOpenError(
                                 f"{self.label}: migration {name} failed: {_first_line(exc)}"
@@ -348,6 +362,12 @@ class PgDatabase:
                         await conn.execute(
                             "INSERT INTO opsdesk_schema_migrations (number, name) VALUES (%s, %s)",
                             (number, name),
+                        )
+                    if version == 0:
+                        await conn.execute(
+                            "INSERT INTO meta (key, value) VALUES ('created_at',"
+                            " to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+                            " ON CONFLICT (key) DO NOTHING"
                         )
             except psycopg.errors.InsufficientPrivilege as exc:
                 raise StoreOpenError(

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 import psycopg
 
+log = logging.getLogger("opsdesk.feed")
+
 CHANNEL = "opsdesk_changes"
+UNREACHABLE = "live updates paused: the database server cannot be reached"
 RETRY_FIRST = 0.2  # seconds before reconnecting; doubles up to RETRY_MOST
 RETRY_MOST = 5.0
 
@@ -48,7 +52,8 @@ class NotifyFeed:
                     self._url, autocommit=True, connect_timeout=10
                 )
             except psycopg.Error as exc:
-                self.problem = f"live updates paused: {str(exc).strip().splitlines()[0]}"
+                self.problem = UNREACHABLE
+                log.warning("live feed: cannot connect: %s", str(exc).strip())
                 self._ready.set()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MOST)
@@ -62,7 +67,8 @@ class NotifyFeed:
                 async for _ in conn.notifies():
                     self._heard += 1
             except psycopg.Error as exc:
-                self.problem = f"live updates paused: {str(exc).strip().splitlines()[0]}"
+                self.problem = UNREACHABLE
+                log.warning("live feed: connection lost: %s", str(exc).strip())
                 self._heard += 1
             finally:
                 with contextlib.suppress(Exception):
