@@ -12,6 +12,7 @@ authenticated, not a name opsdesk sends.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,6 +43,10 @@ except ImportError as missing:  # the optional extra is not installed
 
 from opsdesk.store.pg.conn import PgConnection, as_store_error
 from opsdesk.store.pg.feed import NotifyFeed
+
+# The pool logs each failed reconnect as a warning; opsdesk says what matters itself
+# (one line when the server cannot be reached; the console's "live updates paused").
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 0x6F70_7364_0001  # pg_advisory_xact_lock key: one migrator at a time
@@ -161,6 +166,13 @@ class PgDatabase:
         kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT}
         if read_only:
             kwargs["options"] = "-c default_transaction_read_only=on"
+        try:  # once directly: an unreachable server is one line at once, not 10 s of retries
+            probe = await psycopg.AsyncConnection.connect(location.url, **kwargs)
+        except psycopg.Error as exc:
+            raise StoreOpenError(
+                f"{location.display}: cannot connect to PostgreSQL: {_first_line(exc)}"
+            ) from None
+        await probe.close()
         pool = AsyncConnectionPool(
             location.url,
             min_size=1,
