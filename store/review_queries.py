@@ -120,7 +120,7 @@ class ReviewQueries:
         rows = await self._rows(
             "SELECT service, max(title), count(*) AS n, max(id) FROM incidents"
             " WHERE created_at >= ? AND created_at < ?"
-            " GROUP BY service, lower(trim(title)) HAVING n >= 2"
+            " GROUP BY service, lower(trim(title)) HAVING count(*) >= 2"
             " ORDER BY n DESC, max(id) DESC LIMIT ?",
             (to_db(start), to_db(end), limit),
         )
