@@ -163,3 +163,14 @@ def _now() -> datetime:
 
 def _ttl() -> timedelta:
     return timedelta(minutes=1)
+
+
+async def test_audit_verify_sees_a_guard_of_the_audit_table_disabled(
+    pg_cluster: PgCluster, pg_database: str
+) -> None:
+    async with await Store.open(pg_database) as store:
+        assert (await store.audit.verify()).guards_intact
+    name = urlsplit(pg_database).path.lstrip("/")
+    pg_cluster.psql("ALTER TABLE audit DISABLE TRIGGER audit_refuses_delete", db=name, check=True)
+    async with await Store.open(pg_database) as store:
+        assert not (await store.audit.verify()).guards_intact

@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from opsdesk.store.errors import (
     PermissionDenied,
@@ -50,6 +50,12 @@ logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 0x6F70_7364_0001  # pg_advisory_xact_lock key: one migrator at a time
+AUDIT_GUARDS = (  # in name order
+    "audit_append",
+    "audit_refuses_delete",
+    "audit_refuses_truncate",
+    "audit_refuses_update",
+)
 CONNECT_TIMEOUT = 10  # seconds to reach the server before saying it is unreachable
 POOL_MAX = int(os.environ.get("OPSDESK_PG_POOL", "8"))
 
@@ -65,6 +71,15 @@ def migrations() -> list[tuple[int, str, str]]:
         for number, name in sorted(found)
     ]
 
+
+STALE_NAMES = {
+    "incidents": "INC-",
+    "changes": "CHG-",
+    "problems": "PRB-",
+    "action_items": "ACT-",
+    "reviews": "review ",
+}
+"""How a refused stale write names its record (PgTransaction.update_versioned)."""
 
 LATEST_PG_SCHEMA = max((number for number, _, _ in migrations()), default=0)
 
@@ -103,10 +118,29 @@ class PgTransaction:
         from opsdesk.store.timefmt import to_db
 
         assignments = "".join(f"{column} = ?, " for column in values)
-        await self.conn.execute(
+        updated = await self.conn.execute(
             f"UPDATE {table} SET {assignments}version = version + 1, updated_at = ?,"
             " updated_by = ? WHERE id = ? AND version = ?",
             (*values.values(), to_db(self.now), self.actor.login, row_id, version),
+        )
+        if updated.rowcount != 1:
+            # The caller checked the version it read, but unlike SQLite's one writer at a
+            # time, another transaction may commit between that read and this UPDATE (Read
+            # Committed re-checks the WHERE against the committed row): refuse, as the
+            # caller would have, rather than audit a change that was not made.
+            await self._refuse_stale(table, row_id, version)
+
+    async def _refuse_stale(self, table: str, row_id: int, version: int) -> NoReturn:
+        from opsdesk.store.errors import changed_meanwhile
+
+        async with self.conn.execute(
+            f"SELECT version, updated_by, updated_at FROM {table} WHERE id = ?", (row_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            raise StoreError(f"{STALE_NAMES.get(table, table)}{row_id}: no such record")
+        raise changed_meanwhile(
+            f"{STALE_NAMES.get(table, table + ' ')}{row_id}", row[1], row[2], version, row[0]
         )
 
     async def audit(
@@ -248,9 +282,20 @@ class PgDatabase:
         return await self._feed.token(), self._own_commits
 
     async def audit_guards_intact(self, version: int | None = None) -> bool:
-        """The audit log's guards are the database's own (0002_security.sql): a role that
-        could drop them owns the database, and the migration's objects say so."""
-        return True
+        """Whether the audit table has exactly the triggers 0002_security.sql gave it (the
+        one that sets the actor and chains the hash, and the three that refuse UPDATE,
+        DELETE and TRUNCATE), all enabled, and no other, and belongs to opsdesk_owner. Only
+        that role (or a superuser) could change them: `audit --verify` says so if one did."""
+        found = await self.scalar(
+            "SELECT coalesce(array_agg(tgname::text ORDER BY tgname::text)"
+            "  FILTER (WHERE tgenabled = 'O'), '{}') = ARRAY[?, ?, ?, ?]::text[]"
+            " AND count(*) = 4"
+            " AND (SELECT pg_get_userbyid(relowner) FROM pg_class"
+            "      WHERE oid = 'audit'::regclass) = 'opsdesk_owner'"
+            " FROM pg_trigger WHERE tgrelid = 'audit'::regclass AND NOT tgisinternal",
+            AUDIT_GUARDS,
+        )
+        return bool(found)
 
     async def authenticated(self) -> tuple[str, list[str]]:
         """The role that authenticated this session, and the opsdesk roles (engineer,
