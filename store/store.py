@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from opsdesk.store.db import LATEST_SCHEMA, Database, peek_schema
-from opsdesk.store.errors import StoreError
+from opsdesk.store.errors import InvalidOperation, StoreError
 from opsdesk.store.location import PgLocation, StoreLocation, location_label, parse_location
 from opsdesk.store.meta import CREATED_AT, Meta
 from opsdesk.store.records import Actor, Role, StoreInfo
@@ -33,6 +34,12 @@ if TYPE_CHECKING:
     from opsdesk.store.reviews import Reviews
     from opsdesk.store.stats import Stats
     from opsdesk.store.statuses import SourceStatuses
+
+
+class SqliteHasNoRoles(InvalidOperation):
+    """A role command given a SQLite store: a usage mistake (exit 2)."""
+
+    exit_code = 2
 
 
 class Store:
@@ -232,6 +239,31 @@ class Store:
         }
         roles.setdefault("engineer", "everyone")
         return Actor(login=login, roles=frozenset(roles)), roles
+
+    def _pg(self) -> Any:
+        from opsdesk.store.pg.db import PgDatabase
+
+        db = cast(Any, self._db)
+        if not isinstance(db, PgDatabase):
+            raise SqliteHasNoRoles(
+                f"{self.location}: roles on a SQLite store come from config files ([roles]);"
+                " granting roles in the store is for PostgreSQL"
+            )
+        return db
+
+    async def grant_role(self, actor: Actor, login: str, role: str, now: datetime) -> None:
+        """PostgreSQL: make `login` (created if missing) a member of opsdesk's `role`,
+        audited as role.grant. Only admins may: the database refuses anyone else."""
+        await self._pg().change_role(actor, login, role, now, grant=True)
+
+    async def revoke_role(self, actor: Actor, login: str, role: str, now: datetime) -> None:
+        """PostgreSQL: take opsdesk's `role` from `login`, audited as role.revoke."""
+        await self._pg().change_role(actor, login, role, now, grant=False)
+
+    async def role_members(self) -> dict[str, list[Role]]:
+        """PostgreSQL: each login holding opsdesk roles directly, with those roles."""
+        members: dict[str, list[Role]] = await self._pg().role_members()
+        return members
 
     async def _latest_schema(self) -> int:
         if self.backend == "postgres":

@@ -309,6 +309,43 @@ class PgDatabase:
         assert row is not None
         return str(row[0]), list(row[1])
 
+    async def role_members(self) -> dict[str, list[Role]]:
+        from opsdesk.store.pg import roles
+
+        async with self._pool.connection() as conn:
+            try:
+                return await roles.members(conn)
+            except psycopg.Error as exc:
+                raise as_store_error(exc, self.label) from None
+
+    async def change_role(
+        self, actor: Actor, login: str, role: str, now: datetime, *, grant: bool
+    ) -> None:
+        """Grant (or revoke) one of opsdesk's roles, with its audit row, in one
+        transaction: PostgreSQL's GRANT is transactional, so both commit or neither. The
+        database decides who may (admins, through opsdesk_grant/opsdesk_revoke)."""
+        from opsdesk.store.pg import roles
+
+        verb = "granting" if grant else "revoking"
+        async with self.write(actor, "engineer", f"{verb} a role", now) as tx:
+            conn = self._current.get()
+            assert conn is not None
+            before = sorted(await self.role_members_of(conn, login))
+            await (roles.grant if grant else roles.revoke)(conn, login, role)
+            after = sorted(await self.role_members_of(conn, login))
+            action = "role.grant" if grant else "role.revoke"
+            await tx.audit(action, "role", login, {"roles": before}, {"roles": after})
+
+    @staticmethod
+    async def role_members_of(conn: psycopg.AsyncConnection[Any], login: str) -> list[str]:
+        cursor = await conn.execute(
+            "SELECT substr(g.rolname, 9) FROM pg_auth_members AS a"
+            " JOIN pg_roles AS g ON g.oid = a.roleid JOIN pg_roles AS m ON m.oid = a.member"
+            " WHERE m.rolname = %s AND g.rolname LIKE 'opsdesk\\_%%' ORDER BY 1",
+            (login,),
+        )
+        return [str(row[0]) for row in await cursor.fetchall()]
+
     # Writes ------------------------------------------------------------------------
 
     def read_only_error(self) -> StoreError:

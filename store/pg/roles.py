@@ -37,6 +37,8 @@ MEMBERSHIPS = (
 class UnknownRole(InvalidOperation):
     """A role name that is not one of opsdesk's four: a usage mistake (exit 2)."""
 
+    exit_code = 2
+
 
 async def roles_of(conn: psycopg.AsyncConnection[Any]) -> tuple[str, frozenset[Role]]:
     """(login, roles) of the connected person: `session_user` and each opsdesk role it is
@@ -118,3 +120,20 @@ async def _who(conn: psycopg.AsyncConnection[Any]) -> str:
 def _primary(exc: psycopg.Error) -> str:
     diag = exc.diag.message_primary
     return diag or str(exc).splitlines()[0]
+
+
+MEMBERS = (
+    "SELECT m.rolname, substr(g.rolname, 9) FROM pg_auth_members AS a"
+    " JOIN pg_roles AS g ON g.oid = a.roleid JOIN pg_roles AS m ON m.oid = a.member"
+    " WHERE g.rolname = ANY(%s) AND m.rolcanlogin ORDER BY m.rolname, g.rolname"
+)
+
+
+async def members(conn: psycopg.AsyncConnection[Any]) -> dict[str, list[Role]]:
+    """Each login granted one of opsdesk's roles directly, with those roles: what
+    `opsdesk store roles` lists (roles held through another group are not repeated)."""
+    cursor = await conn.execute(MEMBERS, ([GROUP_PREFIX + role for role in ROLES],))
+    held: dict[str, list[Role]] = {}
+    for login, role in await cursor.fetchall():
+        held.setdefault(str(login), []).append(check_role(str(role)))
+    return held
