@@ -46,6 +46,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "banner": ("banner",),
     "imports": ("import",),
     "report": ("report",),
+    "store": ("store",),
 }
 
 
@@ -239,6 +240,7 @@ DEFINE: dict[str, Callable[[Command], None]] = {
     "banner": _banner,
     "imports": lambda command: _module("imports").add_parser(command),
     "report": lambda command: _module("report").add_parser(command, add_action),
+    "store": lambda command: _module("store").add_parser(command, add_action),
 }
 
 

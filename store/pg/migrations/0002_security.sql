@@ -9,11 +9,12 @@
 -- opsdesk_owner (which needs CREATEROLE and must own the database). Roles are
 -- cluster-wide, so they are created only when missing.
 --
--- Bulk loads of history (`opsdesk store copy` into PostgreSQL, the demo builder, a data-only
--- restore) run as opsdesk_owner with `ALTER TABLE ... DISABLE TRIGGER USER` inside their
--- transaction (store/pg/copying.py), or as a superuser with `SET session_replication_role
--- = replica`: then none of the triggers below fire and rows (audit ids, hashes, actors,
--- who-columns) go in as they were. Afterwards `opsdesk audit --verify` checks the chain.
+-- Bulk loads of history: `opsdesk store copy` into PostgreSQL runs as a member of
+-- opsdesk_owner (or a superuser) with `ALTER TABLE ... DISABLE TRIGGER USER` inside its one
+-- transaction (store/pg/copying.py; foreign keys stay checked, nobody else sees the
+-- triggers off); a data-only `pg_restore --disable-triggers` runs as a superuser. Then none
+-- of the triggers below fire and rows (audit ids, hashes, actors, who-columns) go in as they
+-- were. Afterwards `opsdesk audit --verify` checks the chain.
 
 -- 1. Roles -----------------------------------------------------------------------------
 
