@@ -174,3 +174,15 @@ async def test_audit_verify_sees_a_guard_of_the_audit_table_disabled(
     pg_cluster.psql("ALTER TABLE audit DISABLE TRIGGER audit_refuses_delete", db=name, check=True)
     async with await Store.open(pg_database) as store:
         assert not (await store.audit.verify()).guards_intact
+
+
+def test_a_bad_pool_size_is_a_configuration_mistake(pg_database: str, tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["opsdesk", "--store", pg_database, "incident", "list"],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "HOME": str(tmp_path), "OPSDESK_PG_POOL": "lots"},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "opsdesk: OPSDESK_PG_POOL: expected a number from 1 to 64, got 'lots'"
+    )

@@ -57,7 +57,22 @@ AUDIT_GUARDS = (  # in name order
     "audit_refuses_update",
 )
 CONNECT_TIMEOUT = 10  # seconds to reach the server before saying it is unreachable
-POOL_MAX = int(os.environ.get("OPSDESK_PG_POOL", "8"))
+
+
+class BadPoolSize(StoreOpenError):
+    """OPSDESK_PG_POOL is not a number it can use: a configuration mistake (exit 2)."""
+
+    exit_code = 2
+
+
+def _pool_size() -> int:
+    """Connections one process keeps at most (`OPSDESK_PG_POOL`, 1-64; default 4): a
+    console's reads rarely overlap more, and the server's max_connections is shared by
+    every console of the team (docs/operations.md: about 3 per idle console)."""
+    text = os.environ.get("OPSDESK_PG_POOL", "4")
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise BadPoolSize(f"OPSDESK_PG_POOL: expected a number from 1 to 64, got {text!r}")
+    return int(text)
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -210,7 +225,7 @@ class PgDatabase:
         pool = AsyncConnectionPool(
             location.url,
             min_size=1,
-            max_size=POOL_MAX,
+            max_size=_pool_size(),
             kwargs=kwargs,
             configure=_configure,
             # A connection the server dropped (a restart, a network cut) is replaced
