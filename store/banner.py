@@ -32,17 +32,16 @@ class BannerRepo:
         async with self._db.write(actor, "lead", action, now) as tx:
             before = await self.get()
             if before.version != expected_version:
-                when = to_db(before.set_at) if before.set_at else "an unknown time"
-                raise StaleWrite(
-                    f"the banner was changed by {before.set_by} at {when} "
-                    f"(you had version {expected_version}, it is now {before.version}); "
-                    "look at it again and retry"
-                )
-            await tx.execute(
+                raise _stale(before, expected_version)
+            updated = await tx.execute(
                 "UPDATE banner SET text = ?, set_by = ?, set_at = ?, version = version + 1"
                 " WHERE id = 1 AND version = ?",
                 (text, actor.login, to_db(now), expected_version),
             )
+            if updated.rowcount != 1:
+                # On PostgreSQL another host may commit between the read above and this
+                # UPDATE (SQLite's single writer rules that out): the same refusal.
+                raise _stale(await self.get(), expected_version)
             after = await self.get()
             await tx.audit(
                 "banner.clear" if not text else "banner.set",
@@ -52,3 +51,12 @@ class BannerRepo:
                 {"text": after.text, "version": after.version},
             )
         return after
+
+
+def _stale(now: Banner, expected_version: int) -> StaleWrite:
+    when = to_db(now.set_at) if now.set_at else "an unknown time"
+    return StaleWrite(
+        f"the banner was changed by {now.set_by} at {when} "
+        f"(you had version {expected_version}, it is now {now.version}); "
+        "look at it again and retry"
+    )

@@ -73,6 +73,8 @@ SORT_TERMS = {
     "assignee": ("assignee IS NULL", "assignee"),
     "age": ("created_at DESC",),  # youngest first
 }
+PG_SORT_TERMS = {"title COLLATE NOCASE": "lower(title)"}
+"""Sort terms PostgreSQL spells otherwise (see _order_by)."""
 # The index each order walks over all incidents (store/migrations 0005 and 0012): named in
 # the query, so a store that was never analysed still walks it instead of sorting a
 # million rows per page, and a search over every incident probes the words' matches
@@ -150,7 +152,10 @@ def fts_query(text: str) -> str:
     return " ".join(f'"{word}"*' for word in words[:MAX_SEARCH_WORDS])
 
 
-def _order_by(order: IncidentOrder) -> str:
+def _order_by(order: IncidentOrder, pg: bool = False) -> str:
+    """The ORDER BY terms of `order`. PostgreSQL has no NOCASE collation: its title term
+    is lower(title) (ASCII folding under the "C" collation, NOCASE's order), which its
+    index incidents_by_title is built on (store/pg/migrations/0001_schema.sql)."""
     if order.by not in SORT_TERMS:
         raise InvalidOperation(
             f"cannot sort incidents by {order.by!r} (one of: {', '.join(INCIDENT_SORTS)})"
@@ -158,6 +163,8 @@ def _order_by(order: IncidentOrder) -> str:
     if order.by == "key":
         return "id DESC" if order.descending else "id"
     terms = [*SORT_TERMS[order.by], "id DESC"]
+    if pg:
+        terms = [PG_SORT_TERMS.get(term, term) for term in terms]
     if order.descending:
         terms = [t.removesuffix(" DESC") if t.endswith(" DESC") else f"{t} DESC" for t in terms]
     return ", ".join(terms)
@@ -359,7 +366,7 @@ class Incidents:
         clauses, params = self._where(where)
         sql = (
             f"SELECT {COLUMNS} FROM {_table(where, clauses, order, self._pg)} {clauses}"
-            f" ORDER BY {_order_by(order)} LIMIT ? OFFSET ?"
+            f" ORDER BY {_order_by(order, self._pg)} LIMIT ? OFFSET ?"
         )
         window = (*params, limit, max(offset, 0))
         async with self._searching(where) as conn, conn.execute(sql, window) as cursor:
@@ -412,8 +419,11 @@ class Incidents:
         clauses, params = self._where(where)
         # Grouping by the (state, priority) index walks every incident; breaches since
         # some time are a small set the two due-time indexes find at once, then grouped
-        # (`+` keeps the planner off the grouping index).
-        group = "+state, +priority" if where.breached_by is not None else "state, priority"
+        # (`+` keeps the planner off the grouping index). The unary `+` on text is SQLite's
+        # idiom only: PostgreSQL has no `+ text` operator, and its planner costs the
+        # indexes itself.
+        unindexed = where.breached_by is not None and not self._pg
+        group = "+state, +priority" if unindexed else "state, priority"
         sql = f"SELECT state, priority, count(*) FROM incidents {clauses} GROUP BY {group}"
         sizes: dict[tuple[str, bool], int] = {}
         async with self._db.conn.execute(sql, params) as cursor:
@@ -462,7 +472,7 @@ class Incidents:
             queries = [
                 (
                     f"SELECT {COLUMNS} FROM {_table(where, clauses, order, self._pg)} {clauses}"
-                    f" ORDER BY {_order_by(order)}",
+                    f" ORDER BY {_order_by(order, self._pg)}",
                     params,
                 )
             ]

@@ -40,12 +40,12 @@ REBUILD = (
     "INSERT INTO metrics_durations (kind, day, minute, n, total)"
     " SELECT 'ack', day, CAST(d / 60 AS INTEGER) AS minute, count(*), sum(d) FROM"
     f" (SELECT substr(created_at, 1, 10) AS day, {ACK_SECONDS} AS d FROM incidents"
-    "  WHERE acknowledged_at IS NOT NULL)"
+    "  WHERE acknowledged_at IS NOT NULL) AS spans"
     " WHERE d IS NOT NULL GROUP BY day, minute",
     "INSERT INTO metrics_durations (kind, day, minute, n, total)"
     " SELECT 'resolve', day, CAST(d / 60 AS INTEGER) AS minute, count(*), sum(d) FROM"
     f" (SELECT substr(resolved_at, 1, 10) AS day, {RESOLVE_SECONDS} AS d FROM incidents"
-    "  WHERE resolved_at IS NOT NULL)"
+    "  WHERE resolved_at IS NOT NULL) AS spans"
     " WHERE d IS NOT NULL GROUP BY day, minute",
     "INSERT INTO metrics_outcomes (day, resolved, met, csat_sum, csat_count)"
     " SELECT substr(resolved_at, 1, 10) AS day, count(*),"
@@ -111,6 +111,12 @@ OPEN_AGES = (
     f" (SELECT count(*) FROM incidents WHERE {OPEN_SQL}"
     f"  AND ({EARLIEST_DUE} IS NULL) = 0 AND {EARLIEST_DUE} < ?)"
 )
+# `(... IS NULL) = 0` is the form SQLite matches against the partial index's first column;
+# PostgreSQL has no boolean = integer, and compares with false (its planner matches that
+# against the same index column of 0001_schema.sql).
+PG_OPEN_AGES = OPEN_AGES.replace(
+    f"({EARLIEST_DUE} IS NULL) = 0", f"({EARLIEST_DUE} IS NULL) = false"
+)
 
 
 def _after_day(day: str) -> str:
@@ -160,7 +166,8 @@ class Stats:
         time, breached open count) from indexes alone: the open count and the breaches
         from the partial index of open incidents by earliest due time (breached: a due
         time before `now`), the oldest from one seek per open state and priority."""
-        async with self._db.conn.execute(OPEN_AGES, (to_db(now),)) as cursor:
+        sql = PG_OPEN_AGES if self._db.dialect == "postgres" else OPEN_AGES
+        async with self._db.conn.execute(sql, (to_db(now),)) as cursor:
             count, oldest, breached = await cursor.fetchone() or (0, None, 0)
         return int(count), maybe_from_db(oldest), int(breached)
 

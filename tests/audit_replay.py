@@ -21,6 +21,7 @@ from opsdesk.store import Store
 from opsdesk.store.changes import _json as change_json
 from opsdesk.store.incidents import incident_json
 from opsdesk.store.records import IncidentFilter
+from tests.store_backends import is_postgres, raw, raw_named
 
 MARKER = re.compile(r"(?:cli|app|crash)\d+ [a-z]+ \d+")
 FIELD_UPDATES = {"ack": "incident.acknowledge", "assign": "incident.assign",
@@ -76,7 +77,7 @@ def check_refusal(record: dict[str, Any], findings: Findings) -> None:
         findings.problem(f"{record['worker']} {record['op']}: exit code {record['code']}")
 
 
-def replay(rows: list[sqlite3.Row], findings: Findings) -> tuple[dict[str, Any], dict[str, Any]]:
+def replay(rows: list[dict[str, Any]], findings: Findings) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fold the audit log: incidents and changes by key, overrides by id."""
     incidents: dict[str, dict[str, Any]] = {}
     changes: dict[str, dict[str, Any]] = {}
@@ -112,40 +113,43 @@ def replay(rows: list[sqlite3.Row], findings: Findings) -> tuple[dict[str, Any],
     return incidents, {"changes": changes, "overrides": overrides}
 
 
-async def _current(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    async with await Store.open(path, read_only=True) as store:
+async def _current(location: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    async with await Store.open(location, read_only=True) as store:
         found = await store.incidents.find(IncidentFilter(), limit=10_000_000)
         incidents = {i.key: incident_json(i) for i in found}
         changes = {c.key: change_json(c) for c in await store.changes.find(limit=10_000_000)}
     return incidents, changes
 
 
-def check_store(path: Path, records: list[dict[str, Any]]) -> Findings:
+def check_store(location: str | Path, records: list[dict[str, Any]]) -> Findings:
+    """The store at `location` (a SQLite file, or a PostgreSQL URL with the rights to read
+    everything) against what the workers logged."""
+    location = str(location)
     findings = Findings(operations=len(records))
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    if not is_postgres(location):
+        conn = sqlite3.connect(f"file:{location}?mode=ro", uri=True)
+        try:
+            result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        finally:
+            conn.close()
         if result != "ok":
             findings.problem(f"integrity_check: {result}")
             return findings
-        rows = conn.execute("SELECT * FROM audit ORDER BY id").fetchall()
-        findings.audit_rows = len(rows)
-        text = "\n".join(
-            [*(r["after"] or "" for r in rows),
-             *(r[0] for r in conn.execute("SELECT comment FROM change_approvals"))]
-        )  # fmt: skip
-        stored_markers = set(MARKER.findall(text))
-        overrides = {r[0] for r in conn.execute("SELECT id FROM overrides")}
-        audited = {
-            (r["entity_key"], r["actor"], r["action"], json.loads(r["after"]).get("version"))
-            for r in rows
-            if r["after"] and r["entity"] == "incident"
-        }
-    finally:
-        conn.close()
+    rows = raw_named(location, "SELECT * FROM audit ORDER BY id")
+    findings.audit_rows = len(rows)
+    text = "\n".join(
+        [*(r["after"] or "" for r in rows),
+         *(r[0] for r in raw(location, "SELECT comment FROM change_approvals"))]
+    )  # fmt: skip
+    stored_markers = set(MARKER.findall(text))
+    overrides = {r[0] for r in raw(location, "SELECT id FROM overrides")}
+    audited = {
+        (r["entity_key"], r["actor"], r["action"], json.loads(r["after"]).get("version"))
+        for r in rows
+        if r["after"] and r["entity"] == "incident"
+    }
     replayed, others = replay(rows, findings)
-    current, changes = asyncio.run(_current(path))
+    current, changes = asyncio.run(_current(location))
     _compare("incident", replayed, current, findings)
     _compare("change", others["changes"], changes, findings)
     for record in records:

@@ -79,7 +79,14 @@ def mode_of(path: Path) -> int:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, me: str, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+def cli_store(tmp_path: Path) -> str:
+    """Where `cli` keeps its store: a SQLite file. A test module whose CLI tests run on both
+    backends overrides this fixture with tests/store_backends.py `cli_store_as`."""
+    return str(tmp_path / "s.db")
+
+
+@pytest.fixture
+def cli(tmp_path: Path, me: str, cli_store: str, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     config = tmp_path / "team.toml"
     config.write_text(
         f"""
@@ -95,10 +102,9 @@ name = "wiki"
 required_for = []  # closing without a review here; the review gate: tests/test_review_cli.py
 """
     )
-    store = tmp_path / "s.db"
 
     def call(*argv: str) -> tuple[int, object]:
-        code = run(["--config", str(config), "--store", str(store), *argv])
+        code = run(["--config", str(config), "--store", cli_store, *argv])
         captured = capsys.readouterr()
         out = captured.out
         if "--json" in argv and code == 0:

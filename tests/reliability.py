@@ -48,31 +48,54 @@ def _env() -> dict[str, str]:
     return env
 
 
-def prepare(folder: Path) -> tuple[Path, Path]:
-    """A store seeded with incidents and submitted changes, and the team's config."""
+def prepare(folder: Path, location: str | None = None) -> tuple[str, Path]:
+    """A store seeded with incidents and submitted changes, and the team's config. The
+    store is `location` (a PostgreSQL URL from the tests' cluster) or a SQLite file in
+    `folder`; either way, what the checks read it as."""
+    from tests.store_backends import is_postgres
+
     folder.mkdir(parents=True, exist_ok=True)
-    store, config = folder / "ops.db", folder / "team.toml"
-    config.write_text(workload.config_text(current_login()), encoding="utf-8")
+    store, config = location or str(folder / "ops.db"), folder / "team.toml"
+    in_file = not is_postgres(store)
+    config.write_text(workload.config_text(current_login(), in_file=in_file), encoding="utf-8")
     asyncio.run(workload.seed(store, config, current_login(), datetime.now(UTC)))
     return store, config
 
 
-def seconds_per_operation(store: Path, config: Path) -> float:
+def store_as(location: str, config: Path, login: str) -> str:
+    """What a worker acting as `login` passes as --store: the SQLite file, or on PostgreSQL
+    the database as that person's login, member of the roles workload.grants gives them
+    (there the database, not the file, says who acts: tests/store_backends.py)."""
+    from tests.store_backends import is_postgres, url_as
+
+    if not is_postgres(location):
+        return location
+    return url_as(location, login, workload.roles_of(current_login(), login))
+
+
+def seconds_per_operation(store: str, config: Path) -> float:
     """What one workload operation (a CLI note) takes with no other writer, on this
-    machine as loaded as it is now: the median of a few, on a copy of `store`."""
-    copy = store.with_name("baseline.db")
-    source, target = sqlite3.connect(store), sqlite3.connect(copy)
-    try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
+    machine as loaded as it is now: the median of a few, on a copy of a SQLite `store`
+    (on PostgreSQL on the store itself: a note's marker is not a worker's, so the checks
+    ignore it)."""
+    from tests.store_backends import is_postgres
+
+    if is_postgres(store):
+        copy = store_as(store, config, current_login())
+    else:
+        copy = str(Path(store).with_name("baseline.db"))
+        source, target = sqlite3.connect(store), sqlite3.connect(copy)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
     plan = workload.Plan("baseline", 0, current_login())
     took = []
     for _ in range(BASELINE_OPERATIONS):
         argv, _ = workload.cli_command(plan, "note", datetime.now(UTC))
         started = time.monotonic()
-        code, _, err = workload._cli(str(copy), str(config), *argv)
+        code, _, err = workload._cli(copy, str(config), *argv)
         took.append(time.monotonic() - started)
         if code != 0:
             raise RuntimeError(f"the baseline operation failed: {err.strip()}")
@@ -88,9 +111,12 @@ def wait_limit(per_operation: float) -> float:
     return max(db.WRITE_WAIT_SECONDS, WAIT_IN_OPERATIONS * per_operation)
 
 
-def worker_argv(kind: str, name: str, store: Path, config: Path, log: Path, count: int,
+def worker_argv(kind: str, name: str, store: str, config: Path, log: Path, count: int,
                 seed: int, login: str | None = None) -> list[str]:  # fmt: skip
-    argv = [sys.executable, "-m", "tests.workload", kind, name, str(store), str(config)]
+    """A worker's command line; on PostgreSQL its --store is the database as its person
+    (`login`, or the CLI's own account)."""
+    store = store_as(store, config, login or current_login())
+    argv = [sys.executable, "-m", "tests.workload", kind, name, store, str(config)]
     argv += [str(log), str(count), str(seed)]
     return argv + ([login] if login else [])
 
@@ -119,12 +145,14 @@ class ConcurrentRun:
 
 
 def run_concurrent(folder: Path, *, processes: int = 8, operations: int = 500,
-                   app_workers: int = 3, seed: int = 1) -> ConcurrentRun:  # fmt: skip
+                   app_workers: int = 3, seed: int = 1,
+                   location: str | None = None) -> ConcurrentRun:  # fmt: skip
     """`processes` workers at once on one store (`app_workers` of them headless consoles,
     the rest CLI callers), `operations` each; then check the store against their logs.
     How long a worker may wait for the write lock is scaled to the machine (see
-    WAIT_IN_OPERATIONS), from one writer's speed measured just before."""
-    store, config = prepare(folder)
+    WAIT_IN_OPERATIONS), from one writer's speed measured just before. `location`: a
+    PostgreSQL database instead of a SQLite file in `folder`."""
+    store, config = prepare(folder, location)
     per_operation = seconds_per_operation(store, config)
     write_wait = wait_limit(per_operation)
     env = {**_env(), workload.WRITE_WAIT_ENV: repr(write_wait)}
@@ -167,7 +195,13 @@ class CrashRun:
         }
 
 
-def integrity(path: Path) -> str:
+def integrity(path: str | Path) -> str:
+    """SQLite's integrity_check of a store file; "ok" for a PostgreSQL store, whose server
+    survives its clients (a killed client's transaction is rolled back by it)."""
+    from tests.store_backends import is_postgres
+
+    if is_postgres(str(path)):
+        return "ok"
     conn = sqlite3.connect(path)
     try:
         return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
@@ -186,11 +220,13 @@ def _wait_for_first_line(log: Path, worker: subprocess.Popen[str], limit: float)
     raise RuntimeError(f"worker wrote nothing in {limit:.0f} s: {worker.returncode}")
 
 
-def run_crashes(folder: Path, *, kills: int = 100, app_every: int = 10, seed: int = 1) -> CrashRun:
+def run_crashes(folder: Path, *, kills: int = 100, app_every: int = 10, seed: int = 1,
+                location: str | None = None) -> CrashRun:  # fmt: skip
     """Start a writer, let it work, SIGKILL it at a random moment, check the file; again.
     Every `app_every`-th writer is a headless console instead of a CLI caller. At the end
-    the store is checked against everything any writer had reported done."""
-    store, config = prepare(folder)
+    the store is checked against everything any writer had reported done. `location`: a
+    PostgreSQL database instead of a SQLite file in `folder`."""
+    store, config = prepare(folder, location)
     first_line_limit = wait_limit(seconds_per_operation(store, config))
     rng = random.Random(seed)
     logs, broken = [], []

@@ -1,6 +1,8 @@
 """The change workflow through the CLI with a pinned clock: the state machine, each
 approval rule, self-approval refused in the store, every conflict kind with its reason,
-acknowledgement recorded, reviews required to close."""
+acknowledgement recorded, reviews required to close. The workflow runs on both backends
+(`store_location`): on PostgreSQL each person acts through their own login, holding in the
+database the roles TEAM's [roles] gives them on SQLite."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from opsdesk.console.ops.changes import ChangeOps, ChangePlan
 from opsdesk.console.ops.identity import actor_for
 from opsdesk.store import PermissionDenied, Store
 from opsdesk.store.records import ChangeApproval, ChangeRequest
+from tests.store_backends import cli_store_as, open_as
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -93,31 +96,32 @@ restrict = {{ days = ["sat", "sun"], from = "00:00", to = "00:00" }}
 
 
 @pytest.fixture
-def change_cli(tmp_path: Path, me: str, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+def change_cli(tmp_path: Path, me: str, capsys: pytest.CaptureFixture[str], store_location: str):  # type: ignore[no-untyped-def]
     """`opsdesk change ...` as the test's own user, plus `as_(login)`: the same store and
     config through ChangeOps for someone else (approvers)."""
     config = tmp_path / "team.toml"
     config.write_text(TEAM.format(me=me))
-    store = tmp_path / "s.db"
+    team = parse_text(config.read_text(), "team")
+    store = cli_store_as(store_location, me, actor_for(team, me).roles)
 
     def call(*args: str) -> tuple[int, Any]:
-        code = run(["--config", str(config), "--store", str(store), *args])
+        code = run(["--config", str(config), "--store", store, *args])
         out, err = capsys.readouterr()
         if "--json" in args and code == 0:
             return code, json.loads(out)
         return code, err or out
 
     def as_(login: str, work: Any) -> Any:
-        team = parse_text(config.read_text(), "team")
+        actor = actor_for(team, login)
 
         async def go() -> Any:
-            async with await Store.open(store) as opened:
-                return await work(ChangeOps(opened, team, actor_for(team, login)))
+            async with await open_as(store_location, login, actor.roles) as opened:
+                return await work(ChangeOps(opened, team, actor))
 
         return asyncio.run(go())
 
     call.as_ = as_  # type: ignore[attr-defined]
-    assert run(["--config", str(config), "--store", str(store), "incident", "new", "--title",
+    assert run(["--config", str(config), "--store", store, "incident", "new", "--title",
                 "creates the store", "--service", "wiki"]) == 0  # fmt: skip
     capsys.readouterr()
     return call
@@ -199,7 +203,9 @@ def test_each_conflict_kind_has_a_reason() -> None:
     assert kinds["on_call"].startswith("me is on call for ops")
 
 
-def test_normal_high_risk_needs_cab_and_lead_then_runs_to_close(change_cli) -> None:  # type: ignore[no-untyped-def]
+def test_normal_high_risk_needs_cab_and_lead_then_runs_to_close(
+    change_cli, store_location: str
+) -> None:  # type: ignore[no-untyped-def]
     cli = change_cli
     with time_machine.travel(NOW, tick=False):
         created = new_change(cli, "--yes", "customer_facing", "--yes", "untested")
@@ -248,7 +254,9 @@ def test_conflicts_need_acknowledgement_which_is_recorded(change_cli) -> None:  
         assert "1 conflict(s) acknowledged" in view["timeline"][1]["detail"]
 
 
-def test_standard_is_preapproved_and_emergency_needs_a_review_to_close(change_cli) -> None:  # type: ignore[no-untyped-def]
+def test_standard_is_preapproved_and_emergency_needs_a_review_to_close(
+    change_cli, store_location: str
+) -> None:  # type: ignore[no-untyped-def]
     cli = change_cli
     with time_machine.travel(NOW, tick=False):
         code, std = cli("change", "new", "--title", "Rotate certs", "--type", "standard",

@@ -12,6 +12,7 @@ import pytest
 
 from opsdesk.console.cli import run
 from opsdesk.console.config.loader import default_config_path
+from tests.store_backends import cli_store_as
 
 Capture = pytest.CaptureFixture[str]
 
@@ -88,13 +89,16 @@ def test_global_options_before_or_after_the_command(
 
 
 def test_banner_needs_lead_and_is_audited(
-    tmp_path: Path, write_config, capsys: Capture, me: str
+    store_location: str, write_config, capsys: Capture, me: str
 ) -> None:  # type: ignore[no-untyped-def]
-    store = str(tmp_path / "s.db")
+    # On SQLite the config grants lead; on PostgreSQL only the database does (cli_store_as
+    # makes `me` a member of opsdesk_lead), and the config's [roles] count for nothing.
+    store = cli_store_as(store_location, me)
     plain = write_config(f"[[people]]\nlogin = '{me}'\n", name="plain.toml")
     assert run(["--config", str(plain), "--store", store, "banner", "set", "hello"]) == 1
     err = capsys.readouterr().err
     assert err == f"opsdesk: setting the banner needs the lead role; {me} does not have it\n"
+    store = cli_store_as(store_location, me, {"lead"})
     lead = write_config(f"[[people]]\nlogin = '{me}'\n[roles]\nlead = ['{me}']\n", name="lead.toml")
     assert (
         run(["--config", str(lead), "--store", store, "banner", "set", "bridge \x1b]0;x\x07up"])

@@ -1,23 +1,30 @@
-"""Incident operations through the CLI, with the clock pinned by time-machine."""
+"""Incident operations through the CLI, with the clock pinned by time-machine, on both
+backends (`cli_store` below)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import time_machine
 
 from opsdesk.console.config.loader import parse_text
 from opsdesk.console.ops.incidents import IncidentOps, Refused
-from opsdesk.store import Actor, Store
+from opsdesk.store import Actor
 from tests.conftest import START
+from tests.store_backends import cli_store_as, open_as
 
 REQUIRED = {
     "key", "title", "service", "impact", "urgency", "priority", "state", "assignee",
     "created_at", "acknowledged_at", "resolved_at", "response_due", "resolve_due",
     "response_breached", "resolve_breached", "version",
 }  # fmt: skip
+
+
+@pytest.fixture
+def cli_store(store_location: str, me: str) -> str:
+    """conftest's `cli` on SQLite and on PostgreSQL, as `me`."""
+    return cli_store_as(store_location, me)
 
 
 def test_lifecycle_with_sla_clocks(cli, me: str) -> None:  # type: ignore[no-untyped-def]
@@ -171,11 +178,14 @@ def test_list_filters_and_urgency_order(cli, me: str) -> None:  # type: ignore[n
         assert "INC-1" in [i["key"] for i in cli("incident", "list", "--all", "--json")[1]]
 
 
-async def test_a_stale_version_is_refused_and_nothing_is_lost(tmp_path: Path) -> None:
+async def test_a_stale_version_is_refused_and_nothing_is_lost(store_location: str) -> None:
     config = parse_text('[[services]]\nname = "payments"\n', "test")
-    async with await Store.open(tmp_path / "s.db") as store:
+    async with (
+        await open_as(store_location, "ana") as store,
+        await open_as(store_location, "ben") as bens,
+    ):
         ana = IncidentOps(store, config, Actor("ana"))
-        ben = IncidentOps(store, config, Actor("ben"))
+        ben = IncidentOps(bens, config, Actor("ben"))
         created = await ana.create("db down", "payments", START)
         seen_by_ben = (await ben.view(created.key, START)).incident.version
         await ana.take(created.key, START + timedelta(minutes=1))

@@ -1,4 +1,5 @@
-"""Queue metrics: pure spreads, and end to end through the CLI with a pinned clock."""
+"""Queue metrics: pure spreads, and end to end through the CLI with a pinned clock (on
+both backends: `cli_store` below)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,19 @@ import math
 import statistics
 from datetime import timedelta
 
+import pytest
 import time_machine
 
 from opsdesk.console.domain.metrics import short, spread
 from opsdesk.store.records import Durations
 from tests.conftest import START
+from tests.store_backends import cli_store_as
+
+
+@pytest.fixture
+def cli_store(store_location: str, me: str) -> str:
+    """conftest's `cli` on SQLite and on PostgreSQL, as `me`."""
+    return cli_store_as(store_location, me)
 
 
 def test_spread_mean_median_and_nearest_rank_p90() -> None:

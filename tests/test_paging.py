@@ -2,7 +2,12 @@
 after its delay, an acknowledgement through the link stops level 3; email through a real
 SMTP server and its link followed over real HTTP; failing endpoints retried and the
 failure shown; a worker dying mid-send costs at most one duplicate. Time is driven by hand
-(the pager's clock), except where a real server's own loop runs."""
+(the pager's clock), except where a real server's own loop runs.
+
+Each runs on both backends (`store_location`). On PostgreSQL `opsdesk serve` connects as a
+role of its own (SERVE below, as a team would run it) and the database records that role
+as the actor of everything serve writes, an acknowledgement through a person's link
+included: who the link was for is in the notification row and the event's detail."""
 
 from __future__ import annotations
 
@@ -37,9 +42,18 @@ from opsdesk.console.serve.app import ServeState, build_app, load_secrets
 from opsdesk.console.serve.metrics import PagerMetrics
 from opsdesk.console.serve.pager import Pager
 from opsdesk.store import Actor, Store
+from tests.store_backends import is_postgres, open_as, url_as
 
 T0 = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # a P1 at 3 a.m.
 KEY = b"k" * 32
+SERVE = "opsdesk"
+"""The login `opsdesk serve` acts as: on SQLite the name its pager writes with, on
+PostgreSQL the role it connects as."""
+
+
+def acting(location: str, person: str) -> str:
+    """Who the store records for something `person` did through serve (a link)."""
+    return SERVE if is_postgres(location) else person
 
 
 class Clock:
@@ -145,9 +159,9 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(config_path: Path, store_path: Path, clock: Clock) -> AsyncIterator[Rig]:
+async def rig(config_path: Path, location: str, clock: Clock) -> AsyncIterator[Rig]:
     config = load(str(config_path)).config
-    store = await Store.open(store_path)
+    store = await open_as(location, SERVE)
     metrics = PagerMetrics()
     pager = Pager(
         store, config, key=KEY, base_url="http://opsdesk.test", owner="serve-1", clock=clock,
@@ -189,11 +203,11 @@ def ack_path(page: dict[str, Any]) -> str:
 
 
 async def test_level_1_then_level_2_after_its_delay_and_an_ack_stops_level_3(
-    tmp_path: Path, hooks: tuple[Hooks, str]
+    tmp_path: Path, hooks: tuple[Hooks, str], store_location: str
 ) -> None:
     box, url = hooks
     clock = Clock(T0)
-    async with rig(team(tmp_path, url), tmp_path / "s.db", clock) as r:
+    async with rig(team(tmp_path, url), store_location, clock) as r:
         incident = await IncidentOps(r.store, r.config, Actor("eve")).create(
             "card auth down", "payments", T0, impact=1, urgency=1
         )
@@ -223,21 +237,22 @@ async def test_level_1_then_level_2_after_its_delay_and_an_ack_stops_level_3(
             ("opsdesk", "not acknowledged after 15m; level 2 of 3: ben (via person)")
         ]
         ack = next(e for e in events if e.state == "acknowledged")
-        assert (ack.actor, ack.detail) == ("ben", "via webhook link")
+        assert (ack.actor, ack.detail) == (acting(store_location, "ben"), "via webhook link")
         audit = [
             a
             for a in await r.store.audit.entries(entity_key=incident.key)
             if a.action == "incident.acknowledge"
         ]
-        assert audit[0].actor == "ben" and audit[0].after["via"] == "webhook link"
+        assert audit[0].actor == acting(store_location, "ben")
+        assert audit[0].after["via"] == "webhook link"
 
 
 async def test_after_downtime_levels_catch_up_one_at_a_time_and_the_policy_repeats(
-    tmp_path: Path, hooks: tuple[Hooks, str]
+    tmp_path: Path, hooks: tuple[Hooks, str], store_location: str
 ) -> None:
     box, url = hooks
     clock = Clock(T0)
-    async with rig(team(tmp_path, url, repeat=1), tmp_path / "s.db", clock) as r:
+    async with rig(team(tmp_path, url, repeat=1), store_location, clock) as r:
         incident = await IncidentOps(r.store, r.config, Actor("eve")).create(
             "card auth down", "payments", T0, impact=1, urgency=1
         )
@@ -265,13 +280,17 @@ async def test_after_downtime_levels_catch_up_one_at_a_time_and_the_policy_repea
 
 
 async def test_a_failing_endpoint_is_retried_with_backoff_and_the_failure_shows(
-    tmp_path: Path, hooks: tuple[Hooks, str], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    hooks: tuple[Hooks, str],
+    store_location: str,
+    capsys: pytest.CaptureFixture[str],
+    me: str,
 ) -> None:
     box, url = hooks
     box.script = {"ana": [500, 503, 502]}
     clock = Clock(T0)
     config_path = team(tmp_path, url, attempts=3)
-    async with rig(config_path, tmp_path / "s.db", clock) as r:
+    async with rig(config_path, store_location, clock) as r:
         incident = await IncidentOps(r.store, r.config, Actor("eve")).create(
             "card auth down", "payments", T0, impact=1, urgency=1
         )
@@ -291,7 +310,7 @@ async def test_a_failing_endpoint_is_retried_with_backoff_and_the_failure_shows(
         events = await r.store.incidents.events(incident.key)
         failed = [e.detail for e in events if e.kind == "notify_failed"]
         assert failed == [f"notifying ana by webhook failed after 3 attempts: {last.error}"]
-    args = ["--config", str(config_path), "--store", str(tmp_path / "s.db"),
+    args = ["--config", str(config_path), "--store", url_as(store_location, me),
             "notifications", "list", "--incident", incident.key, "--json"]  # fmt: skip
     code = await asyncio.to_thread(run, args)
     listed = json.loads(capsys.readouterr().out)
@@ -299,12 +318,12 @@ async def test_a_failing_endpoint_is_retried_with_backoff_and_the_failure_shows(
 
 
 async def test_an_endpoint_that_recovers_gets_the_page_once(
-    tmp_path: Path, hooks: tuple[Hooks, str]
+    tmp_path: Path, hooks: tuple[Hooks, str], store_location: str
 ) -> None:
     box, url = hooks
     box.script = {"ana": [503]}
     clock = Clock(T0)
-    async with rig(team(tmp_path, url), tmp_path / "s.db", clock) as r:
+    async with rig(team(tmp_path, url), store_location, clock) as r:
         incident = await IncidentOps(r.store, r.config, Actor("eve")).create(
             "card auth down", "payments", T0
         )
@@ -317,12 +336,12 @@ async def test_an_endpoint_that_recovers_gets_the_page_once(
 
 
 async def test_a_worker_dying_mid_send_costs_at_most_one_duplicate(
-    tmp_path: Path, hooks: tuple[Hooks, str]
+    tmp_path: Path, hooks: tuple[Hooks, str], store_location: str
 ) -> None:
     box, url = hooks
     box.hold = asyncio.Event()  # the endpoint takes the page and does not answer yet
     clock = Clock(T0)
-    async with rig(team(tmp_path, url), tmp_path / "s.db", clock) as r:
+    async with rig(team(tmp_path, url), store_location, clock) as r:
         incident = await IncidentOps(r.store, r.config, Actor("eve")).create(
             "card auth down", "payments", T0
         )
@@ -348,11 +367,11 @@ async def test_a_worker_dying_mid_send_costs_at_most_one_duplicate(
 
 
 async def test_ack_links_refuse_replay_alteration_expiry_and_an_answered_incident(
-    tmp_path: Path, hooks: tuple[Hooks, str]
+    tmp_path: Path, hooks: tuple[Hooks, str], store_location: str
 ) -> None:
     box, url = hooks
     clock = Clock(T0)
-    async with rig(team(tmp_path, url), tmp_path / "s.db", clock) as r:
+    async with rig(team(tmp_path, url), store_location, clock) as r:
         ops = IncidentOps(r.store, r.config, Actor("eve"))
         first = await ops.create("card auth down", "payments", T0)
         second = await ops.create("refunds slow", "payments", T0)
@@ -406,7 +425,7 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 
 async def test_an_alert_emails_the_person_and_the_link_in_the_mail_acknowledges_over_http(
-    tmp_path: Path, smtp: tuple[Inbox, int]
+    tmp_path: Path, smtp: tuple[Inbox, int], store_location: str
 ) -> None:
     """Real pieces all the way: an alert posted to a running `opsdesk serve` app (uvicorn,
     its own pager loop on the real clock), a real SMTP server, the link from the mail's
@@ -439,7 +458,7 @@ secret_env = "OPSDESK_TEST_AM"
 service = "payments"
 """)
     config = load(str(config_path)).config
-    store = await Store.open(tmp_path / "s.db")
+    store = await open_as(store_location, SERVE)
     metrics = PagerMetrics()
 
     def clock() -> datetime:
@@ -502,7 +521,7 @@ service = "payments"
 
 
 async def test_the_ntfy_acknowledge_button_calls_back_and_acknowledges(
-    tmp_path: Path, hooks: tuple[Hooks, str]
+    tmp_path: Path, hooks: tuple[Hooks, str], store_location: str
 ) -> None:
     """ntfy's "http" action POSTs to the link with no body, as the phone does."""
     box, url = hooks
@@ -512,7 +531,7 @@ async def test_the_ntfy_acknowledge_button_calls_back_and_acknowledges(
     config_path.write_text(
         config_path.read_text().replace(f'webhook = "{url}/ana"', 'ntfy = "ana-pages-7f3k"')
     )
-    async with rig(config_path, tmp_path / "s.db", clock) as r:
+    async with rig(config_path, store_location, clock) as r:
         incident = await IncidentOps(r.store, r.config, Actor("eve")).create(
             "card auth down", "payments", T0, impact=1, urgency=1
         )

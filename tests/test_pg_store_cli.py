@@ -105,3 +105,32 @@ def test_only_the_owner_migrates_and_anyone_else_is_told_who_must(
     assert "needs upgrading" in err and "opsdesk store migrate" in err
     assert len(err.strip().splitlines()) == 1
     pg_cluster.drop_database(name)
+
+
+def test_approval_rules_count_only_from_files_root_owns(
+    pg_cluster: PgCluster, database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A person's own config cannot lower what their change needs on PostgreSQL: its
+    [changes] is ignored, said in one line; root's (the team's /etc/opsdesk) counts."""
+    import os
+    import pwd
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    config = folder / "mine.toml"
+    config.write_text("[changes]\nrisk_questions = []\n")
+    nobody = pwd.getpwnam("nobody")
+    os.chown(folder, nobody.pw_uid, nobody.pw_gid)
+    os.chown(config, nobody.pw_uid, nobody.pw_gid)
+    engineer = pg_cluster.url(database, user="eve_cli")
+    code, _, err = opsdesk(capsys, "--config", str(config), "--store", engineer, "banner", "show")
+    assert code == 0
+    assert err.strip() == (
+        f"opsdesk: change approval rules from {config} ignored: the store is PostgreSQL, where"
+        " roles are granted in the database (opsdesk store grant) and approval rules come only"
+        " from files root owns"
+    )
+    os.chown(config, 0, 0)
+    os.chown(folder, 0, 0)
+    code, _, err = opsdesk(capsys, "--config", str(config), "--store", engineer, "banner", "show")
+    assert (code, err) == (0, "")

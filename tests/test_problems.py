@@ -1,14 +1,14 @@
 """Problems: the lifecycle (refusals name the allowed moves), candidate rules with their
 explainable reasons and thresholds, known-error matching, and the store and ops layers
-on a real SQLite file with a pinned clock: links, versions, roles from config, audit rows,
-one-transaction acceptance, and untrusted text in every field."""
+on a real store with a pinned clock, on both backends (`store_location`; on PostgreSQL each
+person acts through their own login holding TEAM's roles): links, versions, roles, audit
+rows, one-transaction acceptance, and untrusted text in every field."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -35,6 +35,7 @@ from opsdesk.store import (
     Store,
 )
 from opsdesk.store.problem_records import Problem
+from tests.store_backends import people
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -216,16 +217,26 @@ def test_known_error_match_by_alert_or_alike_title_on_its_service() -> None:
 # -- store and ops on a real store --------------------------------------------------------
 
 
+PEOPLE: dict[str, Store] = {}
+"""The store as each of TEAM's people opened it, for the running test (`store` below)."""
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "s.db")
-    yield opened
-    await opened.close()
+async def store(store_location: str) -> AsyncIterator[Store]:
+    """The store as ana opened it; `ops(store, login)` acts through login's own."""
+    config = team()
+    roles = {login: actor_for(config, login).roles for login in ("ana", "leo", "sam")}
+    async with people(store_location, roles) as opened:
+        PEOPLE.update(opened)
+        try:
+            yield opened["ana"]
+        finally:
+            PEOPLE.clear()
 
 
 def ops(store: Store, login: str = "ana", config: Config | None = None) -> ProblemOps:
     config = config or team()
-    return ProblemOps(store, config, actor_for(config, login))
+    return ProblemOps(PEOPLE.get(login, store), config, actor_for(config, login))
 
 
 async def open_incident(

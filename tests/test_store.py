@@ -1,7 +1,12 @@
-"""The store: file modes, migrations with backup, refusals, audit, roles, versions."""
+"""The store: file modes, migrations with backup, refusals, audit, roles, versions.
+
+What people rely on (audit, roles, stale writes, the change token, concurrent writers)
+runs on both backends through `store_location`; what is about the SQLite file itself
+(modes, groups, foreign files, backups before migrating) stays SQLite's."""
 
 from __future__ import annotations
 
+import asyncio
 import grp
 import os
 import sqlite3
@@ -24,8 +29,17 @@ from opsdesk.store import (
     StoreOpenError,
 )
 from opsdesk.store import db as db_module
-from opsdesk.store.records import IncidentFilter
+from opsdesk.store.records import Banner, IncidentFilter
 from tests.conftest import FIXED_NOW, mode_of
+from tests.store_backends import (
+    RawRefused,
+    is_postgres,
+    migrated,
+    open_as,
+    raw,
+    token_after,
+    url_as,
+)
 
 LEAD = Actor("lena", frozenset({"lead"}))
 ENGINEER = Actor("eve")
@@ -61,14 +75,14 @@ async def test_unknown_group_is_refused_clearly(tmp_path: Path) -> None:
         await Store.open(tmp_path / "s.db", group="no-such-group-x")
 
 
-async def test_store_written_by_newer_version_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    await (await Store.open(path)).close()  # create it
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 99")
-    conn.close()
+async def test_store_written_by_newer_version_is_refused(store_location: str) -> None:
+    await (await Store.open(store_location)).close()  # create it
+    if is_postgres(store_location):
+        raw(store_location, "INSERT INTO opsdesk_schema_migrations VALUES (99, '0099_x.sql')")
+    else:
+        raw(store_location, "PRAGMA user_version = 99")
     with pytest.raises(StoreOpenError, match=r"written by a newer opsdesk \(schema 99"):
-        await Store.open(path)
+        await Store.open(store_location)
 
 
 async def test_foreign_sqlite_file_and_garbage_file_are_refused(tmp_path: Path) -> None:
@@ -126,36 +140,38 @@ async def test_failed_migration_leaves_the_old_store_usable(tmp_path: Path, monk
         assert (await store.incidents.get("INC-1")).title == "keep me"
 
 
-async def test_audit_rows_cannot_be_changed_or_deleted(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    async with await Store.open(path) as store:
+async def test_audit_rows_cannot_be_changed_or_deleted(store_location: str) -> None:
+    async with await open_as(store_location, "eve") as store:
         await store.incidents.create(ENGINEER, incident(), FIXED_NOW)
         [entry] = await store.audit.entries()
         assert (entry.actor, entry.action, entry.entity_key) == ("eve", "incident.create", "INC-1")
         assert entry.before is None and entry.after is not None
         assert entry.after["title"] == "db down"
-    conn = sqlite3.connect(path)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        conn.execute("UPDATE audit SET actor = 'mallory'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        conn.execute("DELETE FROM audit")
-    assert conn.execute("SELECT actor FROM audit").fetchall() == [("eve",)]
-    conn.close()
+    # Behind the store's back: the file's owner, or PostgreSQL's superuser (who bypasses
+    # privileges, not triggers).
+    with pytest.raises(RawRefused, match="append-only"):
+        raw(store_location, "UPDATE audit SET actor = 'mallory'")
+    with pytest.raises(RawRefused, match="append-only"):
+        raw(store_location, "DELETE FROM audit")
+    assert raw(store_location, "SELECT actor FROM audit") == [("eve",)]
 
 
-async def test_role_refusal_names_the_role_and_writes_nothing(tmp_path: Path) -> None:
-    async with await Store.open(tmp_path / "s.db") as store:
+async def test_role_refusal_names_the_role_and_writes_nothing(store_location: str) -> None:
+    async with await open_as(store_location, "eve") as store:
         with pytest.raises(PermissionDenied, match="setting the banner needs the lead role; eve"):
             await store.banner.set(ENGINEER, "hello", 0, FIXED_NOW)
         assert (await store.banner.get()).text == ""
         assert await store.audit.entries() == []
-        admin = Actor("root", frozenset({"admin"}))
+    admin = Actor("root", frozenset({"admin"}))
+    async with await open_as(store_location, "root", {"admin"}) as store:
         assert (await store.banner.set(admin, "admins hold every role", 0, FIXED_NOW)).version == 1
 
 
-async def test_stale_write_is_refused_with_who_and_when(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    async with await Store.open(path) as first, await Store.open(path) as second:
+async def test_stale_write_is_refused_with_who_and_when(store_location: str) -> None:
+    async with (
+        await open_as(store_location, "lena", {"lead"}) as first,
+        await open_as(store_location, "dana", {"lead"}) as second,
+    ):
         seen_by_second = await second.banner.get()
         later = FIXED_NOW + timedelta(minutes=5)
         await first.banner.set(LEAD, "bridge open", seen_by_second.version, later)
@@ -169,18 +185,20 @@ async def test_stale_write_is_refused_with_who_and_when(tmp_path: Path) -> None:
         assert (await second.banner.get()).text == "bridge open"
 
 
-async def test_stale_change_edit_says_who_and_when(tmp_path: Path) -> None:
+async def test_stale_change_edit_says_who_and_when(store_location: str) -> None:
     from opsdesk.store.records import ChangeEvent, NewChange
 
-    path = tmp_path / "s.db"
     start = FIXED_NOW + timedelta(days=1)
     plan = NewChange("Patch db", "normal", "low", ("db",), start, start + timedelta(hours=1))
     ana, bob = Actor("ana", frozenset()), Actor("bob", frozenset())
-    async with await Store.open(path) as store:
+    async with (
+        await open_as(store_location, "ana") as store,
+        await open_as(store_location, "bob") as bobs,
+    ):
         draft = await store.changes.create(ana, plan, FIXED_NOW)
         later = FIXED_NOW + timedelta(minutes=7)
         edit = ChangeEvent(later, "bob", "edited", None, "title")
-        await store.changes.apply(
+        await bobs.changes.apply(
             bob, draft.key, draft.version, {"title": "P"}, edit, "change.edit", later
         )
         with pytest.raises(StaleWrite) as caught:
@@ -192,26 +210,29 @@ async def test_stale_change_edit_says_who_and_when(tmp_path: Path) -> None:
     )
 
 
-async def test_read_only_store_refuses_writes(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    await (await Store.open(path)).close()  # create it
-    async with await Store.open(path, read_only=True) as store:
+async def test_read_only_store_refuses_writes(store_location: str) -> None:
+    await (await Store.open(store_location)).close()  # create it
+    async with await Store.open(store_location, read_only=True) as store:
         with pytest.raises(ReadOnlyStore, match="read-only"):
             await store.incidents.create(ENGINEER, incident(), FIXED_NOW)
+        assert await store.audit.entries() == []
+
+
+async def test_a_missing_store_is_not_made_read_only(tmp_path: Path) -> None:
     with pytest.raises(StoreOpenError, match="no store here"):
         await Store.open(tmp_path / "missing.db", read_only=True)
 
 
-async def test_change_token_moves_on_commits_from_any_connection(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    async with await Store.open(path) as watcher, await Store.open(path) as writer:
+async def test_change_token_moves_on_commits_from_any_connection(store_location: str) -> None:
+    async with await Store.open(store_location) as watcher:
         start = await watcher.change_token()
         assert await watcher.change_token() == start
-        await writer.incidents.create(ENGINEER, incident(), FIXED_NOW)
-        after_other = await watcher.change_token()
+        async with await Store.open(store_location) as writer:
+            await writer.incidents.create(ENGINEER, incident(), FIXED_NOW)
+        after_other = await token_after(watcher, start)
         assert after_other != start
         await watcher.incidents.create(ENGINEER, incident(), FIXED_NOW)
-        assert await watcher.change_token() != after_other
+        assert await token_after(watcher, after_other) != after_other
 
 
 WRITER = textwrap.dedent(
@@ -220,8 +241,8 @@ WRITER = textwrap.dedent(
     from datetime import datetime, UTC
     from opsdesk.store import Actor, NewIncident, Store
 
-    async def main(path, who, count):
-        async with await Store.open(path) as store:
+    async def main(location, who, count):
+        async with await Store.open(location) as store:
             for n in range(count):
                 new = NewIncident(f"{who} {n}", "payments", 2, 2, "P3")
                 await store.incidents.create(Actor(who), new, datetime.now(UTC))
@@ -230,11 +251,11 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_two_processes_write_at_once_and_nothing_is_lost(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
+def test_two_processes_write_at_once_and_nothing_is_lost(store_location: str) -> None:
+    asyncio.run(migrated(store_location))  # on PostgreSQL the owner migrates, not alpha
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(path), who, "150"],
+            [sys.executable, "-c", WRITER, url_as(store_location, who), who, "150"],
             stderr=subprocess.PIPE,
             text=True,
         )
@@ -243,16 +264,16 @@ def test_two_processes_write_at_once_and_nothing_is_lost(tmp_path: Path) -> None
     errors = [w.communicate(timeout=120)[1] for w in writers]
     assert [w.returncode for w in writers] == [0, 0], errors
     assert not any("locked" in e for e in errors)
-    conn = sqlite3.connect(path)
-    titles = {row[0] for row in conn.execute("SELECT title FROM incidents")}
-    assert titles == {f"{who} {n}" for who in ("alpha", "beta") for n in range(150)}
-    assert conn.execute("SELECT count(*) FROM audit").fetchone()[0] == 300
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    conn.close()
+    rows = raw(store_location, "SELECT title, reporter FROM incidents")
+    assert set(rows) == {(f"{who} {n}", who) for who in ("alpha", "beta") for n in range(150)}
+    audit = raw(store_location, "SELECT actor, count(*) FROM audit GROUP BY actor ORDER BY actor")
+    assert audit == [("alpha", 150), ("beta", 150)]
+    if not is_postgres(store_location):
+        assert raw(store_location, "PRAGMA integrity_check") == [("ok",)]
 
 
-async def test_oversized_text_is_refused_clearly(tmp_path: Path) -> None:
-    async with await Store.open(tmp_path / "s.db") as store:
+async def test_oversized_text_is_refused_clearly(store_location: str) -> None:
+    async with await Store.open(store_location) as store:
         with pytest.raises(InvalidOperation, match="title is 100,000 characters; the limit is 300"):
             await store.incidents.create(ENGINEER, incident("x" * 100_000), FIXED_NOW)
         assert await store.audit.entries() == []
@@ -284,3 +305,66 @@ async def test_real_migrations_upgrade_a_schema_1_store(tmp_path: Path, monkeypa
         found = await store.incidents.find(IncidentFilter(search="schema"))
         assert [i.key for i in found] == ["INC-1"]  # the search index was built from old rows
     assert len(list(tmp_path.glob("old.db.schema1-*.bak"))) == 1
+
+
+async def test_a_versioned_write_racing_another_commit_is_refused_on_postgres(
+    pg_database: str,
+) -> None:
+    """PostgreSQL runs writers side by side, so another host may commit between a
+    repository's version check and its UPDATE (on SQLite the single writer rules that out).
+    The UPDATE then matches no row, and the write is refused with who changed it, not
+    reported done and audited as if it had been made."""
+    from opsdesk.store.records import IncidentEvent
+
+    later = FIXED_NOW + timedelta(minutes=3)
+    async with (
+        await open_as(pg_database, "eve") as store,
+        await open_as(pg_database, "ana") as other,
+    ):
+        created = await store.incidents.create(ENGINEER, incident(), FIXED_NOW)
+        event = IncidentEvent(later, "ana", "assigned", None, "to ana")
+        ana = Actor("ana")
+        await other.incidents.apply(
+            ana, created.key, 1, {"assignee": "ana"}, event, "incident.assign", later
+        )
+
+        async def eves_write() -> None:
+            # eve's write had checked version 1 before ana's commit: its UPDATE comes now.
+            async with store._db.write(ENGINEER, "engineer", "assigning", later) as tx:
+                await tx.update_versioned("incidents", created.id, 1, {"assignee": "eve"})
+                await tx.audit("incident.assign", "incident", created.key, {}, {"assignee": "eve"})
+
+        with pytest.raises(StaleWrite, match=r"INC-1 was changed by ana at 2026-11-25T12:03:00Z"):
+            await eves_write()
+        assert (await store.incidents.get(created.key)).assignee == "ana"
+        audited = [(e.actor, e.action) for e in await store.audit.entries()]
+        assert audited == [("eve", "incident.create"), ("ana", "incident.assign")]
+
+
+async def test_a_banner_set_racing_another_commit_is_refused_on_postgres(
+    pg_database: str,
+) -> None:
+    """The banner's own version check has the same gap on PostgreSQL: dana commits between
+    lena's read and her UPDATE, and lena is told, instead of her text being audited as set."""
+    later = FIXED_NOW + timedelta(minutes=4)
+    dana = Actor("dana", frozenset({"lead"}))
+    async with (
+        await open_as(pg_database, "lena", {"lead"}) as store,
+        await open_as(pg_database, "dana", {"lead"}) as other,
+    ):
+        read = store.banner.get
+        raced: list[int] = []
+
+        async def read_then_dana_commits() -> Banner:
+            seen = await read()
+            if not raced:
+                raced.append(seen.version)
+                await other.banner.set(dana, "from dana", seen.version, later)
+            return seen
+
+        store.banner.get = read_then_dana_commits  # type: ignore[method-assign]
+        with pytest.raises(StaleWrite, match=r"changed by dana at 2026-11-25T12:04:00Z \(you had"):
+            await store.banner.set(LEAD, "from lena", 0, later)
+        assert raced == [0]
+        assert (await other.banner.get()).text == "from dana"
+        assert [e.actor for e in await store.audit.entries()] == ["dana"]

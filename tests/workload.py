@@ -26,7 +26,9 @@ import random
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from opsdesk.store.records import Role
 
 WRITE_WAIT_ENV = "OPSDESK_TEST_WRITE_WAIT"
 """Seconds a worker may wait for the write lock before the store says "busy": set by the
@@ -51,16 +53,26 @@ MIX = {
 }
 
 
-def config_text(me: str) -> str:
-    """The team for the workload: `me` (the CLI's identity) is a lead and on the CAB."""
+def grants(me: str) -> dict[str, tuple[str, ...]]:
+    """Who holds which role: `me` (the CLI's identity) is a lead and on the CAB."""
+    return {"lead": (me, "dana"), "cab": (me, "ana", "cruz", "dana")}
+
+
+def roles_of(me: str, login: str) -> tuple[Role, ...]:
+    return tuple(cast(Role, role) for role, logins in grants(me).items() if login in logins)
+
+
+def config_text(me: str, *, in_file: bool = True) -> str:
+    """The team for the workload. `in_file=False`: without the [roles] and approval rules
+    a config file may not set on a PostgreSQL store (the database grants the roles there;
+    each worker connects as its person, member of the roles `grants` names)."""
     people = "".join(f'[[people]]\nlogin = "{p}"\n' for p in (me, *PEOPLE))
     services = "".join(f'[[services]]\nname = "{s}"\n' for s in SERVICES)
     members = ", ".join(f'"{p}"' for p in (me, *PEOPLE))
-    return f"""{people}
+    roles = "".join(f"{role} = {json.dumps(list(logins))}\n" for role, logins in grants(me).items())
+    text = f"""{people}
 [roles]
-lead = ["{me}", "dana"]
-cab = ["{me}", "ana", "cruz", "dana"]
-
+{roles}
 {services}
 [[schedules]]
 name = "platform"
@@ -82,24 +94,31 @@ risk = ["high"]
 cab = 2
 lead = 1
 """
+    if in_file:
+        return text
+    without_roles = text.replace(f"[roles]\n{roles}", "")
+    return without_roles[: without_roles.index("[[changes.approval_rules]]")]
 
 
-async def seed(store_path: Path, config_path: Path, me: str, now: datetime) -> None:
-    """Incidents to work on, and submitted changes from several requesters to decide."""
+async def seed(location: str, config_path: Path, me: str, now: datetime) -> None:
+    """Incidents to work on, and submitted changes from several requesters to decide, each
+    by its person (on PostgreSQL through their own login: tests/store_backends.py)."""
     from opsdesk.console.config import loader as config_loader
     from opsdesk.console.ops.changes import ChangeOps, ChangePlan
     from opsdesk.console.ops.identity import actor_for
     from opsdesk.console.ops.incidents import IncidentOps
-    from opsdesk.store import Store
+    from tests.store_backends import people
 
     config = config_loader.load(str(config_path)).config
-    async with await Store.open(store_path) as store:
+    roles = {login: roles_of(me, login) for login in (me, *PEOPLE)}
+    async with people(location, roles) as stores:
         for n in range(SEED_INCIDENTS):
-            ops = IncidentOps(store, config, actor_for(config, PEOPLE[n % len(PEOPLE)]))
+            login = PEOPLE[n % len(PEOPLE)]
+            ops = IncidentOps(stores[login], config, actor_for(config, login))
             await ops.create(f"seed incident {n}", SERVICES[n % len(SERVICES)], now)
         for n in range(SEED_CHANGES):
             requester = (me, *PEOPLE)[n % (len(PEOPLE) + 1)]
-            ops = ChangeOps(store, config, actor_for(config, requester))
+            ops = ChangeOps(stores[requester], config, actor_for(config, requester))
             start = now + timedelta(days=2 + n, hours=n % 7)
             plan = ChangePlan(
                 f"seed change {n}", "normal", (SERVICES[n % len(SERVICES)],), start,

@@ -161,8 +161,25 @@ def load_config(options: Options) -> tuple[LoadedConfig, StoreLocation]:
 
 def database_grants_only(item: ConfigFile) -> str | None:
     """On a PostgreSQL store, roles are PostgreSQL roles an admin grants (`opsdesk store
-    grant`): a config file, whoever owns it, grants none."""
-    return "the store is PostgreSQL, where roles are granted in the database (opsdesk store grant)"
+    grant`): no config file grants one (`open_session` says so of any `[roles]` it finds).
+    The change approval rules (`[changes]`: how many approvals, from whom) still come from
+    config, and only from files root owns on a path only root can change (`/etc/opsdesk`):
+    a person's own file cannot lower what their change needs."""
+    if (
+        item.owner == trust.ROOT
+        and trust.fault(item.path, owners={trust.ROOT}, folder_owners={trust.ROOT}) is None
+    ):
+        return None
+    return (
+        "the store is PostgreSQL, where roles are granted in the database (opsdesk store grant)"
+        " and approval rules come only from files root owns"
+    )
+
+
+ROLES_IN_DATABASE = (
+    "[roles] has no effect on a PostgreSQL store: roles are granted in the database"
+    " (opsdesk store grant)"
+)
 
 
 def say_warnings(loaded: LoadedConfig) -> None:
@@ -235,3 +252,8 @@ async def open_session(
         raise
     say_warnings(loaded)
     return Session(loaded=loaded, store=store, actor=actor_for(loaded.config, login))
+            roles = loaded.config.roles
+            if (
+                roles.admin or roles.lead or roles.cab
+            ) and ROLES_IN_DATABASE not in loaded.warnings:
+                loaded.warnings.append(ROLES_IN_DATABASE)
