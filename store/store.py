@@ -167,6 +167,16 @@ class Store:
         async with self._db.observe():
             yield
 
+    async def hold(self, name: str) -> None:
+        """Inside `atomic()`: wait until no other process holds `name`, and hold it until
+        this transaction ends. SQLite's write lock already makes every transaction wait
+        its turn; on PostgreSQL two `serve` hosts taking the same alert at once would both
+        find no open incident and both open one (the second refused by the unique open
+        dedup key): an advisory lock per integration makes the second wait and then
+        find the first's incident."""
+        if self.backend == "postgres":
+            await self._db.conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (name,))
+
     async def interrupt_searches(self) -> None:
         """Stop the search in flight, if any: the filter text changed, so its answer is
         stale. Its caller gets SearchInterrupted; writes and other reads are untouched."""

@@ -79,3 +79,44 @@ async def test_one_escalation_timer_among_many_consoles(store_location: str) -> 
     finally:
         for store in hosts:
             await store.close()
+
+
+TEAM = """
+[[services]]
+name = "payments"
+[[integrations]]
+name = "am"
+kind = "alertmanager"
+service = "payments"
+secret_env = "OPSDESK_TEST_SECRET"
+"""
+
+
+async def test_the_same_alert_on_several_serve_hosts_at_once_opens_one_incident(
+    store_location: str,
+) -> None:
+    from opsdesk.console.config.loader import parse_text
+    from opsdesk.console.domain.inbound import InboundAlert
+    from opsdesk.console.ops.alert_intake import AlertIntake
+
+    config = parse_text(TEAM, "team.toml")
+    integration = config.integrations[0]
+    alert = InboundAlert(
+        dedup_key="f404ecabc8dd5cd7", action="trigger", title="Instance down",
+        description="", severity="critical", priority="P1", service=None, labels={},
+        started=None, url=None,
+    )  # fmt: skip
+    async with await Store.open(store_location):
+        pass
+    hosts = [await Store.open(store_location) for _ in range(HOSTS)]
+    try:
+        taken = await asyncio.gather(
+            *(AlertIntake(store, config).take(integration, [alert], NOW) for store in hosts)
+        )
+        incidents = await hosts[0].incidents.recent(10)
+    finally:
+        for store in hosts:
+            await store.close()
+    assert sum(len(t.opened) for t in taken) == 1
+    assert sum(t.unchanged for t in taken) == HOSTS - 1
+    assert [i.dedup_key for i in incidents] == ["f404ecabc8dd5cd7"]

@@ -91,6 +91,7 @@ class AlertIntake:
         keys = [alert.dedup_key or generated_key() for alert in alerts]
         done.keys = keys
         async with self.store.atomic():
+            await self.store.hold(f"alert-intake:{origin}")  # one serve host at a time
             # One query for the whole group (Alertmanager re-sends it every few minutes).
             histories: dict[str, list[Incident]] = {}
             for incident in await self.store.incidents.from_source(origin, sorted(set(keys))):
