@@ -1,5 +1,8 @@
 """Every line of SQL lives here. The rest of opsdesk sees `Store`, records and errors."""
 
+from typing import TYPE_CHECKING, Any
+
+from opsdesk.store import records
 from opsdesk.store.db import LATEST_SCHEMA
 from opsdesk.store.errors import (
     InvalidOperation,
@@ -14,15 +17,22 @@ from opsdesk.store.errors import (
 )
 from opsdesk.store.records import (
     Actor,
-    AuditEntry,
-    Banner,
     Incident,
-    NewChange,
     NewIncident,
-    Override,
     StoreInfo,
 )
 from opsdesk.store.store import Store
+
+if TYPE_CHECKING:
+    from opsdesk.store.records import AuditEntry, Banner, NewChange, Override
+
+
+def __getattr__(name: str) -> Any:
+    """The records that load on first use (store/records.py says why)."""
+    if name in ("AuditEntry", "Banner", "NewChange", "Override"):
+        return getattr(records, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "LATEST_SCHEMA",

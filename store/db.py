@@ -26,7 +26,6 @@ from typing import Any
 
 import aiosqlite
 
-from opsdesk.store.audit import CHAIN_COLUMNS, VERIFY_BATCH, entry_hash
 from opsdesk.store.errors import (
     GUARDS_MISSING,
     AuditGuardsMissing,
@@ -113,6 +112,8 @@ class Transaction:
         """Append one audit row chained to the newest one: its hash covers that row's hash
         and its own content (store/audit.py). The write lock is held, so nobody can append
         between reading the newest row and writing this one."""
+        from opsdesk.store.audit import entry_hash  # writes only: reads skip hashlib
+
         async with self.conn.execute(
             "SELECT id, CAST(hash AS BLOB) FROM audit ORDER BY id DESC LIMIT 1"
         ) as cursor:
@@ -360,6 +361,8 @@ class Database:
         """Chain the audit rows written before schema 9, in the migration's transaction
         (SQL has no SHA-256). The trigger refusing UPDATE on the audit log (checked before
         the migration began) is lifted around these UPDATEs and put back word for word."""
+        from opsdesk.store.audit import CHAIN_COLUMNS, VERIFY_BATCH, entry_hash
+
         guard = await self.scalar(
             "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
             ("audit_refuses_update",),
@@ -761,6 +764,8 @@ END
 
 
 def _sql_entry_hash(previous: bytes | None, *fields: int | str | bytes | None) -> str:
+    from opsdesk.store.audit import entry_hash
+
     return entry_hash(previous, fields)
 
 

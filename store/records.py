@@ -1,13 +1,58 @@
-"""Plain records the store returns. No behaviour beyond small derived properties."""
+"""Plain records the store returns. No behaviour beyond small derived properties.
+
+Building a frozen dataclass runs the compiler for each of its six methods (about half a
+millisecond a record class); the records of the audit log, changes, the rota, status
+sources, the outbox and the banner live in modules of their own and load when first
+named here (`from opsdesk.store.records import Override` works as before), so `opsdesk
+incident list` does not build them at start (README "Performance"; tests/test_import_cost.py)."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from opsdesk.store.audit_records import AuditBreak as AuditBreak
+    from opsdesk.store.audit_records import AuditCheck as AuditCheck
+    from opsdesk.store.audit_records import AuditEntry as AuditEntry
+    from opsdesk.store.banner_records import Banner as Banner
+    from opsdesk.store.change_records import ChangeApproval as ChangeApproval
+    from opsdesk.store.change_records import ChangeEvent as ChangeEvent
+    from opsdesk.store.change_records import ChangeRequest as ChangeRequest
+    from opsdesk.store.change_records import NewChange as NewChange
+    from opsdesk.store.notification_records import NewNotification as NewNotification
+    from opsdesk.store.notification_records import Notification as Notification
+    from opsdesk.store.oncall_records import HandoffNote as HandoffNote
+    from opsdesk.store.oncall_records import Override as Override
+    from opsdesk.store.status_records import LevelChange as LevelChange
+    from opsdesk.store.status_records import Outcome as Outcome
+    from opsdesk.store.status_records import SourceState as SourceState
 
 Role = Literal["admin", "lead", "cab", "engineer"]
+
+ELSEWHERE = {
+    "Banner": "banner_records",
+    "AuditEntry": "audit_records", "AuditBreak": "audit_records", "AuditCheck": "audit_records",
+    "ChangeRequest": "change_records", "NewChange": "change_records",
+    "ChangeApproval": "change_records", "ChangeEvent": "change_records",
+    "Override": "oncall_records", "HandoffNote": "oncall_records",
+    "SourceState": "status_records", "Outcome": "status_records", "LevelChange": "status_records",
+    "NewNotification": "notification_records", "Notification": "notification_records",
+}  # fmt: skip
+"""Record classes defined in another module, by name: loaded by `__getattr__` below."""
+
+
+def __getattr__(name: str) -> Any:
+    """A record kept in its own module, imported when first asked for (PEP 562)."""
+    module = ELSEWHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"opsdesk.store.{module}"), name)
+    globals()[name] = value
+    return value
 
 
 @dataclass(frozen=True)
@@ -22,45 +67,6 @@ class Actor:
         if role == "engineer" or "admin" in self.roles:
             return True
         return role in self.roles
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    entity: str
-    entity_key: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-
-
-@dataclass(frozen=True)
-class AuditBreak:
-    """The first audit entry whose stored hash does not match the chain: it was changed or
-    inserted outside opsdesk, or (`missing`) the entries before it were deleted."""
-
-    id: int
-    at: str  # as stored: ISO-8601 UTC text, unless that was rewritten too
-    entity_key: str
-    missing: tuple[int, int] | None = None  # (first, last) ids absent just before it
-
-
-@dataclass(frozen=True)
-class AuditCheck:
-    """What `opsdesk audit --verify` found: the hash chain walked from the first entry,
-    and whether the triggers that refuse UPDATE and DELETE on the audit log are there."""
-
-    entries: int
-    guards_intact: bool
-    broken: AuditBreak | None
-    head_id: int | None  # the newest entry and its hash: worth recording elsewhere
-    head_hash: str | None
-
-    @property
-    def intact(self) -> bool:
-        return self.guards_intact and self.broken is None
 
 
 @dataclass(frozen=True)
@@ -199,16 +205,6 @@ class QueueStats:
 
 
 @dataclass(frozen=True)
-class Banner:
-    """A one-line notice every console shows in its header (e.g. "major incident: bridge ...")."""
-
-    text: str
-    set_by: str | None
-    set_at: datetime | None
-    version: int
-
-
-@dataclass(frozen=True)
 class StoreInfo:
     path: str
     schema_version: int
@@ -217,168 +213,3 @@ class StoreInfo:
     read_only: bool
     created_at: str | None
     counts: dict[str, int]
-
-
-@dataclass(frozen=True)
-class ChangeRequest:
-    id: int
-    title: str
-    type: str
-    risk: str
-    services: tuple[str, ...]
-    planned_start: datetime
-    planned_end: datetime
-    implementer: str | None
-    requester: str
-    state: str
-    version: int
-    description: str = ""
-    test_plan: str = ""
-    backout_plan: str = ""
-    risk_justification: str = ""
-    risk_answers: dict[str, bool] = field(default_factory=dict)
-    conflicts_ack: tuple[str, ...] | None = None
-    review: str = ""
-    updated_by: str = ""
-    updated_at: datetime | None = None
-
-    @property
-    def key(self) -> str:
-        return f"CHG-{self.id}"
-
-    @property
-    def duration(self) -> timedelta:
-        return self.planned_end - self.planned_start
-
-
-@dataclass(frozen=True)
-class NewChange:
-    title: str
-    type: str
-    risk: str
-    services: tuple[str, ...]
-    planned_start: datetime
-    planned_end: datetime
-    implementer: str | None = None
-    description: str = ""
-    test_plan: str = ""
-    backout_plan: str = ""
-    risk_justification: str = ""
-    risk_answers: dict[str, bool] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ChangeApproval:
-    actor: str
-    roles: frozenset[str]
-    decision: str
-    comment: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class ChangeEvent:
-    at: datetime
-    actor: str
-    kind: str
-    state: str | None
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class Override:
-    id: int
-    schedule: str
-    login: str
-    starts_at: datetime
-    ends_at: datetime
-    reason: str
-    created_by: str
-
-
-@dataclass(frozen=True)
-class HandoffNote:
-    id: int
-    schedule: str
-    author: str
-    for_login: str
-    text: str
-    created_at: datetime
-    seen_at: datetime | None
-
-
-@dataclass(frozen=True)
-class SourceState:
-    source: str
-    level: str
-    summary: str
-    report: dict[str, Any] | None
-    error: str | None
-    checked_at: datetime | None
-    last_ok_at: datetime | None
-    level_since: datetime | None
-    failures: int
-    validators: dict[str, str]
-    next_due: datetime | None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One poll's result: a report (level set), an error, or neither (not modified)."""
-
-    source: str
-    at: datetime
-    next_due: datetime
-    level: str | None = None
-    summary: str = ""
-    report: dict[str, Any] | None = None
-    validators: dict[str, str] | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class LevelChange:
-    source: str
-    at: datetime
-    level: str
-    summary: str
-
-
-@dataclass(frozen=True)
-class NewNotification:
-    """A page to queue: to one person by one method, not before `not_before`."""
-
-    incident_key: str | None
-    login: str
-    method: str
-    address: str
-    urgency: Literal["high", "low"]
-    reason: str  # why: "level 1 of 3", "paged by ana", "test"
-    title: str
-    body: str
-    not_before: datetime
-
-
-@dataclass(frozen=True)
-class Notification:
-    """A row of the outbox. `state`: pending, sending, delivered, failed, cancelled."""
-
-    id: int
-    incident_key: str | None
-    login: str
-    method: str
-    address: str
-    urgency: str
-    reason: str
-    title: str
-    body: str
-    created_at: datetime
-    created_by: str
-    not_before: datetime
-    state: str
-    attempts: int
-    error: str | None
-    receipt: str | None
-    sent_at: datetime | None
-    acknowledged_at: datetime | None
-    acknowledged_via: str | None

@@ -131,12 +131,80 @@ def test_the_incident_list_check_can_fail() -> None:
 
 def test_incident_list_with_sources_loads_no_http(tmp_path: Path, demo_store: Path) -> None:
     loaded = _incident_list(tmp_path, demo_store, TEAM + SOURCES, json=False)
-    assert "opsdesk.plugins.statuspage" in loaded  # their options were checked
     assert not _heavy(loaded)
-    # (importlib.metadata, which finds the plugins, brings importlib.resources with it)
-    assert not [m for m in _not_for_incident_list(loaded) if m.startswith("opsdesk.")]
+    assert not _not_for_incident_list(loaded)
+    # It polls nothing: its sources' options are left to the commands that poll, so no
+    # plugin and no package metadata loads (console/cli/common.py SOURCELESS).
+    assert not [m for m in loaded if m.startswith(("opsdesk.plugins", "importlib.metadata"))]
+
+
+def test_vendors_with_sources_checks_their_options(tmp_path: Path, demo_store: Path) -> None:
+    """A command about sources checks them: it loads the plugins the sources name, and
+    only those (not the alertmanager, prometheus or slack plugins)."""
+    path = tmp_path / "team.toml"
+    path.write_text(TEAM + SOURCES, encoding="utf-8")
+    loaded, _ = _modules_loaded_by(
+        ["--config", str(path), "--store", str(demo_store), "vendors", "list"]
+    )
+    plugins = {m for m in loaded if m.startswith("opsdesk.plugins.")}
+    assert {"opsdesk.plugins.statuspage", "opsdesk.plugins.http"} <= plugins
+    assert not {"opsdesk.plugins.alertmanager", "opsdesk.plugins.prometheus"} & plugins
     # Reading feeds is for polling: checking the rss plugin's options loads no XML parser.
     assert "xml.etree.ElementTree" not in loaded
+
+
+# What the quick commands load only when they need it, on the demo store (the demo team
+# is built in: no config file is read). Each of these was once loaded at every start of
+# `incident list` (120 ms of CPU then, 1.5 times `import textual`; README "Performance").
+# Prefixes of module names, as NOT_FOR_INCIDENT_LIST.
+LAZY = (
+    "opsdesk.store.audit",  # the audit chain's hashing and the audit records: for writes
+    "hashlib",
+    "opsdesk.store.change_records", "opsdesk.store.oncall_records",  # other records,
+    "opsdesk.store.status_records", "opsdesk.store.banner_records",  # store/records.py
+    "opsdesk.plugins", "importlib.metadata",  # sources' plugins: for the commands that poll
+    "tomllib",  # no config file to parse
+    "opsdesk.console.config.keymap",  # no [keys] to check
+    "difflib",  # no mistake to find a did-you-mean for
+    "csv",  # no --csv
+    "opsdesk.console.cli.paging", "opsdesk.console.cli.figures",  # incident show, metrics
+    "opsdesk.console.domain.roster_checks",  # oncall lint and oncall diff
+)  # fmt: skip
+
+
+def _loaded_lazies(loaded: set[str], needed: tuple[str, ...] = ()) -> list[str]:
+    return sorted(m for m in loaded if m.startswith(LAZY) and not m.startswith(needed))
+
+
+@pytest.mark.parametrize(
+    ("command", "needed"),
+    [
+        (["incident", "list", "--limit", "1"], ()),
+        (["oncall", "now"], ("opsdesk.store.oncall_records",)),  # it reads overrides
+    ],
+)
+def test_quick_commands_on_the_demo_store_load_only_what_they_use(
+    demo_store: Path, command: list[str], needed: tuple[str, ...]
+) -> None:
+    loaded, out = _modules_loaded_by(["--store", str(demo_store), *command])
+    assert out.strip()  # it did answer
+    assert not _heavy(loaded)
+    assert not _loaded_lazies(loaded, needed)
+
+
+def test_the_lazy_check_can_fail() -> None:
+    """The list above catches each of its modules coming back, and nothing else."""
+    caught = {
+        "opsdesk.store.audit", "opsdesk.store.audit_records", "hashlib",
+        "opsdesk.store.change_records", "opsdesk.store.oncall_records",
+        "opsdesk.store.status_records", "opsdesk.store.banner_records",
+        "opsdesk.plugins.api", "opsdesk.plugins.registry", "importlib.metadata", "tomllib",
+        "opsdesk.console.config.keymap", "difflib", "csv", "opsdesk.console.cli.paging",
+        "opsdesk.console.cli.figures", "opsdesk.console.domain.roster_checks",
+    }  # fmt: skip
+    kept = {"opsdesk.store.records", "opsdesk.store.incidents", "opsdesk.console.cli.csv_out"}
+    assert _loaded_lazies(caught | kept) == sorted(caught)
+    assert _loaded_lazies({"opsdesk.store.oncall_records"}, ("opsdesk.store.oncall_records",)) == []
 
 
 def test_help_still_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:

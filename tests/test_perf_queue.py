@@ -31,7 +31,7 @@ async def test_every_sort_of_every_incident_walks_an_index(demo_store: Path) -> 
         for descending in (False, True):
             order = IncidentOrder(by, descending)
             for where in (everything, words):
-                table = _table(where, "", order)
+                table = _table(where, "", order, pg=False)
                 found = plan(
                     demo_store,
                     f"SELECT id FROM {table} ORDER BY {_order_by(order)} LIMIT 100 OFFSET 150",

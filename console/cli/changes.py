@@ -295,12 +295,13 @@ def add_parser(
     p.add_argument("--json", action="store_true")
 
     from opsdesk.console.cli import figures
+    from opsdesk.console.cli.listing import add_period_flags
 
     p = action(
         sub, "stats", figures.change_stats,
         "changes planned in a period: by type, success rate, failed, rolled back, emergency",
     )  # fmt: skip
-    figures.add_period_flags(p, service=True)
+    add_period_flags(p, service=True)
     p.add_argument("--json", action="store_true")
 
     p = action(sub, "list", list_, "changes, latest planned start first")

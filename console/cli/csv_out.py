@@ -9,7 +9,6 @@ every other output, so the CSV is also safe to print to a terminal."""
 
 from __future__ import annotations
 
-import csv
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -53,6 +52,8 @@ def defuse(text: str) -> str:
 def emit_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, header: bool = True) -> None:
     """Write a header line (unless a later chunk of a long list) and the rows to stdout
     as RFC 4180 CSV."""
+    import csv  # only for --csv: every list command imports this module
+
     writer = csv.writer(sys.stdout, lineterminator="\r\n")
     if header:
         writer.writerow(headers)

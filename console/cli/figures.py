@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from opsdesk.console.cli.common import now, options_from
-from opsdesk.console.cli.listing import bound, check_services
+from opsdesk.console.cli.listing import check_services
 from opsdesk.console.cli.output import emit_json, emit_line, emit_table
 from opsdesk.console.config.model import Config
 from opsdesk.console.domain import review_format as fmt
@@ -25,21 +25,6 @@ from opsdesk.console.errors import InputError
 from opsdesk.console.ops.session import open_session
 
 DEFAULT_DAYS = 30
-
-
-def add_period_flags(parser: argparse.ArgumentParser, *, service: bool) -> None:
-    parser.add_argument(
-        "--from", dest="from_", type=bound, metavar="WHEN",
-        help="from this day (team's zone) or instant (default: 30 days ago)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--to",
-        type=bound,
-        metavar="WHEN",
-        help="to the end of this day, or this instant (default: now)",
-    )
-    if service:
-        parser.add_argument("--service", metavar="NAME", help="only this service")
 
 
 @dataclass(frozen=True)

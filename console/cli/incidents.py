@@ -22,7 +22,6 @@ from opsdesk.console.cli.listing import (
     say_cut,
 )
 from opsdesk.console.cli.output import emit_json, emit_line, emit_table
-from opsdesk.console.cli.paging import HEADERS, notification_json, notification_row
 from opsdesk.console.cli.parsing import add_action, count
 from opsdesk.console.domain.lifecycle import (
     HOLD_REASONS,
@@ -179,6 +178,7 @@ async def list_(args: argparse.Namespace) -> int:
 async def show(args: argparse.Namespace) -> int:
     # The problem it belongs to (with its workaround), or the known error an open incident
     # in no problem looks like: what saves a team its time exactly here.
+    from opsdesk.console.cli.paging import HEADERS, notification_json, notification_row
     from opsdesk.console.domain.problem_rules import KnownErrorMatch
     from opsdesk.console.domain.text import one_line
     from opsdesk.console.ops.problems import ProblemOps
@@ -459,7 +459,7 @@ def add_parser(
 
     p = action("metrics", metrics, "MTTA/MTTR (mean, median, p90), SLA attainment, CSAT, backlog")
     p.add_argument("--json", action="store_true")
-    from opsdesk.console.cli.figures import add_period_flags
+    from opsdesk.console.cli.listing import add_period_flags
 
     add_period_flags(p, service=True)  # any of them: that period (or service) instead of 7/30 days
 

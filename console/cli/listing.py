@@ -39,6 +39,23 @@ def bound(text: str) -> date | datetime:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def add_period_flags(parser: argparse.ArgumentParser, *, service: bool) -> None:
+    """`--from`/`--to` (and `--service`) of the figures commands. Here, not in figures.py,
+    so defining `opsdesk incident` does not load the figures' own module."""
+    parser.add_argument(
+        "--from", dest="from_", type=bound, metavar="WHEN",
+        help="from this day (team's zone) or instant (default: 30 days ago)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--to",
+        type=bound,
+        metavar="WHEN",
+        help="to the end of this day, or this instant (default: now)",
+    )
+    if service:
+        parser.add_argument("--service", metavar="NAME", help="only this service")
+
+
 def period(
     command: str, args: argparse.Namespace, config: Config
 ) -> tuple[datetime | None, datetime | None]:

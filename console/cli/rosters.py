@@ -14,7 +14,6 @@ from opsdesk.console.cli.common import now, options_from
 from opsdesk.console.cli.output import emit_json, emit_line, emit_table
 from opsdesk.console.config.loader import parse_sources, read_toml, to_toml_data
 from opsdesk.console.config.schema import suggest
-from opsdesk.console.domain.roster_checks import lint_schedule, roster_diff
 from opsdesk.console.domain.rotations import final_rota
 from opsdesk.console.errors import ConfigError, InputError, OpsdeskError
 from opsdesk.console.ops.oncall import OncallOps, pick_schedules
@@ -45,6 +44,8 @@ async def _roster(args: argparse.Namespace, since: datetime) -> tuple[Any, list[
 
 
 async def lint_command(args: argparse.Namespace) -> int:
+    from opsdesk.console.domain.roster_checks import lint_schedule  # `oncall now` needs none
+
     start = _start_of_hour(now())
     end = start + _days(args.days)
     config, overrides = await _roster(args, start)
@@ -106,6 +107,8 @@ def _proposed(path: Path, current: Any) -> Any:
 
 
 async def diff_command(args: argparse.Namespace) -> int:
+    from opsdesk.console.domain.roster_checks import roster_diff
+
     if not 1 <= args.weeks <= 52:
         raise InputError("--weeks must be between 1 and 52")
     start = _start_of_hour(now())

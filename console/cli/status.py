@@ -186,12 +186,13 @@ def add_parsers(
     p.add_argument("--vendor", metavar="NAME")
     p.add_argument("--json", action="store_true")
     from opsdesk.console.cli import figures
+    from opsdesk.console.cli.listing import add_period_flags
 
     p = action(
         sub, "availability", figures.vendors_availability,
         "each vendor's availability over a period against its contract (default: 30 days)",
     )  # fmt: skip
-    figures.add_period_flags(p, service=False)
+    add_period_flags(p, service=False)
     p.add_argument("--json", action="store_true")
 
     plugins = command("plugins", plugins_list, "status adapter plugins")

@@ -20,7 +20,6 @@ import dataclasses
 import json
 import os
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,7 +29,6 @@ from typing import Any, TypeGuard, get_args
 import platformdirs
 
 from opsdesk.console.config import trust
-from opsdesk.console.config.keymap import keymap_problems
 from opsdesk.console.config.model import (
     ChangeType,
     Config,
@@ -197,6 +195,8 @@ def read_toml(path: Path) -> dict[str, Any]:
     """The parsed file. Arrays and tables nested more than `most` deep are refused: no
     config needs them, and tomllib (like everything that walks the data after it)
     recurses once per level, so `x = [[[[...` 5,000 deep would end in RecursionError."""
+    import tomllib  # only when a file is read: the demo team and defaults need no parser
+
     most = 64
     too_deep = f"{path}: too deeply nested (over {most} levels)"
     try:
@@ -262,11 +262,15 @@ def _is_table_array(value: Any) -> TypeGuard[list[dict[str, Any]]]:
 
 
 def parse_sources(
-    sources: Iterable[tuple[str, dict[str, Any]]], *, owners: Mapping[str, int] | None = None
+    sources: Iterable[tuple[str, dict[str, Any]]],
+    *,
+    owners: Mapping[str, int] | None = None,
+    plugins: bool = True,
 ) -> Config:
     """Merge (label, data) pairs in order and build a validated Config. `owners` gives
-    the owner of each file label, for the plugin files they name (see below)."""
-    return _parse(_merged(sources), owners or {})
+    the owner of each file label, for the plugin files they name (see below). Without
+    `plugins`, the sources' plugin options are not checked (see `assemble`)."""
+    return _parse(_merged(sources), owners or {}, plugins=plugins)
 
 
 def _merged(sources: Iterable[tuple[str, dict[str, Any]]]) -> _Merged:
@@ -277,15 +281,17 @@ def _merged(sources: Iterable[tuple[str, dict[str, Any]]]) -> _Merged:
     return merged
 
 
-def _parse(merged: _Merged, owners: Mapping[str, int]) -> Config:
+def _parse(merged: _Merged, owners: Mapping[str, int], *, plugins: bool = True) -> Config:
     """Build and check the config, reporting every mistake (ConfigErrors): first what
-    does not fit the schema; when everything does, every reference mistake."""
+    does not fit the schema; when everything does, every reference mistake (and, with
+    `plugins`, every source's options against its plugin)."""
     try:
         config: Config = build(Config, merged.data)
     except SchemaError as exc:
         raise _errors(merged, each_error(exc)) from None
     _check_plugin_files(config, merged, owners)
-    errors = [single for error in _reference_errors(config) for single in each_error(error)]
+    found = _reference_errors(config, plugins=plugins)
+    errors = [single for error in found for single in each_error(error)]
     if errors:
         raise _errors(merged, errors) from None
     return config
@@ -374,10 +380,17 @@ def load(explicit: str | None = None, *, may_grant: GrantCheck | None = None) ->
 
 
 def assemble(
-    files: list[ConfigFile], config_dir: Path | None, *, may_grant: GrantCheck | None = None
+    files: list[ConfigFile],
+    config_dir: Path | None,
+    *,
+    may_grant: GrantCheck | None = None,
+    plugins: bool = True,
 ) -> LoadedConfig:
     """Merge files already read. The grant sections of a file `may_grant` does not trust
-    are dropped (and said, once per file, in `warnings`)."""
+    are dropped (and said, once per file, in `warnings`). Without `plugins` the sources'
+    options are not checked against their plugins: for a command that never polls
+    (`incident list`), which so loads no plugin and no package metadata (about 15 ms of
+    its start, README "Performance"); every other mistake is still found."""
     sources: list[tuple[str, dict[str, Any]]] = []
     warnings: list[str] = []
     for item in files:
@@ -391,7 +404,7 @@ def assemble(
             warnings.append(f"{what} from {item.path} ignored: {reason}")
         sources.append((str(item.path), data))
     merged = _merged(sources)
-    config = _parse(merged, {str(item.path): item.owner for item in files})
+    config = _parse(merged, {str(item.path): item.owner for item in files}, plugins=plugins)
     paths = [item.path for item in files]
     return LoadedConfig(
         config=config,
@@ -428,6 +441,8 @@ def configured_store(files: list[ConfigFile]) -> StoreLocation | None:
 
 def parse_text(text: str, label: str) -> Config:
     """Validate config held as text (benchmarks and tools)."""
+    import tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -470,14 +485,19 @@ def _duplicates(items: list[Any], attr: str, section: str) -> Iterator[SchemaErr
         seen.setdefault(name, index)
 
 
-@dataclass(frozen=True)
 class _Names:
-    """The names other sections refer to, in config order."""
+    """The names other sections refer to, in config order. (A plain class: a dataclass
+    costs every command ~0.5 ms of start to build, and this one needs none of it.)"""
 
-    logins: list[str]
-    services: list[str]
-    vendors: list[str]
-    schedules: list[str]
+    __slots__ = ("logins", "schedules", "services", "vendors")
+
+    def __init__(
+        self, logins: list[str], services: list[str], vendors: list[str], schedules: list[str]
+    ) -> None:
+        self.logins = logins
+        self.services = services
+        self.vendors = vendors
+        self.schedules = schedules
 
     @classmethod
     def of(cls, config: Config) -> _Names:
@@ -489,9 +509,11 @@ class _Names:
         )
 
 
-def _reference_errors(config: Config) -> Iterator[SchemaError]:
-    """Every cross-section mistake, section by section."""
+def _reference_errors(config: Config, *, plugins: bool = True) -> Iterator[SchemaError]:
+    """Every cross-section mistake, section by section (with `plugins`, the sources'
+    options checked by their plugins too)."""
     names = _Names.of(config)
+    sources = _sources if plugins else _sources_without_plugins
     for section in (
         _store,
         _ui_theme,
@@ -501,7 +523,7 @@ def _reference_errors(config: Config) -> Iterator[SchemaError]:
         _priority_matrix,
         _sla_targets,
         _service_vendors,
-        _sources,
+        sources,
         _schedules,
         _escalation_policies,
         _freeze_windows,
@@ -538,6 +560,12 @@ def _ui_theme(config: Config, names: _Names) -> Iterator[SchemaError]:
 
 
 def _keys(config: Config, names: _Names) -> Iterator[SchemaError]:
+    """Rebound keys. Without any, nothing to check (the defaults' own overlaps are
+    allowed by keymap_problems), and the keymap table is not loaded for it."""
+    if not config.keys:
+        return
+    from opsdesk.console.config.keymap import keymap_problems
+
     for binding_id, problem in keymap_problems(config.keys):
         yield SchemaError(("keys", binding_id), problem)
 
@@ -589,6 +617,15 @@ def _service_vendors(config: Config, names: _Names) -> Iterator[SchemaError]:
 
 def _sources(config: Config, names: _Names) -> Iterator[SchemaError]:
     """Unique names, known vendor and service, a sane interval, then each plugin's options."""
+    yield from _sources_without_plugins(config, names)
+    if config.sources:
+        from opsdesk.console.config.plugin_options import plugin_option_errors  # loads plugins
+
+        yield from plugin_option_errors(config)
+
+
+def _sources_without_plugins(config: Config, names: _Names) -> Iterator[SchemaError]:
+    """Unique names, known vendor and service, a sane interval."""
     yield from _duplicates(config.sources, "name", "sources")
     for s_index, source in enumerate(config.sources):
         where: KeyPath = ("sources", s_index)
@@ -598,10 +635,6 @@ def _sources(config: Config, names: _Names) -> Iterator[SchemaError]:
             yield _unknown((*where, "service"), "service", source.service, names.services)
         if source.interval < timedelta(seconds=5):
             yield SchemaError((*where, "interval"), "poll at most every 5s")
-    if config.sources:
-        from opsdesk.console.config.plugin_options import plugin_option_errors  # loads plugins
-
-        yield from plugin_option_errors(config)
 
 
 def _schedules(config: Config, names: _Names) -> Iterator[SchemaError]:
@@ -778,16 +811,18 @@ def _changes(change_type: str, risks: list[str]) -> str:
     return f"{change_type} changes" + ("" if len(risks) == 3 else f" ({'/'.join(risks)} risk)")
 
 
-@dataclass(frozen=True)
 class _Approvers:
     """Who can approve changes. Leads approve as lead, CAB members as CAB, admins as
     either (they hold every role); one person fills one seat, and nobody decides on
     their own change. When everyone on the team can approve, the requester is one of
-    them and cannot count."""
+    them and cannot count. (A plain class, as _Names.)"""
 
-    lead: set[str]
-    cab: set[str]
-    outsider: bool
+    __slots__ = ("cab", "lead", "outsider")
+
+    def __init__(self, lead: set[str], cab: set[str], outsider: bool) -> None:
+        self.lead = lead
+        self.cab = cab
+        self.outsider = outsider
 
     @classmethod
     def of(cls, config: Config, names: _Names) -> _Approvers | None:

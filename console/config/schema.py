@@ -9,7 +9,6 @@ same declarations drive `to_data`, which writes a record back as TOML-ready data
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import re
 import types
@@ -118,6 +117,8 @@ def toml_key(field: dataclasses.Field[Any]) -> str:
 
 def suggest(word: str, choices: typing.Iterable[str]) -> str:
     """' (did you mean "x"?)' when a close match exists, else ''."""
+    import difflib  # only for a mistake
+
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {json.dumps(match[0])}?)" if match else ""
 

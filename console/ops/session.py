@@ -60,11 +60,15 @@ def default_store_choice() -> Path:
 
 @dataclass
 class Options:
-    """The global options every command accepts."""
+    """The global options every command accepts, and whether the command uses status
+    sources (`sources`): one that never polls leaves their options unchecked by their
+    plugins, so it loads none (the console, `poll`, `vendors`, `serve` and `config check`
+    check them; a mistake there does not stop `opsdesk incident ack` during an outage)."""
 
     config: str | None = None
     store: str | None = None
     read_only: bool = False
+    sources: bool = True
 
 
 @dataclass
@@ -95,14 +99,19 @@ class Session:
         await self.store.close()
 
 
-@dataclass(frozen=True)
 class Granting:
-    """Whose files may grant roles for one store, and how to say why a file may not."""
+    """Whose files may grant roles for one store, and how to say why a file may not.
+    (A plain class: a frozen dataclass costs every command ~0.5 ms of start to build.)"""
 
-    store: Path
-    owner: int
-    owners: frozenset[int]
-    replaceable: trust.Fault | None
+    __slots__ = ("owner", "owners", "replaceable", "store")
+
+    def __init__(
+        self, store: Path, owner: int, owners: frozenset[int], replaceable: trust.Fault | None
+    ) -> None:
+        self.store = store
+        self.owner = owner
+        self.owners = owners
+        self.replaceable = replaceable
 
     @classmethod
     def of(cls, store: Path) -> Granting:
@@ -155,7 +164,7 @@ def load_config(options: Options) -> tuple[LoadedConfig, StoreLocation]:
         refusal = database_grants_only
     else:
         refusal = Granting.of(location).refusal
-    loaded = config_loader.assemble(files, config_dir, may_grant=refusal)
+    loaded = config_loader.assemble(files, config_dir, may_grant=refusal, plugins=options.sources)
     return loaded, location
 
 
@@ -202,9 +211,10 @@ def demo_team_applies(options: Options, loaded: LoadedConfig) -> bool:
     )
 
 
-def demo_team(path: Path, config_dir: Path | None) -> LoadedConfig:
+def demo_team(path: Path, config_dir: Path | None, *, plugins: bool = True) -> LoadedConfig:
     """The config of the demo store at `path`: the demo team built into opsdesk, whose
-    admin is the store file's owner (who made it). Nothing of it is read from the store."""
+    admin is the store file's owner (who made it). Nothing of it is read from the store.
+    `plugins`: check its sources' options (Options.sources)."""
     from opsdesk.console.ops.demo_team import demo_config  # a demo store only
 
     creator = trust.login_of(trust.owner_of(path))
@@ -214,7 +224,7 @@ def demo_team(path: Path, config_dir: Path | None) -> LoadedConfig:
         role: [login for login in logins if login == creator or not _is_account(login)]
         for role, logins in data["roles"].items()
     }
-    config = config_loader.parse_sources([(label, data)])
+    config = config_loader.parse_sources([(label, data)], plugins=plugins)
     granted = {role: label for role in ("admin", "lead", "cab") if getattr(config.roles, role)}
     return LoadedConfig(config, [], config_dir, label, role_sources=granted)
 
@@ -243,17 +253,17 @@ async def open_session(
         if isinstance(location, PgLocation):
             # The person is the role that authenticated; `login` cannot choose another.
             actor, granted = await store.authenticated_actor()
-            say_warnings(loaded)
-            return Session(loaded=loaded, store=store, actor=actor, database_roles=granted)
-        if demo_team_applies(options, loaded) and await store.meta.is_demo():
-            loaded = demo_team(location, loaded.config_dir)
-    except BaseException:
-        await store.close()
-        raise
-    say_warnings(loaded)
-    return Session(loaded=loaded, store=store, actor=actor_for(loaded.config, login))
             roles = loaded.config.roles
             if (
                 roles.admin or roles.lead or roles.cab
             ) and ROLES_IN_DATABASE not in loaded.warnings:
                 loaded.warnings.append(ROLES_IN_DATABASE)
+            say_warnings(loaded)
+            return Session(loaded=loaded, store=store, actor=actor, database_roles=granted)
+        if demo_team_applies(options, loaded) and await store.meta.is_demo():
+            loaded = demo_team(location, loaded.config_dir, plugins=options.sources)
+    except BaseException:
+        await store.close()
+        raise
+    say_warnings(loaded)
+    return Session(loaded=loaded, store=store, actor=actor_for(loaded.config, login))

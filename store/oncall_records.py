@@ -1,0 +1,30 @@
+"""On-call overrides and handoff notes. Kept apart from records.py (imported from there
+on first use) so a command that never reads the rota does not build them at start
+(README "Performance")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Override:
+    id: int
+    schedule: str
+    login: str
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    created_by: str
+
+
+@dataclass(frozen=True)
+class HandoffNote:
+    id: int
+    schedule: str
+    author: str
+    for_login: str
+    text: str
+    created_at: datetime
+    seen_at: datetime | None
