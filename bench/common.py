@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from opsdesk.console.ops.demo import build_demo
+from opsdesk.console.ops.demo_team import demo_config
 
 
 def emit(figures: dict[str, Any]) -> None:
@@ -35,3 +36,16 @@ def demo_store(folder: str, incidents: int) -> Path:
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     asyncio.run(build_demo(store, incidents=incidents, seed=1, now=now, creator="bench"))
     return store
+
+
+def demo_config_file(folder: str | Path, creator: str = "bench") -> Path:
+    """The demo team's configuration written to a file in `folder`: a PostgreSQL store
+    never brings in the demo team (its people come from config, its roles from the
+    database), so a benchmark that runs a console on both backends names this file on
+    both, and both see the same people, services and review rules."""
+    import tomli_w
+
+    path = Path(folder) / "demo-team.toml"
+    path.write_bytes(tomli_w.dumps(demo_config(creator)).encode())
+    path.chmod(0o600)
+    return path

@@ -10,16 +10,28 @@ measured in the same run:
 - jumping to the end, and peak memory.
 
     python -m bench.queue [--incidents 1000000] [--store PATH] [--runs 5]
+    python -m bench.queue --store PATH --postgresql [--pg-admin URL]
+    python -m bench.queue --store postgresql://... [--compare-sqlite PATH]
 
 Prints one JSON object. The demo store is built in a child process (or taken from
 --store), so `rss_mb` is the console's own peak: the queue never holds more than a few
 pages of rows.
+
+On PostgreSQL (issue 20: each figure within 2x of SQLite's, measured in the same run):
+`--postgresql` loads the SQLite store (--store, or the demo built) into a new database
+(bench/pg.py: `store copy`, then ANALYZE) of the cluster --pg-admin names, or of a
+throwaway one, and measures both; `--store postgresql://...` measures that database,
+and with `--compare-sqlite PATH` that SQLite store too. Each backend is measured in a
+process of its own (the same figures, the same bare-table floor, its own peak memory),
+SQLite first, and the JSON holds both, the ratio PostgreSQL / SQLite per figure, and the
+median and worst of those ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import resource
 import statistics
 import subprocess
@@ -27,12 +39,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from textual.screen import Screen
 from textual.strip import Strip
 from textual.widgets import DataTable, Footer, Input
 
-from bench.common import emit
+from bench.common import demo_config_file, emit
 from opsdesk.console.ops.session import Options
 from opsdesk.console.tui.app import OpsdeskApp
 from opsdesk.screens.queue import COLUMN_SORTS, QueueScreen
@@ -137,9 +150,10 @@ async def quiet(app: OpsdeskApp) -> None:
     await asyncio.gather(*(worker.wait() for worker in app.workers), return_exceptions=True)
 
 
-async def measure(store: Path, runs: int) -> dict[str, float]:
+async def measure(store: str, runs: int, config: str | None = None) -> dict[str, float]:
     _record_drawing()
-    app = OpsdeskApp(Options(store=str(store)), handle_hangup=False, poll_interval=0)
+    options = Options(config=config, store=store)
+    app = OpsdeskApp(options, handle_hangup=False, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await quiet(app)
@@ -255,37 +269,147 @@ def build(folder: str, incidents: int) -> Path:
     return store
 
 
+# The figures compared between the backends (each a time in ms; smaller is better).
+COMPARED = (
+    "first_page_ms",
+    "first_page_max_ms",
+    "metrics_strip_ms",
+    "filter_first_keystroke_ms",
+    "filter_keystroke_ms",
+    "filter_keystroke_max_ms",
+    "filter_burst_ms",
+    "filter_burst_max_ms",
+    "open_end_ms",
+    "scroll_end_ms",
+)
+TARGET_RATIO = 2.0
+
+
+def summary(store: str, incidents: int | None, figures: dict[str, float]) -> dict[str, Any]:
+    """One backend's figures as the JSON shows them."""
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "store": store,
+        "incidents": incidents,
+        **{k: round(v, 1) if isinstance(v, float) else v for k, v in figures.items()},
+        "rss_mb": round(rss_mb, 1),
+        "ratio": round(figures["first_page_ms"] / figures["floor_ms"], 2),
+        "worst_ratio": round(
+            max(
+                figures["first_page_max_ms"],
+                figures["filter_keystroke_max_ms"],
+                figures["sort_middle_page_max_ms"],
+                figures["sort_first_page_max_ms"],
+            )
+            / figures["floor_ms"],
+            2,
+        ),
+    }
+
+
+def measured_apart(
+    store: str, runs: int, incidents: int | None, config: Path | None = None
+) -> dict[str, Any]:
+    """`summary` of `store`, measured in a child process (its own memory, its own
+    patched render_line), with `config` when given."""
+    command = [sys.executable, "-m", "bench.queue", "--measure", "--store", store]
+    command += ["--runs", str(runs)]
+    if config is not None:
+        command += ["--config", str(config)]
+    if incidents is not None:
+        command += ["--incidents", str(incidents)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise SystemExit(f"bench.queue: measuring {store} failed: {tail}")
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def compared(sqlite: dict[str, Any], pg: dict[str, Any]) -> dict[str, Any]:
+    """PostgreSQL / SQLite per figure (each sort's first and middle page included), their
+    median and worst, and the figures over the issue's 2x."""
+    ratios = {name: pg[name] / sqlite[name] for name in COMPARED if sqlite[name] > 0}
+    for kind in ("sort_first_page_ms", "sort_middle_page_ms"):
+        for sort, ms in sqlite[kind].items():
+            if ms > 0:
+                ratios[f"{kind}.{sort}"] = pg[kind][sort] / ms
+    worst = max(ratios, key=lambda name: ratios[name])
+    return {
+        "ratios": {name: round(r, 2) for name, r in ratios.items()},
+        "ratio_median": round(statistics.median(ratios.values()), 2),
+        "ratio_worst": round(ratios[worst], 2),
+        "ratio_worst_figure": worst,
+        "target_ratio": TARGET_RATIO,
+        "over_target": sorted(name for name, r in ratios.items() if r > TARGET_RATIO),
+    }
+
+
+def both(sqlite_store: str, pg_store: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Both backends, one after the other, with the demo team's config named on both
+    (a PostgreSQL store never brings in the demo team by itself)."""
+    with tempfile.TemporaryDirectory() as folder:
+        config = demo_config_file(folder)
+        sqlite = measured_apart(sqlite_store, args.runs, args.incidents, config)
+        pg = measured_apart(pg_store, args.runs, args.incidents, config)
+    return {"benchmark": "queue", "sqlite": sqlite, "postgresql": pg, **compared(sqlite, pg)}
+
+
 def main() -> None:
+    from opsdesk.store.location import is_pg_url
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--incidents", type=int, default=1_000_000)
-    parser.add_argument("--store", help="an existing demo store (skips building one)")
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        if args.store and not Path(args.store).is_file():
-            parser.error(f"--store {args.store}: no such file (build one with opsdesk demo)")
-        store = Path(args.store) if args.store else build(folder, args.incidents)
-        figures = asyncio.run(measure(store, args.runs))
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    emit(
-        {
-            "benchmark": "queue",
-            "incidents": args.incidents,
-            **{k: round(v, 1) if isinstance(v, float) else v for k, v in figures.items()},
-            "rss_mb": round(rss_mb, 1),
-            "ratio": round(figures["first_page_ms"] / figures["floor_ms"], 2),
-            "worst_ratio": round(
-                max(
-                    figures["first_page_max_ms"],
-                    figures["filter_keystroke_max_ms"],
-                    figures["sort_middle_page_max_ms"],
-                    figures["sort_first_page_max_ms"],
-                )
-                / figures["floor_ms"],
-                2,
-            ),
-        }
+    parser.add_argument(
+        "--store", help="an existing demo store, a file or a postgresql:// URL (skips building one)"
     )
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--postgresql",
+        action="store_true",
+        help="also load the SQLite store into PostgreSQL and measure both",
+    )
+    parser.add_argument(
+        "--pg-admin", metavar="URL", help="a superuser URL of the cluster --postgresql loads into"
+    )
+    parser.add_argument(
+        "--compare-sqlite", metavar="PATH", help="with --store postgresql://...: also this store"
+    )
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--config", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    pg_store = bool(args.store) and is_pg_url(args.store)
+    if args.store and not pg_store and not Path(args.store).is_file():
+        parser.error(f"--store {args.store}: no such file (build one with opsdesk demo)")
+    if args.compare_sqlite and not pg_store:
+        parser.error("--compare-sqlite goes with --store postgresql://...")
+    if args.compare_sqlite and not Path(args.compare_sqlite).is_file():
+        parser.error(f"--compare-sqlite {args.compare_sqlite}: no such file")
+    if args.postgresql and pg_store:
+        parser.error("--postgresql loads a SQLite store: --store must be a file")
+    if args.pg_admin and not args.postgresql:
+        parser.error("--pg-admin goes with --postgresql")
+    if args.measure:  # a child of one of the runs below
+        figures = asyncio.run(measure(args.store, args.runs, args.config))
+        emit(summary(args.store, args.incidents, figures))
+        return
+    if pg_store and args.compare_sqlite:
+        emit(both(args.compare_sqlite, args.store, args))
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        store = args.store or str(build(folder, args.incidents))
+        if not args.postgresql:
+            emit(measured_apart(store, args.runs, args.incidents) | {"benchmark": "queue"})
+            return
+        from bench.pg import cluster, drop, load_sqlite
+
+        with cluster(args.pg_admin) as admin:
+            # A store given is copied (and migrated) first: measuring writes to it.
+            loaded = load_sqlite(Path(store), admin, folder if args.store else None)
+            try:
+                figures = both(str(loaded.sqlite_store), loaded.url, args)
+            finally:
+                drop(admin, loaded.database)
+        emit(figures | {"pg_load": loaded.report()})
 
 
 if __name__ == "__main__":

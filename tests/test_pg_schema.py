@@ -41,7 +41,8 @@ NOT_HERE_TRIGGERS = {
 }
 COUNTERS_VIEW = "change_counts"  # a view over one sequence per table on PostgreSQL
 PG_ONLY_COLUMNS = {("incidents", "search")}
-PG_ONLY_INDEXES = {"incidents_search"}
+# incidents_open_by_key: the open queue by key (SQLite sorts incidents_open_urgency's rows).
+PG_ONLY_INDEXES = {"incidents_search", "incidents_open_by_key"}
 PG_ONLY_TRIGGERS = {"change_counts_move"}  # UPDATE change_counts moves the sequences
 PG_BOOKKEEPING = {"opsdesk_schema_migrations"}
 

@@ -206,6 +206,16 @@ CREATE INDEX incidents_open_urgency ON incidents (
     (coalesce(min(response_due, resolve_due), response_due, resolve_due)),
     id DESC
 ) WHERE state IN ('new', 'acknowledged', 'in_progress', 'on_hold');
+-- PostgreSQL only: the open queue by key. SQLite is told (INDEXED BY) to read the open
+-- rows from incidents_open_urgency and sort them; PostgreSQL's planner instead walks the
+-- primary key from the oldest incident and skips the closed ones until it has a page,
+-- which at 1,000,000 incidents took 52 ms a page against 0.04 ms with this index
+-- (bench.queue, sort_first_page_ms.open_key, was 6.7x SQLite's). The cost: a window deep
+-- in the open queue's urgency order is now planned as these rows sorted (50-65 ms at
+-- offset 9,560 of 19,320) instead of a walk of incidents_open_urgency (11 ms), because
+-- the planner prices that walk's heap visits as random; its first pages still walk it.
+CREATE INDEX incidents_open_by_key ON incidents (id)
+    WHERE state IN ('new', 'acknowledged', 'in_progress', 'on_hold');
 -- [6]
 CREATE INDEX incidents_unacknowledged ON incidents (created_at) WHERE state = 'new';
 -- [10] An alert has at most one open incident; every incident an alert opened.
