@@ -186,3 +186,21 @@ def test_a_bad_pool_size_is_a_configuration_mistake(pg_database: str, tmp_path: 
     assert result.stderr.strip() == (
         "opsdesk: OPSDESK_PG_POOL: expected a number from 1 to 64, got 'lots'"
     )
+
+
+def test_the_drivers_warnings_go_to_the_log_file_never_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """psycopg warns when a search is cancelled as someone types; on the terminal that
+    line would draw over the console."""
+    import logging
+
+    from opsdesk.console.cli import logs
+
+    path = logs.setup(str(tmp_path / "opsdesk.log"), 0)
+    assert path is not None
+    logging.getLogger("psycopg").warning("query cancellation interrupted")
+    for handler in logging.getLogger("psycopg").handlers:
+        handler.flush()
+    assert capsys.readouterr().err == ""
+    assert "WARNING psycopg: query cancellation interrupted" in path.read_text()

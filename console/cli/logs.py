@@ -25,8 +25,15 @@ def setup(log_file: str | None, verbosity: int) -> Path | None:
     except OSError:
         return None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("opsdesk")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level if name == "opsdesk" else max(level, logging.WARNING))
+        logger.propagate = False
     return path
+
+
+LOGGERS = ("opsdesk", "psycopg")
+"""Into the file: opsdesk's own, and the PostgreSQL driver's (a search cancelled as someone
+types, a connection the server dropped), which would otherwise reach the terminal through
+Python's last-resort handler and draw over the console."""
