@@ -191,6 +191,21 @@ def _table(where: IncidentFilter, clauses: str, order: IncidentOrder, pg: bool) 
     return "incidents"
 
 
+def _ids_first(clauses: str, order_by: str) -> str:
+    """PostgreSQL's window past the first page: the window's ids first, then only those
+    rows. OFFSET fetches every row it skips on PostgreSQL (SQLite steps over index
+    entries), so the page at offset 499,900 of 1,000,000 incidents took 120-640 ms by
+    sort (title worst); the id query walks the sort's index without visiting the table
+    (an index-only scan: 0001_schema.sql covers the columns of the expression sorts),
+    then 100 rows are fetched by key: 15-33 ms. The open queue's deep pages gain too
+    (20-49 ms to 12-20 at offset 9,560). Same rows, same order: the ORDER BY terms end in
+    the id, so the window is one and the same whichever way it is read."""
+    return (
+        f"SELECT {COLUMNS} FROM incidents WHERE id IN (SELECT id FROM incidents {clauses}"
+        f" ORDER BY {order_by} LIMIT ? OFFSET ?) ORDER BY {order_by}"
+    )
+
+
 def _check_text(name: str, value: str, limit: int) -> None:
     if len(value) > limit:
         raise InvalidOperation(f"{name} is {len(value):,} characters; the limit is {limit:,}")
@@ -368,6 +383,8 @@ class Incidents:
             f"SELECT {COLUMNS} FROM {_table(where, clauses, order, self._pg)} {clauses}"
             f" ORDER BY {_order_by(order, self._pg)} LIMIT ? OFFSET ?"
         )
+        if self._pg and offset > 0:
+            sql = _ids_first(clauses, _order_by(order, self._pg))
         window = (*params, limit, max(offset, 0))
         async with self._searching(where) as conn, conn.execute(sql, window) as cursor:
             return [_incident(row) for row in await cursor.fetchall()]
@@ -486,9 +503,13 @@ class Incidents:
         """How many incidents match `where`; with `at_most`, counting a filter's matches
         stops there (a list that says "100 of more than 1,000,000" need not visit every
         match of a broad filter). Every incident is counted exactly: SQLite does that
-        without visiting them."""
+        without visiting them (PostgreSQL: the number its triggers keep)."""
         clauses, params = self._where(where)
         sql = f"SELECT count(*) FROM incidents {clauses}"
+        if self._pg and not clauses:
+            # PostgreSQL's count(*) reads every index entry; the database keeps the
+            # number in 16 slots instead (0001_schema.sql incidents_total).
+            sql = "SELECT coalesce(sum(n), 0)::bigint FROM incidents_total"
         if _words_only(where):
             # Every row of the search index is an incident: count the matches there,
             # without looking each one up.

@@ -199,6 +199,12 @@ BYPASSES = {
         "audit rows are append-only (TRUNCATE refused)",
         "ALTER TABLE audit DISABLE TRIGGER audit_refuses_truncate;",
     ),
+    "engineer moves the count of incidents": Bypass(
+        "ana",
+        "UPDATE incidents_total SET n = n + 1000;",
+        "permission denied for table incidents_total",
+        "GRANT UPDATE ON incidents_total TO opsdesk_engineer;",
+    ),
     "incident changed without an audit row": Bypass(
         "ana",
         "UPDATE incidents SET state = 'resolved' WHERE id = 1;",
@@ -567,7 +573,7 @@ EXEMPT = {
     # machine-observed state written by observe() with no audit row (store/db.py)
     "incident_events", "notifications", "source_status", "status_history", "leases",
     # kept by triggers, the schema's own bookkeeping
-    "metrics_durations", "metrics_outcomes", "meta",
+    "metrics_durations", "metrics_outcomes", "incidents_total", "meta",
     "opsdesk_schema_migrations", "audit",
 }  # fmt: skip
 

@@ -10,8 +10,14 @@ superuser. Nobody else sees them off (the change is part of the uncommitted
 transaction, and the tables stay locked against writers until it ends), a failure rolls
 it back with the rows, and the foreign keys (the database's internal triggers) are
 checked throughout. What those triggers would have maintained is then computed once:
-the metrics aggregates in one pass, each change counter moved (with the NOTIFY that
-wakes consoles), each identity sequence moved past the largest id.
+the metrics aggregates in one pass, the number of incidents (0001's incidents_total),
+each change counter moved (with the NOTIFY that wakes consoles), each identity sequence
+moved past the largest id.
+
+After the commit, the loaded tables are VACUUMed and ANALYZEd: a bulk load leaves the
+planner without statistics and the visibility map unset, so until autovacuum's next pass
+every index-only scan (the queue's deep pages read ids that way: store/incidents.py
+_ids_first) visits the table for each entry as well.
 """
 
 from __future__ import annotations
@@ -35,7 +41,9 @@ from opsdesk.store.pg.db import CONNECT_TIMEOUT, NumberLoader
 
 OWNER_ROLE = "opsdesk_owner"
 LOCK_WAIT_SECONDS = 30
-NOT_COPIED = ("opsdesk_schema_migrations",)  # the target's own migration record
+# The target's own: its migration record, and the number of incidents its triggers keep
+# (set from the rows loaded, in `finish`).
+NOT_COPIED = ("opsdesk_schema_migrations", "incidents_total")
 
 # store/stats.py REBUILD for PostgreSQL: the minute truncated toward zero (a cast to
 # integer would round), and its subqueries named (PostgreSQL 15 requires it). OFFSET 0
@@ -62,6 +70,11 @@ REBUILD = (
     " count(*) FILTER (WHERE resolve_met = 1 AND coalesce(response_met, 1) = 1),"
     " coalesce(sum(csat), 0), count(csat) FROM incidents"
     " WHERE resolved_at IS NOT NULL AND resolve_met IS NOT NULL GROUP BY 1",
+)
+# 0001_schema.sql's incidents_total: all in one slot, the others 0 (the sum is the count).
+TOTAL = (
+    "UPDATE incidents_total"
+    " SET n = CASE slot WHEN 0 THEN (SELECT count(*) FROM incidents) ELSE 0 END"
 )
 METRICS_DURATIONS = (
     "SELECT kind, day, minute, n, total FROM metrics_durations WHERE n <> 0"
@@ -96,6 +109,8 @@ class PgSide:
             self._conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             self._conn.read_only = True
         self._disabled: list[str] = []
+        self._loaded: list[str] = []
+        self._as_owner = False
 
     def _rows(self, query: Any, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -204,10 +219,17 @@ class PgSide:
         # whose DBA limits statement time must still let one table's COPY finish.
         self._execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT_SECONDS}s'")
         self._execute("SET LOCAL statement_timeout = 0")
+        # The commit waits for its WAL to be flushed whatever the server's default
+        # (synchronous_commit = off): until it is, nobody may set the rows' "committed"
+        # hint bits, and the VACUUM right after the commit marks no page visible to all
+        # (checked in tests/test_pg_queue.py, whose cluster commits asynchronously).
+        self._execute("SET LOCAL synchronous_commit = on")
         (super_,) = self._rows("SELECT rolsuper FROM pg_roles WHERE rolname = session_user")[0]
         if not super_:
             self._execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER_ROLE)))
-        for table in tables:
+            self._as_owner = True
+        self._loaded = list(tables)
+        for table in self._loaded:
             self._execute(
                 sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(sql.Identifier(table))
             )
@@ -236,7 +258,7 @@ class PgSide:
     def finish(self, tables: Iterable[str]) -> None:
         """What the disabled triggers would have kept, computed once; then the triggers
         back on, before anything commits."""
-        for statement in REBUILD:
+        for statement in (*REBUILD, TOTAL):
             self._execute(statement)
         self._execute(
             "UPDATE change_counts SET n = n + 1 WHERE name = ANY (%s)", (list(self._disabled),)
@@ -267,18 +289,44 @@ class PgSide:
             self._execute(
                 sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(sql.Identifier(table))
             )
-        # The planner's statistics now, not when autovacuum next looks.
-        for table in tables:
-            self._execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
 
     def commit(self) -> None:
+        """Commit the load, then VACUUM (ANALYZE) the tables loaded (see the module
+        docstring): outside the transaction, since VACUUM cannot run in one."""
         try:
             self._conn.commit()
         except psycopg.Error as exc:
             raise StoreError(f"{self.label}: {_first_line(exc)}") from None
+        if not self._loaded:
+            return
+        self._conn.autocommit = True
+        try:
+            # As the tables' owner (SET LOCAL ROLE ended with the transaction), waiting a
+            # while for a lock, without a statement time limit.
+            if self._as_owner:
+                self._conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(OWNER_ROLE)))
+            self._conn.execute(f"SET lock_timeout = '{LOCK_WAIT_SECONDS}s'")
+            self._conn.execute("SET statement_timeout = 0")
+            # VACUUM (ANALYZE) of one table commits the statistics before the next table
+            # is vacuumed; committed asynchronously, that would keep the next one's rows
+            # from being marked visible to all (see `begin`).
+            self._conn.execute("SET synchronous_commit = on")
+            self._conn.execute(
+                sql.SQL("VACUUM (ANALYZE) {}").format(
+                    sql.SQL(", ").join(sql.Identifier(t) for t in self._loaded)
+                )
+            )
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"{self.label}: the copy is committed, but VACUUM (ANALYZE) of its tables"
+                f" failed: {_first_line(exc)} (run it there, or leave it to autovacuum)"
+            ) from None
+        finally:
+            self._loaded = []
 
     def rollback(self) -> None:
         self._disabled.clear()
+        self._loaded = []
         if not self._conn.closed:
             self._conn.rollback()
 
