@@ -11,12 +11,23 @@ indexes, so the answer is exactly what a scan of the window gives (counts and bu
 equal; sums of seconds equal up to float rounding, since they are added in another
 order). Open counts and breaches are index-only counts.
 
+An edge day is read from whichever side of the window's end is smaller: the incidents
+inside the window, or the day's aggregate row less the incidents outside it (`plan`).
+The strip's windows end now, so the last day has nothing after it and costs nothing, and
+a window starting at 03:00 reads 3 hours of its first day instead of 21. Those are the
+only incidents whose durations are computed (on PostgreSQL a julianday() call costs
+~2 µs: it was most of the strip there). The week and the month are read together, the
+days they share once (`Stats.windows`).
+
 A bulk load that drops the incidents' triggers (store/bulk.py) calls `rebuild` after it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -55,50 +66,165 @@ REBUILD = (
 )
 
 
-def _histogram(kind: str, seconds: str, column: str, extra: str) -> str:
-    """Minute buckets (bucket, count, sum) of one window: the whole days between the
-    window's first and last day from the aggregate, those two days from the incidents."""
-    raw = (
-        "SELECT CAST(d / 60 AS INTEGER), 1, d FROM"
-        f" (SELECT {seconds} AS d FROM incidents WHERE {column} >= ? AND {column} {{op}} ?{extra})"
-        " AS spans"
+Range = tuple[str, str, str, str]
+"""A range of one time column: (low operator, start, high operator, end)."""
+
+# How many incidents fall in a range of one of the two times the windows are keyed by.
+COUNT_RANGE = "(SELECT count(*) FROM incidents WHERE {column} {low} ? AND {column} {high} ?)"
+
+
+@dataclass(frozen=True)
+class Part:
+    """Rows of one range of one edge day, read from the incidents, with the sign each
+    window takes them with: +1 (the part of the day inside the window), -1 (the part
+    outside it, taken off that day's aggregate row), 0 (not this window's)."""
+
+    low: str  # ">=" or ">"
+    start: str
+    high: str  # "<" or "<="
+    end: str
+    signs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one reading of several windows adds up, for one time column: per window the
+    aggregate's days [day_from, day_to) and the raw parts of its edge days."""
+
+    days: tuple[tuple[str, str], ...]
+    parts: tuple[Part, ...]
+
+
+def edges(start: str, end: str) -> list[Range]:
+    """The ranges whose sizes choose how a window's edge days are read: for the first
+    day, the part inside the window and the part before it; for the last, inside and
+    after. Empty for a window within one day (read from the incidents alone)."""
+    first, last = start[:10], end[:10]
+    if first >= last:
+        return []
+    return [
+        (">=", start, "<", _after_day(first)),  # first day, inside
+        (">=", first, "<", start),  # first day, before the window
+        (">=", last, "<=", end),  # last day, inside
+        (">", end, "<", _after_day(last)),  # last day, after the window
+    ]
+
+
+def plan(windows: Sequence[tuple[str, str]], sizes: dict[Range, int]) -> Plan:
+    """Each edge day read the cheaper way: its part inside the window from the incidents,
+    or its whole aggregate row less its part outside the window from the incidents,
+    whichever reads fewer incidents (`sizes`: incidents per range). At 03:00 the first
+    day of a window is 21 hours inside and 3 outside, and the last day (ending now) has
+    nothing after it: the incidents read go from two whole days to a few hours."""
+    days: list[tuple[str, str]] = []
+    parts: dict[Range, list[int]] = {}
+    for index, (start, end) in enumerate(windows):
+        sides = edges(start, end)
+        if not sides:  # within one day (or empty): the incidents alone
+            days.append((start[:10], start[:10]))
+            parts.setdefault((">=", start, "<=", end), [0] * len(windows))[index] = 1
+            continue
+        first, last = start[:10], end[:10]
+        day_from, day_to = _after_day(first), last
+        for inside, outside, whole in ((sides[0], sides[1], 0), (sides[2], sides[3], 1)):
+            if sizes.get(outside, 0) < sizes.get(inside, 0):
+                if whole == 0:
+                    day_from = first
+                else:
+                    day_to = _after_day(last)
+                parts.setdefault(outside, [0] * len(windows))[index] = -1
+            else:
+                parts.setdefault(inside, [0] * len(windows))[index] = 1
+        days.append((day_from, day_to))
+    return Plan(
+        tuple(days),
+        tuple(Part(*key, tuple(signs)) for key, signs in parts.items()),
     )
-    return (
-        "SELECT minute, sum(n), sum(total) FROM ("
-        f" SELECT minute, n, total FROM metrics_durations"
-        f"  WHERE kind = '{kind}' AND day > ? AND day < ?"
-        f" UNION ALL {raw.format(op='<')}"
-        f" UNION ALL {raw.format(op='<=')}"
-        ") AS parts GROUP BY minute HAVING sum(n) > 0 ORDER BY minute"
+
+
+def _signed(sign: int, value: str, zero: str) -> str:
+    return {1: value, -1: f"-{value}", 0: zero}[sign]
+
+
+def _histogram_sql(kind: str, plan: Plan, fence: str) -> tuple[str, list[str]]:
+    """One statement for every window's histogram of one kind: per minute bucket, each
+    window's count and sum of seconds (columns n0, t0, n1, t1...). `fence` is " OFFSET 0"
+    on PostgreSQL: it keeps each subquery of durations whole, so each incident's two
+    julianday() calls run once, not once for the minute and again for the sum."""
+    seconds, column, extra = DURATIONS[kind]
+    params: list[str] = []
+    agg_cols = []
+    for index, (day_from, day_to) in enumerate(plan.days):
+        inside = "day >= ? AND day < ?"
+        agg_cols.append(f"CASE WHEN {inside} THEN n ELSE 0 END AS n{index}")
+        agg_cols.append(f"CASE WHEN {inside} THEN total ELSE 0.0 END AS t{index}")
+        params += [day_from, day_to, day_from, day_to]
+    low = min(day_from for day_from, _ in plan.days)
+    high = max(day_to for _, day_to in plan.days)
+    selects = [
+        f"SELECT minute, {', '.join(agg_cols)} FROM metrics_durations"
+        f" WHERE kind = '{kind}' AND day >= ? AND day < ?"
+    ]
+    params += [low, high]
+    for part in plan.parts:
+        cols = []
+        for index, sign in enumerate(part.signs):
+            cols.append(f"{_signed(sign, '1', '0')} AS n{index}")
+            cols.append(f"{_signed(sign, 'd', '0.0')} AS t{index}")
+        selects.append(
+            f"SELECT CAST(d / 60 AS INTEGER) AS minute, {', '.join(cols)} FROM"
+            f" (SELECT {seconds} AS d FROM incidents"
+            f" WHERE {column} {part.low} ? AND {column} {part.high} ?{extra}{fence}) AS spans"
+            " WHERE d IS NOT NULL"
+        )
+        params += [part.start, part.end]
+    sums = ", ".join(f"sum(n{i}), sum(t{i})" for i in range(len(plan.days)))
+    sql = (
+        f"SELECT minute, {sums} FROM ({' UNION ALL '.join(selects)}) AS parts"
+        " GROUP BY minute ORDER BY minute"
     )
+    return sql, params
 
 
-def _whole_histogram(seconds: str, column: str, extra: str) -> str:
-    """The same over the incidents alone, for a window within one day."""
-    return (
-        f"SELECT CAST(d / 60 AS INTEGER) AS minute, count(*), sum(d) FROM"
-        f" (SELECT {seconds} AS d FROM incidents WHERE {column} >= ? AND {column} <= ?{extra})"
-        " AS spans GROUP BY minute ORDER BY minute"
-    )
+def _outcomes_sql(plan: Plan) -> tuple[str, list[str]]:
+    """One statement for every window's outcomes (resolved, met, CSAT sum, CSAT answers):
+    one row, four columns per window."""
+    params: list[str] = []
+    agg_cols = []
+    for index, (day_from, day_to) in enumerate(plan.days):
+        inside = "day >= ? AND day < ?"
+        for name, column in enumerate(("resolved", "met", "csat_sum", "csat_count")):
+            agg_cols.append(f"CASE WHEN {inside} THEN {column} ELSE 0 END AS v{index}_{name}")
+            params += [day_from, day_to]
+    low = min(day_from for day_from, _ in plan.days)
+    high = max(day_to for _, day_to in plan.days)
+    selects = [f"SELECT {', '.join(agg_cols)} FROM metrics_outcomes WHERE day >= ? AND day < ?"]
+    params += [low, high]
+    for part in plan.parts:
+        cols = []
+        for index, sign in enumerate(part.signs):
+            one = _signed(sign, "1", "0")
+            cols += [
+                f"{one} AS v{index}_0",
+                f"CASE WHEN {MET} THEN {one} ELSE 0 END AS v{index}_1",
+                f"{_signed(sign, 'coalesce(csat, 0)', '0')} AS v{index}_2",
+                f"CASE WHEN csat IS NOT NULL THEN {one} ELSE 0 END AS v{index}_3",
+            ]
+        selects.append(
+            f"SELECT {', '.join(cols)} FROM incidents WHERE resolved_at {part.low} ?"
+            f" AND resolved_at {part.high} ? AND resolve_met IS NOT NULL"
+        )
+        params += [part.start, part.end]
+    sums = ", ".join(f"coalesce(sum(v{i}_{k}), 0)" for i in range(len(plan.days)) for k in range(4))
+    return f"SELECT {sums} FROM ({' UNION ALL '.join(selects)}) AS parts", params
 
 
-OUTCOME_RAW = (
-    "SELECT count(*), coalesce(sum(resolve_met = 1 AND coalesce(response_met, 1) = 1), 0),"
-    " coalesce(sum(csat), 0), count(csat) FROM incidents"
-    " WHERE resolved_at >= ? AND resolved_at {op} ? AND resolve_met IS NOT NULL"
-)
-ACK_EXTRA = " AND acknowledged_at IS NOT NULL"
-ACK_SQL = _histogram("ack", ACK_SECONDS, "created_at", ACK_EXTRA)
-RESOLVE_SQL = _histogram("resolve", RESOLVE_SECONDS, "resolved_at", "")
-OUTCOME_SQL = (
-    "SELECT coalesce(sum(a), 0), coalesce(sum(b), 0), coalesce(sum(c), 0), coalesce(sum(e), 0)"
-    " FROM (SELECT resolved AS a, met AS b, csat_sum AS c, csat_count AS e"
-    "  FROM metrics_outcomes WHERE day > ? AND day < ?"
-    f" UNION ALL {OUTCOME_RAW.format(op='<')} UNION ALL {OUTCOME_RAW.format(op='<=')}) AS parts"
-)
-ACK_ONE_DAY = _whole_histogram(ACK_SECONDS, "created_at", ACK_EXTRA)
-RESOLVE_ONE_DAY = _whole_histogram(RESOLVE_SECONDS, "resolved_at", "")
-OUTCOME_ONE_DAY = OUTCOME_RAW.format(op="<=")
+MET = "resolve_met = 1 AND coalesce(response_met, 1) = 1"
+# kind: (its duration in seconds, the time column it is keyed by, what else a row needs)
+DURATIONS = {
+    "ack": (ACK_SECONDS, "created_at", " AND acknowledged_at IS NOT NULL"),
+    "resolve": (RESOLVE_SECONDS, "resolved_at", ""),
+}
 OPEN_AGES = (
     f"SELECT (SELECT count(*) FROM incidents WHERE {OPEN_SQL}),"
     f" (SELECT min(m) FROM ("
@@ -129,37 +255,62 @@ def _after_day(day: str) -> str:
 class Stats:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._tuned: object = None  # the reading connection temp_store was set on
 
     async def stats(self, since: datetime, until: datetime) -> QueueStats:
         """What `Incidents.stats(since, until)` returns, from the aggregates: ack times of
         incidents created in [since, until], resolution times and outcomes of those
-        resolved in it, as one-minute histograms. Read on the second connection, each
-        figure in one statement (one snapshot)."""
-        start, end = to_db(since), to_db(until)
-        first, last = start[:10], end[:10]
-        plans: list[tuple[str, tuple[str, ...]]]
-        if first >= last:  # within one day (or empty): the incidents alone
-            plans = [(sql, (start, end)) for sql in (ACK_ONE_DAY, RESOLVE_ONE_DAY, OUTCOME_ONE_DAY)]
-        else:
-            params = (first, last, start, _after_day(first), last, end)
-            plans = [(sql, params) for sql in (ACK_SQL, RESOLVE_SQL, OUTCOME_SQL)]
-        conn = await self._db.reader()
+        resolved in it, as one-minute histograms."""
+        return (await self.windows([(since, until)]))[0]
+
+    async def windows(self, spans: Sequence[tuple[datetime, datetime]]) -> list[QueueStats]:
+        """`stats` of several windows (the strip's week and month) read together: each
+        figure of every window in one statement (one snapshot), so the days the windows
+        share are read once. Per window, its whole days come from the aggregates and its
+        two edge days each the cheaper way (`plan`), chosen by counting the incidents on
+        either side of the window's ends (index ranges, no durations computed). On SQLite
+        the statements run one after another on the second connection; on PostgreSQL
+        each on its own pooled connection, at once."""
+        if not spans:
+            return []
+        windows = [(to_db(since), to_db(until)) for since, until in spans]
         try:
-            # A month's histogram is sorted from ~100k day-bucket rows at a million
-            # incidents: in memory, not spilled to temporary files (half the time).
-            if conn is not self._db.conn:
-                await conn.execute("PRAGMA temp_store = MEMORY")
-            async with conn.execute(*plans[0]) as cursor:
-                acks = Durations(tuple((n, total) for _, n, total in await cursor.fetchall()))
-            async with conn.execute(*plans[1]) as cursor:
-                resolves = Durations(tuple((n, total) for _, n, total in await cursor.fetchall()))
-            async with conn.execute(*plans[2]) as cursor:
-                resolved, met, csat_sum, csat_count = await cursor.fetchone() or (0, 0, 0, 0)
+            conn = await self._db.reader()
+            postgres = self._db.dialect == "postgres"
+            if not postgres and conn is not self._db.conn and conn is not self._tuned:
+                # A month's histogram is summed from ~100k day-bucket rows at a million
+                # incidents: in memory, not spilled to temporary files (half the time).
+                await _fetch(conn, "PRAGMA temp_store = MEMORY", ())
+                self._tuned = conn
+            plans = await self._plans(conn, windows)
+            planned = statements(plans, postgres)
+            if postgres and not conn.in_transaction:
+                rows = await asyncio.gather(*(_fetch(conn, *s) for s in planned))
+            else:
+                rows = [await _fetch(conn, *s) for s in planned]
         except sqlite3.Error as exc:
             raise StoreError(f"{self._db.path}: reading metrics failed: {exc}") from None
-        return QueueStats(
-            since, until, acks, resolves, int(resolved), int(met), int(csat_sum), int(csat_count)
-        )
+        return figures(spans, rows)
+
+    async def _plans(self, conn: Any, windows: list[tuple[str, str]]) -> dict[str, Plan]:
+        """Per time column (created_at for acks, resolved_at for resolutions and
+        outcomes), how to read the windows' edge days: one statement of index-range
+        counts."""
+        ranges = list(dict.fromkeys(edge for start, end in windows for edge in edges(start, end)))
+        sizes: dict[str, dict[Range, int]] = {"created_at": {}, "resolved_at": {}}
+        if ranges:
+            columns = list(sizes)
+            sql = "SELECT " + ", ".join(
+                COUNT_RANGE.format(column=column, low=low, high=high)
+                for column in columns
+                for low, _, high, _ in ranges
+            )
+            params = [value for _ in columns for edge in ranges for value in (edge[1], edge[3])]
+            (counts,) = await _fetch(conn, sql, params)
+            for offset, column in enumerate(columns):
+                for index, edge in enumerate(ranges):
+                    sizes[column][edge] = int(counts[offset * len(ranges) + index])
+        return {column: plan(windows, found) for column, found in sizes.items()}
 
     async def open_ages(self, now: datetime) -> tuple[int, datetime | None, int]:
         """What `Incidents.open_ages(now)` returns (open count, oldest open creation
@@ -178,6 +329,48 @@ class Stats:
         if self._db.read_only:
             raise self._db.read_only_error()
         await rebuild(self._db.conn)
+
+
+def statements(plans: dict[str, Plan], postgres: bool) -> list[tuple[str, list[str]]]:
+    """The three statements of `Stats.windows` (ack histograms, resolution histograms,
+    outcomes), for `figures`."""
+    fence = " OFFSET 0" if postgres else ""
+    return [
+        _histogram_sql("ack", plans["created_at"], fence),
+        _histogram_sql("resolve", plans["resolved_at"], fence),
+        _outcomes_sql(plans["resolved_at"]),
+    ]
+
+
+def figures(spans: Sequence[tuple[datetime, datetime]], rows: Sequence[Any]) -> list[QueueStats]:
+    """Each window's QueueStats from the rows of `statements`."""
+    acks, resolves, outcome_rows = rows
+    outcomes = outcome_rows[0]
+    found = []
+    for index, (since, until) in enumerate(spans):
+        resolved, met, csat_sum, csat_count = outcomes[4 * index : 4 * index + 4]
+        ack, resolve = _durations(acks, index), _durations(resolves, index)
+        counts = (int(resolved), int(met), int(csat_sum), int(csat_count))
+        found.append(QueueStats(since, until, ack, resolve, *counts))
+    return found
+
+
+async def _fetch(conn: Any, sql: str, params: Sequence[str]) -> list[Any]:
+    """Every row of one statement. On SQLite in one trip to the connection's thread
+    (aiosqlite's execute_fetchall; a cursor takes three): when the console starts, the
+    event loop is busy composing the first screen and each trip waits for a turn."""
+    fetch_all = getattr(conn, "execute_fetchall", None)
+    if fetch_all is not None:
+        return list(await fetch_all(sql, tuple(params)))
+    async with conn.execute(sql, tuple(params)) as cursor:
+        return list(await cursor.fetchall())
+
+
+def _durations(rows: list[Any], index: int) -> Durations:
+    """Window `index`'s histogram from a statement of `_histogram_sql`: its buckets that
+    hold a duration (a bucket can sum to none: the other window's, or taken off)."""
+    n, total = 1 + 2 * index, 2 + 2 * index
+    return Durations(tuple((int(row[n]), row[total]) for row in rows if row[n] > 0))
 
 
 async def rebuild(conn: Any) -> None:

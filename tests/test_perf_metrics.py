@@ -18,6 +18,7 @@ import pytest
 from opsdesk.console.domain.metrics import QueueMetrics, backlog, table_rows, window_metrics
 from opsdesk.store import Store
 from opsdesk.store.records import Durations, QueueStats
+from opsdesk.store.stats import Plan, Range, edges, figures, plan, statements
 from opsdesk.store.timefmt import to_db
 
 NOW = datetime(2026, 11, 25, 12, 0, 7, tzinfo=UTC)
@@ -231,3 +232,125 @@ def test_a_bulk_loaded_demo_is_right_as_built(demo_store: Path) -> None:
     """store/bulk.py drops the incidents' triggers for the load and calls
     `opsdesk.store.stats.rebuild(conn)` before it commits."""
     _demo_same(demo_store, rebuild=False)
+
+
+# -- how a window's edge days are read ---------------------------------------------------
+
+SIDES = [(False, False), (False, True), (True, False), (True, True)]
+"""For the first and the last edge day: read the inside (False) or the outside (True)."""
+
+
+def _forced(windows: list[tuple[str, str]], side: tuple[bool, bool]) -> dict[str, Plan]:
+    """Plans that read each edge day from the side given, whatever the counts say."""
+    sizes: dict[Range, int] = {}
+    for start, end in windows:
+        found = edges(start, end)
+        if found:
+            for (inside, outside), outer in zip(
+                ((found[0], found[1]), (found[2], found[3])), side, strict=True
+            ):
+                sizes[inside], sizes[outside] = (1, 0) if outer else (0, 1)
+    return {"created_at": plan(windows, sizes), "resolved_at": plan(windows, sizes)}
+
+
+def _pairs() -> list[list[tuple[datetime, datetime]]]:
+    """_windows() two at a time (the strip reads a week and a month together), and one
+    window alone."""
+    spans = _windows()
+    return [[span] for span in spans[:3]] + [
+        [spans[i], spans[(i * 5 + 3) % len(spans)]] for i in range(len(spans))
+    ]
+
+
+def test_each_edge_day_is_read_from_its_smaller_side() -> None:
+    week = ("2026-11-18T03:00:00Z", "2026-11-25T03:00:00Z")
+    sizes = dict(zip(edges(*week), (2100, 300, 300, 0), strict=True))  # in, before, in, after
+    read = plan([week], sizes)
+    assert read.days == (("2026-11-18", "2026-11-26"),)  # both edge days' aggregate rows
+    assert [(p.start, p.end, p.signs) for p in read.parts] == [
+        ("2026-11-18", "2026-11-18T03:00:00Z", (-1,)),  # less 00:00-03:00 of the first
+        ("2026-11-25T03:00:00Z", "2026-11-26", (-1,)),  # less what came after the end
+    ]
+    sizes = dict(zip(edges(*week), (300, 2100, 300, 2100), strict=True))
+    read = plan([week], sizes)
+    assert read.days == (("2026-11-19", "2026-11-25"),)
+    assert [(p.start, p.end, p.signs) for p in read.parts] == [
+        ("2026-11-18T03:00:00Z", "2026-11-19", (1,)),
+        ("2026-11-25", "2026-11-25T03:00:00Z", (1,)),
+    ]
+
+
+def test_every_way_of_reading_the_edge_days_gives_the_scans_figures(tmp_path: Path) -> None:
+    """Each edge day read from inside or outside the window, for windows read alone and
+    two at a time: the figures of a scan, every time."""
+    path = tmp_path / "s.db"
+    rng = random.Random(7)
+    asyncio.run(_created(path))
+    _fill(path, rng, 3000)
+    _mutate(path, rng)
+
+    async def check() -> int:
+        store = await Store.open(path)
+        compared = 0
+        try:
+            conn = await store.stats._db.reader()
+            for spans in _pairs():
+                windows = [(to_db(since), to_db(until)) for since, until in spans]
+                scans = [await store.incidents.stats(since, until) for since, until in spans]
+                for side in SIDES:
+                    rows = []
+                    for sql, params in statements(_forced(windows, side), postgres=False):
+                        async with conn.execute(sql, params) as cursor:
+                            rows.append(list(await cursor.fetchall()))
+                    for scan, found in zip(scans, figures(spans, rows), strict=True):
+                        _same_stats(scan, found)
+                        compared += 1
+        finally:
+            await store.close()
+        return compared
+
+    assert asyncio.run(check()) == len(SIDES) * sum(len(spans) for spans in _pairs())
+
+
+@pytest.mark.postgres
+def test_postgresql_reads_the_same_figures(tmp_path: Path, pg_database: str) -> None:
+    """The same incidents on both backends (the aggregates kept by each one's triggers),
+    every window pair and every way of reading the edge days: the same buckets and
+    counts, sums of seconds to float rounding (PostgreSQL adds them in another order)."""
+    from opsdesk.store.pg.conn import translate
+    from tests.test_pg_schema import apply_schema
+
+    path = tmp_path / "s.db"
+    asyncio.run(_created(path))
+    rng = random.Random(11)
+    rows = [_random_row(rng) for _ in range(1500)]
+    lite = sqlite3.connect(path)
+    pg = apply_schema(pg_database)
+    try:
+        lite.executemany(INSERT, rows)
+        lite.commit()
+        with pg.cursor() as cursor:
+            cursor.executemany(translate(INSERT, False), rows)
+        buckets = 0
+        for spans in _pairs():
+            windows = [(to_db(since), to_db(until)) for since, until in spans]
+            for side in SIDES:
+                plans = _forced(windows, side)
+                want = figures(
+                    spans,
+                    [lite.execute(sql, p).fetchall() for sql, p in statements(plans, False)],
+                )
+                got = figures(
+                    spans,
+                    [
+                        pg.execute(translate(sql, False), tuple(p)).fetchall()
+                        for sql, p in statements(plans, True)
+                    ],
+                )
+                for a, b in zip(want, got, strict=True):
+                    _same_stats(a, b)
+                    buckets += len(a.ack.buckets) + len(a.resolve.buckets)
+        assert buckets > 10_000, "hardly any durations compared: the test proves nothing"
+    finally:
+        lite.close()
+        pg.close()
