@@ -351,6 +351,7 @@ class OpsdeskApp(App[int]):
         worker = self._check_feed()
         if self.store.read_only and not self._said_read_only:
             self._say_read_only()
+        self._say_live_problem()
         return worker
 
     async def _feed_tick(self) -> None:

@@ -231,6 +231,9 @@ class PgDatabase:
             # A connection the server dropped (a restart, a network cut) is replaced
             # when next taken, instead of failing the read that takes it.
             check=AsyncConnectionPool.check_connection,
+            # A read waits this long for a connection while the server is away, then
+            # fails in one line (the console keeps drawing and says so meanwhile).
+            timeout=CONNECT_TIMEOUT,
             open=False,
             name="opsdesk",
         )
