@@ -34,17 +34,20 @@ def pg_location(store_location: str) -> str | None:
 
 
 @pytest.mark.slow
-def test_eight_processes_500_operations_each_lose_nothing(
-    tmp_path: Path, store_location: str
-) -> None:
+def test_eight_writer_processes_lose_nothing(tmp_path: Path, store_location: str) -> None:
+    """8 processes × 500 operations on SQLite (its write lock is the contended part); 250
+    each on PostgreSQL, whose row locks and Read Committed races show well within that and
+    whose every operation is a round trip (the suite's time budget: README)."""
+    operations = 250 if is_postgres(store_location) else 500
     run = run_concurrent(
-        tmp_path, processes=8, operations=500, app_workers=3, location=pg_location(store_location)
-    )
+        tmp_path, processes=8, operations=operations, app_workers=3,
+        location=pg_location(store_location),
+    )  # fmt: skip
     findings = run.findings
     assert findings.problems == [], run.figures()  # with the lock wait it allowed, and why
-    assert findings.operations == 4000
+    assert findings.operations == 8 * operations
     assert findings.refused["stale"] > 0  # consoles really did hold old versions
-    assert findings.done > 2000  # most operations applied; refusals are the workload's races
+    assert findings.done > 4 * operations  # most applied; refusals are the workload's races
 
 
 def test_the_check_notices_a_lost_update_and_a_missing_write(
@@ -68,13 +71,17 @@ def test_the_check_notices_a_lost_update_and_a_missing_write(
 
 
 @pytest.mark.slow
-def test_a_writer_killed_100_times_leaves_an_intact_store_with_every_reported_write(
+def test_a_writer_killed_again_and_again_leaves_every_reported_write(
     tmp_path: Path, store_location: str
 ) -> None:
-    run = run_crashes(tmp_path, kills=100, app_every=10, location=pg_location(store_location))
+    """100 SIGKILLs on SQLite, where a kill mid-commit could tear the file; 40 on
+    PostgreSQL, where the server's WAL keeps the data and what is tested is that every
+    write reported done is there and nothing else is."""
+    kills = 40 if is_postgres(store_location) else 100
+    run = run_crashes(tmp_path, kills=kills, app_every=10, location=pg_location(store_location))
     assert run.integrity_failures == []
     assert run.findings.problems == []
-    assert run.findings.done > 100
+    assert run.findings.done > kills
 
 
 @pytest.mark.slow
