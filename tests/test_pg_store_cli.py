@@ -134,3 +134,22 @@ def test_approval_rules_count_only_from_files_root_owns(
     os.chown(folder, 0, 0)
     code, _, err = opsdesk(capsys, "--config", str(config), "--store", engineer, "banner", "show")
     assert (code, err) == (0, "")
+
+
+def test_info_on_a_database_not_yet_migrated_says_who_runs_what(
+    pg_cluster: PgCluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from opsdesk.store.pg.db import LATEST_PG_SCHEMA as LATEST
+
+    name = pg_cluster.create_database()
+    code, _, err = opsdesk(capsys, "--store", pg_cluster.url(name), "info")
+    assert code == 1
+    assert err.strip().endswith(
+        f"schema 0 needs upgrading to {LATEST}; the database's owner runs"
+        " `opsdesk store migrate` once"
+    )
+    code, out, _ = opsdesk(capsys, "--store", pg_cluster.url(name), "store", "migrate")
+    assert code == 0 and f"schema {LATEST}" in out
+    code, out, _ = opsdesk(capsys, "--store", pg_cluster.url(name), "info")
+    assert code == 0 and f"schema_version:  {LATEST}" in out
+    pg_cluster.drop_database(name)

@@ -439,7 +439,7 @@ class PgDatabase:
         if self.read_only:
             raise ReadOnlyStore(
                 f"{self.label}: schema {version} needs upgrading to {LATEST_PG_SCHEMA}; "
-                "open it once without --read-only as the database's owner"
+                "the database's owner runs `opsdesk store migrate` once"
             )
         async with self._pool.connection() as conn:
             try:
