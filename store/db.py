@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import aiosqlite
 
@@ -34,6 +34,7 @@ from opsdesk.store.errors import (
     StoreBusy,
     StoreError,
     StoreOpenError,
+    changed_meanwhile,
 )
 from opsdesk.store.files import prepare_store_path, unwritable_reason
 from opsdesk.store.records import Actor, Role
@@ -75,10 +76,27 @@ def migrations() -> list[tuple[int, str, str]]:
 LATEST_SCHEMA = _numbered()[-1][0]
 
 
-class Transaction:
-    """The open write transaction handed to a repository: execute SQL and record audit."""
+STALE_NAMES = {
+    "incidents": "INC-",
+    "changes": "CHG-",
+    "problems": "PRB-",
+    "action_items": "ACT-",
+    "reviews": "review ",
+}
+"""How a refused stale write names its record (Transaction.update_versioned)."""
 
-    def __init__(self, conn: aiosqlite.Connection, actor: Actor, now: datetime) -> None:
+
+def audit_json(value: dict[str, Any] | None) -> str | None:
+    """An audit row's before/after as stored."""
+    return None if value is None else json.dumps(value, default=str, ensure_ascii=False)
+
+
+class Transaction:
+    """The open write transaction handed to a repository: execute SQL and record audit.
+    `conn` is the aiosqlite connection, or on PostgreSQL the facade shaped like it
+    (store/pg/conn.py), whose PgTransaction only writes the audit row differently."""
+
+    def __init__(self, conn: Any, actor: Actor, now: datetime) -> None:
         self.conn = conn
         self.actor = actor
         self.now = now
@@ -86,19 +104,36 @@ class Transaction:
     async def execute(
         self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
     ) -> aiosqlite.Cursor:
-        return await self.conn.execute(sql, params)
+        cursor: aiosqlite.Cursor = await self.conn.execute(sql, params)
+        return cursor
 
     async def update_versioned(
         self, table: str, row_id: int, version: int, values: dict[str, Any]
     ) -> None:
         """Set `values` on row `row_id` of `table` if it is still at `version`, moving the
         version on and stamping who and when (tables with id, version, updated_at and
-        updated_by). Callers check the version first, to say who changed it."""
+        updated_by). Callers check the version first, to say who changed it; on
+        PostgreSQL another transaction may still commit between that read and this UPDATE
+        (Read Committed re-checks the WHERE against the committed row), so an UPDATE that
+        matched nothing is refused as the caller would have, never audited as done."""
         assignments = "".join(f"{column} = ?, " for column in values)
-        await self.conn.execute(
+        updated = await self.conn.execute(
             f"UPDATE {table} SET {assignments}version = version + 1, updated_at = ?,"
             " updated_by = ? WHERE id = ? AND version = ?",
             (*values.values(), to_db(self.now), self.actor.login, row_id, version),
+        )
+        if updated.rowcount != 1:
+            await self._refuse_stale(table, row_id, version)
+
+    async def _refuse_stale(self, table: str, row_id: int, version: int) -> NoReturn:
+        async with self.conn.execute(
+            f"SELECT version, updated_by, updated_at FROM {table} WHERE id = ?", (row_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            raise StoreError(f"{STALE_NAMES.get(table, table)}{row_id}: no such record")
+        raise changed_meanwhile(
+            f"{STALE_NAMES.get(table, table + ' ')}{row_id}", row[1], row[2], version, row[0]
         )
 
     async def audit(
@@ -125,8 +160,8 @@ class Transaction:
             action,
             entity,
             entity_key,
-            None if before is None else json.dumps(before, default=str, ensure_ascii=False),
-            None if after is None else json.dumps(after, default=str, ensure_ascii=False),
+            audit_json(before),
+            audit_json(after),
         )
         await self.conn.execute(
             "INSERT INTO audit (id, at, actor, action, entity, entity_key, before, after, hash)"
@@ -135,7 +170,34 @@ class Transaction:
         )
 
 
-class Database:
+def require_role(actor: Actor, role: Role, action: str) -> None:
+    """Refuse `action` unless `actor` holds `role`, naming both (either backend)."""
+    if not actor.has(role):
+        raise PermissionDenied(f"{action} needs the {role} role; {actor.login} does not have it")
+
+
+class Reads:
+    """The reads both backends' databases answer the same way over their `conn`."""
+
+    conn: Any
+
+    async def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        async with self.conn.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else row[0]
+
+    async def count(
+        self, source: str, params: Sequence[Any] = (), at_most: int | None = None
+    ) -> int:
+        """How many rows `source` ("audit WHERE at >= ?") holds; with `at_most`, counting
+        stops there, so a long table need not be walked to say a list was cut."""
+        if at_most is None:
+            return int(await self.scalar(f"SELECT count(*) FROM {source}", tuple(params)))
+        bounded = f"SELECT count(*) FROM (SELECT 1 FROM {source} LIMIT ?) AS bounded"
+        return int(await self.scalar(bounded, (*params, at_most)))
+
+
+class Database(Reads):
     """One aiosqlite connection to one store file, shared by the repositories."""
 
     dialect = "sqlite"  # store/pg/db.py's PgDatabase says "postgres"
@@ -272,21 +334,6 @@ class Database:
             if disk_full(self.path):
                 raise StoreOpenError(f"{self.path}: the disk is full; cannot open it") from None
             raise StoreOpenError(f"{self.path}: not an opsdesk store ({exc})") from None
-
-    async def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        async with self.conn.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else row[0]
-
-    async def count(
-        self, source: str, params: Sequence[Any] = (), at_most: int | None = None
-    ) -> int:
-        """How many rows `source` ("audit WHERE at >= ?") holds; with `at_most`, counting
-        stops there, so a long table need not be walked to say a list was cut."""
-        if at_most is None:
-            return int(await self.scalar(f"SELECT count(*) FROM {source}", tuple(params)))
-        bounded = f"SELECT count(*) FROM (SELECT 1 FROM {source} LIMIT ?) AS bounded"
-        return int(await self.scalar(bounded, (*params, at_most)))
 
     async def schema_version(self) -> int:
         return int(await self.scalar("PRAGMA user_version"))
@@ -443,10 +490,7 @@ class Database:
     def require(self, actor: Actor, role: Role, action: str) -> None:
         if self.read_only:
             raise self.read_only_error()
-        if not actor.has(role):
-            raise PermissionDenied(
-                f"{action} needs the {role} role; {actor.login} does not have it"
-            )
+        require_role(actor, role, action)
 
     @asynccontextmanager
     async def write(

@@ -19,10 +19,10 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
+from opsdesk.store.db import Reads, Transaction, audit_json, require_role
 from opsdesk.store.errors import (
-    PermissionDenied,
     ReadOnlyStore,
     StoreError,
     StoreOpenError,
@@ -87,15 +87,6 @@ def migrations() -> list[tuple[int, str, str]]:
     ]
 
 
-STALE_NAMES = {
-    "incidents": "INC-",
-    "changes": "CHG-",
-    "problems": "PRB-",
-    "action_items": "ACT-",
-    "reviews": "review ",
-}
-"""How a refused stale write names its record (PgTransaction.update_versioned)."""
-
 LATEST_PG_SCHEMA = max((number for number, _, _ in migrations()), default=0)
 
 
@@ -112,51 +103,12 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     conn.adapters.register_loader("numeric", NumberLoader)
 
 
-class PgTransaction:
+class PgTransaction(Transaction):
     """The open write transaction handed to a repository, as store/db.py's Transaction.
 
     The audit row is written without id, actor or hash: the database's trigger sets the
     actor to the role that authenticated, takes the next id and chains the hash
     (0002_security.sql), so no client can forge or reorder them."""
-
-    def __init__(self, conn: PgConnection, actor: Actor, now: datetime) -> None:
-        self.conn = conn
-        self.actor = actor
-        self.now = now
-
-    async def execute(self, sql: str, params: Any = ()) -> Any:
-        return await self.conn.execute(sql, params)
-
-    async def update_versioned(
-        self, table: str, row_id: int, version: int, values: dict[str, Any]
-    ) -> None:
-        from opsdesk.store.timefmt import to_db
-
-        assignments = "".join(f"{column} = ?, " for column in values)
-        updated = await self.conn.execute(
-            f"UPDATE {table} SET {assignments}version = version + 1, updated_at = ?,"
-            " updated_by = ? WHERE id = ? AND version = ?",
-            (*values.values(), to_db(self.now), self.actor.login, row_id, version),
-        )
-        if updated.rowcount != 1:
-            # The caller checked the version it read, but unlike SQLite's one writer at a
-            # time, another transaction may commit between that read and this UPDATE (Read
-            # Committed re-checks the WHERE against the committed row): refuse, as the
-            # caller would have, rather than audit a change that was not made.
-            await self._refuse_stale(table, row_id, version)
-
-    async def _refuse_stale(self, table: str, row_id: int, version: int) -> NoReturn:
-        from opsdesk.store.errors import changed_meanwhile
-
-        async with self.conn.execute(
-            f"SELECT version, updated_by, updated_at FROM {table} WHERE id = ?", (row_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            raise StoreError(f"{STALE_NAMES.get(table, table)}{row_id}: no such record")
-        raise changed_meanwhile(
-            f"{STALE_NAMES.get(table, table + ' ')}{row_id}", row[1], row[2], version, row[0]
-        )
 
     async def audit(
         self,
@@ -166,26 +118,19 @@ class PgTransaction:
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
     ) -> None:
-        import json
-
         from opsdesk.store.timefmt import to_db
 
         await self.conn.execute(
             "INSERT INTO audit (at, actor, action, entity, entity_key, before, after)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
-                to_db(self.now),
-                self.actor.login,
-                action,
-                entity,
-                entity_key,
-                None if before is None else json.dumps(before, default=str, ensure_ascii=False),
-                None if after is None else json.dumps(after, default=str, ensure_ascii=False),
+                to_db(self.now), self.actor.login, action, entity, entity_key,
+                audit_json(before), audit_json(after),
             ),
-        )
+        )  # fmt: skip
 
 
-class PgDatabase:
+class PgDatabase(Reads):
     """A pool of connections to one PostgreSQL database, shared by the repositories."""
 
     dialect = "postgres"
@@ -257,17 +202,6 @@ class PgDatabase:
         await self._pool.close()
 
     # Reads -------------------------------------------------------------------------
-
-    async def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        async with self.conn.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else row[0]
-
-    async def count(self, source: str, params: Any = (), at_most: int | None = None) -> int:
-        if at_most is None:
-            return int(await self.scalar(f"SELECT count(*) FROM {source}", tuple(params)))
-        bounded = f"SELECT count(*) FROM (SELECT 1 FROM {source} LIMIT ?) AS bounded"
-        return int(await self.scalar(bounded, (*params, at_most)))
 
     async def reader(self) -> PgConnection:
         """Long aggregate reads: every pooled connection already runs beside the others."""
@@ -372,10 +306,7 @@ class PgDatabase:
     def require(self, actor: Actor, role: Role, action: str) -> None:
         if self.read_only:
             raise self.read_only_error()
-        if not actor.has(role):
-            raise PermissionDenied(
-                f"{action} needs the {role} role; {actor.login} does not have it"
-            )
+        require_role(actor, role, action)
 
     @asynccontextmanager
     async def write(
