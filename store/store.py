@@ -238,12 +238,7 @@ class Store:
         """On PostgreSQL, who is acting: the role that authenticated, with the opsdesk
         roles it is a member of, each named by the database role granting it. Nothing the
         client says can choose another person or role."""
-        from opsdesk.store.pg.db import PgDatabase
-
-        db = cast(Any, self._db)
-        if not isinstance(db, PgDatabase):
-            raise StoreError(f"{self.location}: only a PostgreSQL store authenticates people")
-        login, held = await db.authenticated()
+        login, held = await self._pg().authenticated()
         roles: dict[Role, str] = {
             cast(Role, role): f"database role opsdesk_{role}" for role in held
         }

@@ -249,17 +249,16 @@ class PgDatabase(Reads):
         )
         return bool(found)
 
-    async def authenticated(self) -> tuple[str, list[str]]:
+    async def authenticated(self) -> tuple[str, frozenset[Role]]:
         """The role that authenticated this session, and the opsdesk roles (engineer,
         lead, admin, cab) it is a member of: the database decides, not a config file."""
-        async with self.conn.execute(
-            "SELECT session_user, array(SELECT substr(rolname, 9) FROM pg_roles"
-            " WHERE rolname IN ('opsdesk_engineer', 'opsdesk_lead', 'opsdesk_admin',"
-            " 'opsdesk_cab') AND pg_has_role(session_user, oid, 'MEMBER') ORDER BY rolname)"
-        ) as cursor:
-            row = await cursor.fetchone()
-        assert row is not None
-        return str(row[0]), list(row[1])
+        from opsdesk.store.pg import roles
+
+        async with self._pool.connection() as conn:
+            try:
+                return await roles.roles_of(conn)
+            except psycopg.Error as exc:
+                raise as_store_error(exc, self.label) from None
 
     async def role_members(self) -> dict[str, list[Role]]:
         from opsdesk.store.pg import roles
@@ -282,21 +281,11 @@ class PgDatabase(Reads):
         async with self.write(actor, "engineer", f"{verb} a role", now) as tx:
             conn = self._current.get()
             assert conn is not None
-            before = sorted(await self.role_members_of(conn, login))
+            before = (await roles.members(conn)).get(login, [])
             await (roles.grant if grant else roles.revoke)(conn, login, role)
-            after = sorted(await self.role_members_of(conn, login))
+            after = (await roles.members(conn)).get(login, [])
             action = "role.grant" if grant else "role.revoke"
             await tx.audit(action, "role", login, {"roles": before}, {"roles": after})
-
-    @staticmethod
-    async def role_members_of(conn: psycopg.AsyncConnection[Any], login: str) -> list[str]:
-        cursor = await conn.execute(
-            "SELECT substr(g.rolname, 9) FROM pg_auth_members AS a"
-            " JOIN pg_roles AS g ON g.oid = a.roleid JOIN pg_roles AS m ON m.oid = a.member"
-            " WHERE m.rolname = %s AND g.rolname LIKE 'opsdesk\\_%%' ORDER BY 1",
-            (login,),
-        )
-        return [str(row[0]) for row in await cursor.fetchall()]
 
     # Writes ------------------------------------------------------------------------
 
