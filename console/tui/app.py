@@ -349,9 +349,7 @@ class OpsdeskApp(App[int]):
         tick. Returns the worker doing the look, so a caller (the tests) can wait for it
         instead of for the next tick."""
         worker = self._check_feed()
-        if self.store.read_only and not self._said_read_only:
-            self._say_read_only()
-        self._say_live_problem()
+        self._say_store_state()
         return worker
 
     async def _feed_tick(self) -> None:
@@ -359,6 +357,11 @@ class OpsdeskApp(App[int]):
         made per tick (the feed ticks five times a second on every console). The feed
         never raises; it logs and tries again next tick."""
         await self._feed.check()
+        self._say_store_state()
+
+    def _say_store_state(self) -> None:
+        """What each look at the feed may have to say: the store turned read-only, or
+        changes from other hosts stopped or started arriving again."""
         if self.store.read_only and not self._said_read_only:
             self._say_read_only()
         self._say_live_problem()
