@@ -70,3 +70,41 @@ def test_console_draws_and_exits_cleanly(demo_store: Path, how: str) -> None:
         if process.poll() is None:
             process.kill()
         os.close(master)
+
+
+@pytest.mark.parametrize("where", ["stdin /dev/null", "stdin a pipe", "stdout a pipe"])
+def test_console_without_a_terminal_says_so_instead_of_spinning(
+    demo_store: Path, where: str
+) -> None:
+    """`ssh host opsdesk` without -t, cron, or a script: nobody can type, and Textual's input
+    thread would read end-of-file at a full core forever. The console refuses in one line."""
+    master, slave = pty.openpty()
+    config = demo_store.with_name("no-sources.toml")
+    config.write_text("[ui]\nbell = false\n")
+    streams: dict[str, object] = {"stdin": slave, "stdout": slave}
+    if where == "stdin /dev/null":
+        streams["stdin"] = subprocess.DEVNULL
+    elif where == "stdin a pipe":
+        streams = {"input": b"", "stdout": slave}
+    else:
+        streams["stdout"] = subprocess.PIPE
+    env = {**os.environ, "TERM": "xterm-256color"}
+    argv = [sys.executable, "-m", "opsdesk.console", "--store", str(demo_store),
+            "--config", str(config)]  # fmt: skip
+    try:
+        process = subprocess.run(
+            argv,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=60,
+            **streams,  # type: ignore[call-overload]
+        )
+    finally:
+        os.close(slave)
+        os.close(master)
+    stream = "standard output" if where == "stdout a pipe" else "standard input"
+    assert process.returncode == 2
+    assert process.stderr.decode() == (
+        f"opsdesk: the console needs a terminal, and {stream} is not one (over ssh use ssh -t);"
+        " the commands work without one, e.g. opsdesk incident list\n"
+    )
