@@ -19,17 +19,16 @@ from opsdesk.store.records import (
     Actor,
     Incident,
     NewIncident,
-    StoreInfo,
 )
 from opsdesk.store.store import Store
 
 if TYPE_CHECKING:
-    from opsdesk.store.records import AuditEntry, Banner, NewChange, Override
+    from opsdesk.store.records import AuditEntry, Banner, NewChange, Override, StoreInfo
 
 
 def __getattr__(name: str) -> Any:
     """The records that load on first use (store/records.py says why)."""
-    if name in ("AuditEntry", "Banner", "NewChange", "Override"):
+    if name in ("AuditEntry", "Banner", "NewChange", "Override", "StoreInfo"):
         return getattr(records, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

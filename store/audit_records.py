@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from opsdesk.store.value import FrozenValue
 
-@dataclass(frozen=True)
-class AuditEntry:
+
+@dataclass(frozen=True, eq=False, repr=False)
+class AuditEntry(FrozenValue):
     id: int
     at: datetime
     actor: str
@@ -21,8 +23,8 @@ class AuditEntry:
     after: dict[str, Any] | None
 
 
-@dataclass(frozen=True)
-class AuditBreak:
+@dataclass(frozen=True, eq=False, repr=False)
+class AuditBreak(FrozenValue):
     """The first audit entry whose stored hash does not match the chain: it was changed or
     inserted outside opsdesk, or (`missing`) the entries before it were deleted."""
 
@@ -32,8 +34,8 @@ class AuditBreak:
     missing: tuple[int, int] | None = None  # (first, last) ids absent just before it
 
 
-@dataclass(frozen=True)
-class AuditCheck:
+@dataclass(frozen=True, eq=False, repr=False)
+class AuditCheck(FrozenValue):
     """What `opsdesk audit --verify` found: the hash chain walked from the first entry,
     and whether the triggers that refuse UPDATE and DELETE on the audit log are there."""
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from opsdesk.store.value import FrozenValue
 
-@dataclass(frozen=True)
-class Banner:
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Banner(FrozenValue):
     """A one-line notice every console shows in its header (e.g. "major incident: bridge ...")."""
 
     text: str

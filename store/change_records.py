@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from opsdesk.store.value import FrozenValue
 
-@dataclass(frozen=True)
-class ChangeRequest:
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ChangeRequest(FrozenValue):
     id: int
     title: str
     type: str
@@ -40,8 +42,8 @@ class ChangeRequest:
         return self.planned_end - self.planned_start
 
 
-@dataclass(frozen=True)
-class NewChange:
+@dataclass(frozen=True, eq=False, repr=False)
+class NewChange(FrozenValue):
     title: str
     type: str
     risk: str
@@ -56,8 +58,8 @@ class NewChange:
     risk_answers: dict[str, bool] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class ChangeApproval:
+@dataclass(frozen=True, eq=False, repr=False)
+class ChangeApproval(FrozenValue):
     actor: str
     roles: frozenset[str]
     decision: str
@@ -65,8 +67,8 @@ class ChangeApproval:
     at: datetime
 
 
-@dataclass(frozen=True)
-class ChangeEvent:
+@dataclass(frozen=True, eq=False, repr=False)
+class ChangeEvent(FrozenValue):
     at: datetime
     actor: str
     kind: str

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsdesk.store.db import Database, Transaction
 from opsdesk.store.errors import (
@@ -23,16 +23,17 @@ from opsdesk.store.pg.search import tsquery_text
 from opsdesk.store.records import (
     INCIDENT_SORTS,
     Actor,
-    Durations,
     Incident,
     IncidentEvent,
     IncidentFilter,
     IncidentOrder,
     NewIncident,
-    QueueStats,
 )
 from opsdesk.store.returning import returned_id
 from opsdesk.store.timefmt import from_db, maybe_from_db, to_db
+
+if TYPE_CHECKING:
+    from opsdesk.store.stats_records import QueueStats
 
 COLUMNS = (
     "id, title, description, service, impact, urgency, priority, state, hold_reason, assignee,"
@@ -577,6 +578,8 @@ class Incidents:
         """Inputs for MTTA, MTTR, SLA attainment and CSAT over [since, until]: ack times of
         incidents created in the window, resolution times and outcomes of those resolved in
         it. Durations come back as one-minute histograms, read on the second connection."""
+        from opsdesk.store.stats_records import Durations, QueueStats
+
         window = (to_db(since), to_db(until))
         histogram = (
             "SELECT count(*), sum(d) FROM (SELECT (julianday({end}) - julianday(created_at))"

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from opsdesk.store.value import FrozenValue
+
 PG_SCHEMES = ("postgresql://", "postgres://")
 
 
-@dataclass(frozen=True)
-class PgLocation:
+@dataclass(frozen=True, eq=False, repr=False)
+class PgLocation(FrozenValue):
     """A PostgreSQL database named by a libpq URL. The URL may hold a password: `label`
     and `display` never show it."""
 

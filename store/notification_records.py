@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from opsdesk.store.value import FrozenValue
 
-@dataclass(frozen=True)
-class NewNotification:
+
+@dataclass(frozen=True, eq=False, repr=False)
+class NewNotification(FrozenValue):
     """A page to queue: to one person by one method, not before `not_before`."""
 
     incident_key: str | None
@@ -24,8 +26,8 @@ class NewNotification:
     not_before: datetime
 
 
-@dataclass(frozen=True)
-class Notification:
+@dataclass(frozen=True, eq=False, repr=False)
+class Notification(FrozenValue):
     """A row of the outbox. `state`: pending, sending, delivered, failed, cancelled."""
 
     id: int

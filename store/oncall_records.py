@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from opsdesk.store.value import FrozenValue
 
-@dataclass(frozen=True)
-class Override:
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Override(FrozenValue):
     id: int
     schedule: str
     login: str
@@ -19,8 +21,8 @@ class Override:
     created_by: str
 
 
-@dataclass(frozen=True)
-class HandoffNote:
+@dataclass(frozen=True, eq=False, repr=False)
+class HandoffNote(FrozenValue):
     id: int
     schedule: str
     author: str

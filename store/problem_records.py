@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from opsdesk.store.value import FrozenValue
+
 ProblemState = Literal[
     "new", "under_investigation", "root_cause_known", "known_error", "resolved", "closed"
 ]
@@ -35,8 +37,8 @@ def action_key(action_id: int) -> str:
     return f"ACT-{action_id}"
 
 
-@dataclass(frozen=True)
-class Problem:
+@dataclass(frozen=True, eq=False, repr=False)
+class Problem(FrozenValue):
     """A problem record: the unknown (then known) cause behind one or more incidents."""
 
     id: int
@@ -66,16 +68,16 @@ class Problem:
         return None if self.fix_change_id is None else f"CHG-{self.fix_change_id}"
 
 
-@dataclass(frozen=True)
-class NewProblem:
+@dataclass(frozen=True, eq=False, repr=False)
+class NewProblem(FrozenValue):
     title: str
     services: tuple[str, ...] = ()
     description: str = ""
     owner: str | None = None
 
 
-@dataclass(frozen=True)
-class ProblemEvent:
+@dataclass(frozen=True, eq=False, repr=False)
+class ProblemEvent(FrozenValue):
     """One line of a problem's timeline. `kind`: created, state, assigned, note, linked,
     unlinked, updated; `state` is the state entered (for state events)."""
 
@@ -86,16 +88,16 @@ class ProblemEvent:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class ProblemSummary:
+@dataclass(frozen=True, eq=False, repr=False)
+class ProblemSummary(FrozenValue):
     """A problem as lists show it: the record and how many incidents it explains."""
 
     problem: Problem
     incidents: int
 
 
-@dataclass(frozen=True)
-class Review:
+@dataclass(frozen=True, eq=False, repr=False)
+class Review(FrozenValue):
     """A blameless post-incident review of one incident. People write the text fields;
     the facts (timeline, pages, changes, vendor status) are read from the store when the
     review is shown, so they are never stale. `duration_minutes` and `sla_breached` are
@@ -136,8 +138,8 @@ REVIEW_TEXT_FIELDS = (
 REVIEW_FIELDS = (*REVIEW_TEXT_FIELDS, "duration_minutes", "sla_breached")
 
 
-@dataclass(frozen=True)
-class ActionItem:
+@dataclass(frozen=True, eq=False, repr=False)
+class ActionItem(FrozenValue):
     """One improvement to make, from a review (`incident_id`) or a problem, owned by one
     person, optionally due on a date and carried out by a change."""
 
@@ -175,8 +177,8 @@ class ActionItem:
         return None if self.change_id is None else f"CHG-{self.change_id}"
 
 
-@dataclass(frozen=True)
-class NewActionItem:
+@dataclass(frozen=True, eq=False, repr=False)
+class NewActionItem(FrozenValue):
     title: str
     type: str
     owner: str

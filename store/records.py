@@ -9,10 +9,11 @@ incident list` does not build them at start (README "Performance"; tests/test_im
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
+
+from opsdesk.store.value import FrozenValue
 
 if TYPE_CHECKING:
     from opsdesk.store.audit_records import AuditBreak as AuditBreak
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from opsdesk.store.notification_records import Notification as Notification
     from opsdesk.store.oncall_records import HandoffNote as HandoffNote
     from opsdesk.store.oncall_records import Override as Override
+    from opsdesk.store.stats_records import Durations as Durations
+    from opsdesk.store.stats_records import QueueStats as QueueStats
+    from opsdesk.store.stats_records import StoreInfo as StoreInfo
     from opsdesk.store.status_records import LevelChange as LevelChange
     from opsdesk.store.status_records import Outcome as Outcome
     from opsdesk.store.status_records import SourceState as SourceState
@@ -41,6 +45,7 @@ ELSEWHERE = {
     "Override": "oncall_records", "HandoffNote": "oncall_records",
     "SourceState": "status_records", "Outcome": "status_records", "LevelChange": "status_records",
     "NewNotification": "notification_records", "Notification": "notification_records",
+    "Durations": "stats_records", "QueueStats": "stats_records", "StoreInfo": "stats_records",
 }  # fmt: skip
 """Record classes defined in another module, by name: loaded by `__getattr__` below."""
 
@@ -55,8 +60,8 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class Actor:
+@dataclass(frozen=True, eq=False, repr=False)
+class Actor(FrozenValue):
     """Who is acting, and the roles config grants them. Everyone is an engineer."""
 
     login: str
@@ -69,8 +74,10 @@ class Actor:
         return role in self.roles
 
 
-@dataclass(frozen=True)
-class Incident:
+@dataclass(frozen=True, eq=False, repr=False)
+class Incident(FrozenValue):
+    """An incident as stored: its fields, SLA due times and version (the optimistic lock)."""
+
     id: int
     title: str
     description: str
@@ -112,8 +119,10 @@ class Incident:
         return f"INC-{self.id}"
 
 
-@dataclass(frozen=True)
-class NewIncident:
+@dataclass(frozen=True, eq=False, repr=False)
+class NewIncident(FrozenValue):
+    """What opening an incident needs; the store gives it its key, times and clocks."""
+
     title: str
     service: str
     impact: int
@@ -125,8 +134,8 @@ class NewIncident:
     dedup_key: str | None = None
 
 
-@dataclass(frozen=True)
-class IncidentEvent:
+@dataclass(frozen=True, eq=False, repr=False)
+class IncidentEvent(FrozenValue):
     """One line of an incident's timeline. `kind`: created, state, assigned, note, priority,
     csat; `state` is the state entered (for state events); `detail` says the rest."""
 
@@ -137,8 +146,8 @@ class IncidentEvent:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class IncidentFilter:
+@dataclass(frozen=True, eq=False, repr=False)
+class IncidentFilter(FrozenValue):
     """What `opsdesk incident list` and the queue filter by; None means any.
     `breached_at` is the queue's "breached": open and past a due time at that instant;
     `breached_by` is every incident, open or not, whose respond or resolve clock breached
@@ -164,52 +173,10 @@ before P2, unacknowledged before the rest within a priority, then breached and n
 due. `opsdesk incident list` uses it too, so the CLI and the console agree."""
 
 
-@dataclass(frozen=True)
-class IncidentOrder:
+@dataclass(frozen=True, eq=False, repr=False)
+class IncidentOrder(FrozenValue):
     """How a list of incidents is ordered: by one of INCIDENT_SORTS, either way round.
     "urgency" is the queue's default (breached first, then nearest SLA due)."""
 
     by: str = "urgency"
     descending: bool = False
-
-
-@dataclass(frozen=True)
-class Durations:
-    """Durations as a histogram of one-minute buckets, ascending: (count, sum of seconds)
-    per bucket. A month of a large queue is a few thousand buckets instead of hundreds of
-    thousands of values; the mean stays exact, and a percentile is exact to the bucket's
-    own mean (exact when the durations in it are equal)."""
-
-    buckets: tuple[tuple[int, float], ...] = ()
-
-    @classmethod
-    def of(cls, seconds: Iterable[float]) -> Durations:
-        grouped: dict[int, list[float]] = {}
-        for value in seconds:
-            grouped.setdefault(int(value // 60), []).append(value)
-        return cls(tuple((len(v), sum(v)) for _, v in sorted(grouped.items())))
-
-
-@dataclass(frozen=True)
-class QueueStats:
-    """Raw inputs for the queue's metrics strip, over one window ending at `until`."""
-
-    since: datetime
-    until: datetime
-    ack: Durations
-    resolve: Durations
-    resolved: int
-    resolved_met: int
-    csat_sum: int
-    csat_count: int
-
-
-@dataclass(frozen=True)
-class StoreInfo:
-    path: str
-    schema_version: int
-    latest_schema: int
-    demo: bool
-    read_only: bool
-    created_at: str | None
-    counts: dict[str, int]

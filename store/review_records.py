@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from opsdesk.store.records import ChangeRequest
+from opsdesk.store.value import FrozenValue
 
 
-@dataclass(frozen=True)
-class OutcomeRow:
+@dataclass(frozen=True, eq=False, repr=False)
+class OutcomeRow(FrozenValue):
     """Incidents resolved in the period sharing service, priority, assignee and CSAT
     score: how many, and their stored SLA outcomes (set by the SLA rules as they stop)."""
 
@@ -27,8 +28,8 @@ class OutcomeRow:
     met: int  # every clock met (resolve met, respond met or not measured)
 
 
-@dataclass(frozen=True)
-class ChangeRow:
+@dataclass(frozen=True, eq=False, repr=False)
+class ChangeRow(FrozenValue):
     """A change planned to start in the period, whether its timeline ever says failed or
     rolled back (a closed change keeps that), and the incidents linked to it."""
 
@@ -38,8 +39,8 @@ class ChangeRow:
     incidents: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class PageRow:
+@dataclass(frozen=True, eq=False, repr=False)
+class PageRow(FrozenValue):
     """A page to one person (one row per page, whichever methods carried it)."""
 
     login: str

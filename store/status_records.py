@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from opsdesk.store.value import FrozenValue
 
-@dataclass(frozen=True)
-class SourceState:
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SourceState(FrozenValue):
     source: str
     level: str
     summary: str
@@ -24,8 +26,8 @@ class SourceState:
     next_due: datetime | None
 
 
-@dataclass(frozen=True)
-class Outcome:
+@dataclass(frozen=True, eq=False, repr=False)
+class Outcome(FrozenValue):
     """One poll's result: a report (level set), an error, or neither (not modified)."""
 
     source: str
@@ -38,8 +40,8 @@ class Outcome:
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class LevelChange:
+@dataclass(frozen=True, eq=False, repr=False)
+class LevelChange(FrozenValue):
     source: str
     at: datetime
     level: str

@@ -17,7 +17,7 @@ from opsdesk.store.db import LATEST_SCHEMA, Database, peek_schema
 from opsdesk.store.errors import InvalidOperation, StoreError
 from opsdesk.store.location import PgLocation, StoreLocation, location_label, parse_location
 from opsdesk.store.meta import CREATED_AT, Meta
-from opsdesk.store.records import Actor, Role, StoreInfo
+from opsdesk.store.records import Actor, Role
 
 if TYPE_CHECKING:
     from opsdesk.store.actions import ActionItems
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from opsdesk.store.review_queries import ReviewQueries
     from opsdesk.store.reviews import Reviews
     from opsdesk.store.stats import Stats
+    from opsdesk.store.stats_records import StoreInfo
     from opsdesk.store.statuses import SourceStatuses
 
 
@@ -278,6 +279,8 @@ class Store:
         return LATEST_SCHEMA
 
     async def info(self) -> StoreInfo:
+        from opsdesk.store.stats_records import StoreInfo
+
         counts = {}
         for table in ("incidents", "changes", "overrides", "audit"):
             counts[table] = int(await self._db.scalar(f"SELECT count(*) FROM {table}"))

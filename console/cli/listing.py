@@ -23,6 +23,7 @@ from opsdesk.console.domain.periods import between, parse_bound
 from opsdesk.console.domain.review_period import team_zone
 from opsdesk.console.domain.text import one_line
 from opsdesk.console.errors import InputError
+from opsdesk.store.value import FrozenValue
 
 T = TypeVar("T")
 
@@ -97,8 +98,8 @@ def say_cut(shown: int, total: int, *, at_most: int = COUNT_AT_MOST) -> None:
     warn(f"{shown:,} of {of} shown; --limit 0 for all")
 
 
-@dataclass(frozen=True)
-class Shape(Generic[T]):
+@dataclass(frozen=True, eq=False, repr=False)
+class Shape(FrozenValue, Generic[T]):
     """How one kind of record is listed: its JSON object, its CSV columns (keys of that
     object) and its text table."""
 

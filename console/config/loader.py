@@ -51,6 +51,7 @@ from opsdesk.console.config.schema import (
 from opsdesk.console.config.themes import BUILTIN_THEME_NAMES
 from opsdesk.console.errors import ConfigError
 from opsdesk.store.location import PgLocation, StoreLocation, is_pg_url
+from opsdesk.store.value import FrozenValue, Value
 
 ENV_VAR = "OPSDESK_CONFIG"
 DROPIN_DIR = "conf.d"
@@ -81,8 +82,8 @@ def default_config_path() -> Path:
     return platformdirs.user_config_path("opsdesk") / CONFIG_NAME
 
 
-@dataclass(frozen=True)
-class ConfigFile:
+@dataclass(frozen=True, eq=False, repr=False)
+class ConfigFile(FrozenValue):
     """One file as read: its TOML data, its owner, and the folder of its layer (the
     system folder, or the person's config folder) that relative paths start from."""
 
@@ -93,8 +94,8 @@ class ConfigFile:
     folder: Path
 
 
-@dataclass
-class LoadedConfig:
+@dataclass(eq=False, repr=False)
+class LoadedConfig(Value):
     """A validated config plus where it came from (for `opsdesk info` and drop-ins)."""
 
     config: Config

@@ -9,9 +9,11 @@ Each field's `doc` metadata says what its key means: `console.config.reference` 
 key table of docs/configuration.md from it, and tests/test_docs.py fails when a key has none.
 (`key` renames a field in TOML; `each` names a table's keys, `shown_key` documents a field
 as the keys it stands for.)
-"""
 
-from __future__ import annotations
+Annotations are evaluated when the classes are made (no `from __future__ import
+annotations`): the schema reads every field's type to parse a config, and resolving ~300
+annotation strings on each start cost more than evaluating them once here.
+"""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -20,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opsdesk.console.config.durations import format_duration, parse_duration
 from opsdesk.console.config.schema import Parser
+from opsdesk.store.value import Value
 
 Priority = Literal["P1", "P2", "P3", "P4"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -98,8 +101,8 @@ LocalDateTime = Annotated[datetime, Parser(_local, lambda d: d.strftime("%Y-%m-%
 Url = Annotated[str, Parser(_url)]
 
 
-@dataclass
-class StoreConfig:
+@dataclass(eq=False, repr=False)
+class StoreConfig(Value):
     """Where the store lives; `group` makes it 0660 for a team sharing one host."""
 
     path: str | None = field(
@@ -127,8 +130,8 @@ class StoreConfig:
     )
 
 
-@dataclass
-class UiConfig:
+@dataclass(eq=False, repr=False)
+class UiConfig(Value):
     """Terminal behaviour. Mouse is off by default so people can select text over SSH."""
 
     theme: str = field(
@@ -148,8 +151,10 @@ class UiConfig:
     clock: bool = field(default=True, metadata={"doc": "Show the clock in the header."})
 
 
-@dataclass
-class Restriction:
+@dataclass(eq=False, repr=False)
+class Restriction(Value):
+    """A window a layer is on call in (e.g. weekdays 09:00-17:00); outside it, nobody."""
+
     days: list[Weekday] = field(
         default_factory=lambda: list(WEEKDAYS),
         metadata={"doc": "Days the window starts on."},
@@ -175,8 +180,8 @@ def _channel(value: Any) -> str:
     )
 
 
-@dataclass
-class NotifyRule:
+@dataclass(eq=False, repr=False)
+class NotifyRule(Value):
     """How a person wants to be reached when paged: by which method, how long after the
     page, for which urgency (P1/P2 pages are high urgency, P3/P4 low)."""
 
@@ -191,8 +196,10 @@ class NotifyRule:
     )
 
 
-@dataclass
-class Person:
+@dataclass(eq=False, repr=False)
+class Person(Value):
+    """Someone on the team: their login, how to reach them, and when they may be paged."""
+
     login: str = field(
         metadata={"doc": "The OS account name the person logs in with; unique.", "kind": "name"}
     )
@@ -247,8 +254,8 @@ class Person:
         return {m: a for m, a in {**built_in, **self.contacts}.items() if a}
 
 
-@dataclass
-class Roles:
+@dataclass(eq=False, repr=False)
+class Roles(Value):
     """Logins per role. Everyone is an engineer; `engineer` may list people for clarity."""
 
     admin: list[str] = field(default_factory=list, metadata={"doc": "Logins that hold every role."})
@@ -272,8 +279,8 @@ def _default_matrix() -> list[list[Priority]]:
     return [["P1", "P2", "P3"], ["P2", "P3", "P4"], ["P3", "P4", "P4"]]
 
 
-@dataclass
-class PriorityConfig:
+@dataclass(eq=False, repr=False)
+class PriorityConfig(Value):
     """Rows are impact 1 (widespread) to 3 (single user); columns urgency 1 to 3."""
 
     matrix: list[list[Priority]] = field(
@@ -285,8 +292,10 @@ class PriorityConfig:
     )
 
 
-@dataclass
-class BusinessCalendar:
+@dataclass(eq=False, repr=False)
+class BusinessCalendar(Value):
+    """Working days and hours in one zone: an SLA target on this calendar counts only them."""
+
     timezone: ZoneName = field(metadata={"doc": "The zone its working hours are in."})
     days: list[Weekday] = field(
         default_factory=lambda: list(WEEKDAYS[:5]), metadata={"doc": "Working days."}
@@ -302,8 +311,10 @@ class BusinessCalendar:
     )
 
 
-@dataclass
-class SlaTarget:
+@dataclass(eq=False, repr=False)
+class SlaTarget(Value):
+    """The respond and resolve targets of one priority, in wall-clock or business time."""
+
     respond: Duration = field(metadata={"doc": "Time to the first acknowledgement."})
     resolve: Duration = field(
         metadata={"doc": "Time to resolution; the clock pauses while the incident is on hold."}
@@ -327,8 +338,10 @@ def _default_sla() -> dict[Priority, SlaTarget]:
     }
 
 
-@dataclass
-class SlaConfig:
+@dataclass(eq=False, repr=False)
+class SlaConfig(Value):
+    """Respond and resolve targets per priority, and the business calendars they count in."""
+
     priorities: dict[Priority, SlaTarget] = field(
         default_factory=_default_sla,
         metadata={
@@ -344,8 +357,10 @@ class SlaConfig:
     )
 
 
-@dataclass
-class QueueConfig:
+@dataclass(eq=False, repr=False)
+class QueueConfig(Value):
+    """How the incident queue behaves: reopening, assignment and what it shows."""
+
     reopen_days: int = field(
         default=7,
         metadata={"doc": "How many days a resolved incident can be reopened.", "min": 0},
@@ -365,8 +380,10 @@ class QueueConfig:
     )
 
 
-@dataclass
-class Service:
+@dataclass(eq=False, repr=False)
+class Service(Value):
+    """Something the team runs: incidents, changes and policies name it."""
+
     name: str = field(
         metadata={"doc": "What incidents, changes and policies call it; unique.", "kind": "name"}
     )
@@ -402,8 +419,10 @@ class Service:
     )
 
 
-@dataclass
-class Contract:
+@dataclass(eq=False, repr=False)
+class Contract(Value):
+    """What a vendor costs and when it renews, for the vendors screen and the service review."""
+
     cost: float = field(metadata={"doc": "What one period costs.", "min": 0})
     renewal: date = field(metadata={"doc": "The next renewal date."})
     currency: str = field(default="USD", metadata={"doc": "Currency of `cost`."})
@@ -425,16 +444,18 @@ class Contract:
     )
 
 
-@dataclass
-class Support:
+@dataclass(eq=False, repr=False)
+class Support(Value):
+    """How to reach a vendor's support."""
+
     phone: str = field(default="", metadata={"doc": "Support phone."})
     email: str = field(default="", metadata={"doc": "Support email."})
     portal: str = field(default="", metadata={"doc": "Support portal URL."})
     account_manager: str = field(default="", metadata={"doc": "Your account manager."})
 
 
-@dataclass
-class StatusSource:
+@dataclass(eq=False, repr=False)
+class StatusSource(Value):
     """One monitoring or status endpoint, read by the plugin it names. Any other key in
     its table is an option of that plugin (checked against the plugin's own Options)."""
 
@@ -487,8 +508,10 @@ class StatusSource:
     )
 
 
-@dataclass
-class PluginsConfig:
+@dataclass(eq=False, repr=False)
+class PluginsConfig(Value):
+    """Status plugins loaded from files (installed packages need nothing here)."""
+
     files: list[str] = field(
         default_factory=list,
         metadata={
@@ -498,8 +521,10 @@ class PluginsConfig:
     )
 
 
-@dataclass
-class Vendor:
+@dataclass(eq=False, repr=False)
+class Vendor(Value):
+    """A supplier: its contract, its support, and the services that depend on it."""
+
     name: str = field(metadata={"doc": "Unique; services and sources refer to it.", "kind": "name"})
     description: str = field(default="", metadata={"doc": "One line for people."})
     contract: Contract | None = field(
@@ -508,8 +533,10 @@ class Vendor:
     support: Support = field(default_factory=Support, metadata={"doc": "Support contacts."})
 
 
-@dataclass
-class Layer:
+@dataclass(eq=False, repr=False)
+class Layer(Value):
+    """One rotation of a schedule: its members take turns of a fixed length from `start`."""
+
     name: str = field(metadata={"doc": "What the rota calls it.", "kind": "name"})
     members: list[str] = field(
         metadata={"doc": 'Logins taking turns, in order; `""` is a turn of nobody.'}
@@ -556,8 +583,10 @@ NOBODY = ""
 """A layer member that is nobody: that turn the layer covers no one (lower layers show)."""
 
 
-@dataclass
-class Schedule:
+@dataclass(eq=False, repr=False)
+class Schedule(Value):
+    """An on-call rota: layers of rotations in one time zone, with overrides on top."""
+
     name: str = field(metadata={"doc": "Unique; escalation levels refer to it.", "kind": "name"})
     timezone: ZoneName = field(
         metadata={"doc": "Handoffs happen at the same wall-clock time here, across DST."}
@@ -568,8 +597,10 @@ class Schedule:
     )
 
 
-@dataclass
-class EscalationLevel:
+@dataclass(eq=False, repr=False)
+class EscalationLevel(Value):
+    """One level of a policy: whom it pages (a schedule or people) and how long after."""
+
     after: Duration = field(
         metadata={
             "doc": "How long after the incident opened (or the policy started again) it is "
@@ -584,8 +615,10 @@ class EscalationLevel:
     )
 
 
-@dataclass
-class EscalationPolicy:
+@dataclass(eq=False, repr=False)
+class EscalationPolicy(Value):
+    """Who is paged for a service's incidents, level by level, until someone acknowledges."""
+
     service: str = field(metadata={"doc": "The service (a `[[services]]` name)."})
     levels: list[EscalationLevel] = field(
         metadata={"doc": "Who is paged, in order (also written `levels = [{ ... }]`)."}
@@ -603,8 +636,10 @@ class EscalationPolicy:
     )
 
 
-@dataclass
-class FreezeWindow:
+@dataclass(eq=False, repr=False)
+class FreezeWindow(Value):
+    """A time when changes should not go ahead: a change in it is shown as a conflict."""
+
     name: str = field(
         metadata={"doc": "Shown beside changes that conflict with it.", "kind": "name"}
     )
@@ -615,8 +650,8 @@ class FreezeWindow:
     )
 
 
-@dataclass
-class ApprovalRule:
+@dataclass(eq=False, repr=False)
+class ApprovalRule(Value):
     """Approvals a change needs, by type and risk (all risks when `risk` is absent)."""
 
     type: ChangeType = field(metadata={"doc": "The change type this rule is for."})
@@ -635,8 +670,8 @@ class ApprovalRule:
     )
 
 
-@dataclass
-class RiskQuestion:
+@dataclass(eq=False, repr=False)
+class RiskQuestion(Value):
     """A yes/no question; a "yes" adds `weight` to the change's risk score."""
 
     id: str = field(metadata={"doc": "What `opsdesk change new --yes ID` answers.", "kind": "name"})
@@ -644,16 +679,20 @@ class RiskQuestion:
     weight: int = field(default=1, metadata={"doc": "Added to the score on a yes."})
 
 
-@dataclass
-class RiskThresholds:
+@dataclass(eq=False, repr=False)
+class RiskThresholds(Value):
+    """The questionnaire scores from which a change's risk is medium or high."""
+
     medium: int = field(
         default=3, metadata={"doc": "Score from which the risk is medium.", "min": 0}
     )
     high: int = field(default=6, metadata={"doc": "Score from which the risk is high.", "min": 0})
 
 
-@dataclass
-class ChangesConfig:
+@dataclass(eq=False, repr=False)
+class ChangesConfig(Value):
+    """How changes are approved (rules by type and risk) and how their risk is scored."""
+
     approval_rules: list[ApprovalRule] = field(
         default_factory=list,
         metadata={
@@ -673,8 +712,8 @@ class ChangesConfig:
 IntegrationKind = Literal["alertmanager", "grafana", "pagerduty", "webhook"]
 
 
-@dataclass
-class WebhookFields:
+@dataclass(eq=False, repr=False)
+class WebhookFields(Value):
     """Where a generic webhook's JSON keeps each thing: dotted paths (`alert.labels.host`,
     `items.0.name`)."""
 
@@ -694,8 +733,8 @@ class WebhookFields:
     )
 
 
-@dataclass
-class Integration:
+@dataclass(eq=False, repr=False)
+class Integration(Value):
     """A way in for alerts pushed to `opsdesk serve`: `POST /integrations/NAME` (or
     `POST /v2/enqueue` for `pagerduty`, where the routing key picks the integration)."""
 
@@ -764,8 +803,8 @@ class Integration:
         return self.auth or ("routing_key" if self.kind == "pagerduty" else "bearer")
 
 
-@dataclass
-class ServeConfig:
+@dataclass(eq=False, repr=False)
+class ServeConfig(Value):
     """`opsdesk serve`: where it listens and how its acknowledgement links look."""
 
     listen: str = field(
@@ -798,8 +837,10 @@ class ServeConfig:
     )
 
 
-@dataclass
-class EmailSettings:
+@dataclass(eq=False, repr=False)
+class EmailSettings(Value):
+    """The SMTP server pages by email go through."""
+
     smtp_host: str = field(default="localhost", metadata={"doc": "The SMTP server."})
     smtp_port: int = field(default=25, metadata={"doc": "Its port.", "min": 1, "max": 65535})
     security: Literal["none", "starttls", "tls"] = field(
@@ -812,16 +853,18 @@ class EmailSettings:
     )
 
 
-@dataclass
-class NtfySettings:
+@dataclass(eq=False, repr=False)
+class NtfySettings(Value):
+    """The ntfy server pages by push notification go through."""
+
     server: Url = field(default="https://ntfy.sh", metadata={"doc": "The ntfy server."})
     token_env: str = field(
         default="", metadata={"doc": "An environment variable holding an ntfy access token."}
     )
 
 
-@dataclass
-class NotifyConfig:
+@dataclass(eq=False, repr=False)
+class NotifyConfig(Value):
     """How pages are delivered."""
 
     email: EmailSettings = field(default_factory=EmailSettings, metadata={"doc": "Email."})
@@ -841,8 +884,8 @@ class NotifyConfig:
 RoleName = Literal["admin", "lead", "cab", "engineer"]
 
 
-@dataclass
-class ProblemsConfig:
+@dataclass(eq=False, repr=False)
+class ProblemsConfig(Value):
     """Problem management: when recurring incidents are proposed as a problem, and who
     may close one. Two incidents on one service are alike when the words of their titles
     (lower case, without numbers and filler words) overlap by at least `title_similarity`
@@ -872,8 +915,8 @@ class ProblemsConfig:
     )
 
 
-@dataclass
-class ReviewsConfig:
+@dataclass(eq=False, repr=False)
+class ReviewsConfig(Value):
     """Post-incident reviews: which incidents need one before they close, by when, and who
     accepts one."""
 
@@ -900,8 +943,8 @@ class ReviewsConfig:
     )
 
 
-@dataclass
-class ServiceReviewConfig:
+@dataclass(eq=False, repr=False)
+class ServiceReviewConfig(Value):
     """The monthly service review (`opsdesk report review`): the team's zone and working
     hours, the targets each service is judged against, and how outages are costed."""
 
@@ -945,8 +988,10 @@ class ServiceReviewConfig:
     )
 
 
-@dataclass
-class Config:
+@dataclass(eq=False, repr=False)
+class Config(Value):
+    """The whole configuration, one field per TOML section; every section has defaults."""
+
     store: StoreConfig = field(
         default_factory=StoreConfig, metadata={"doc": "Where the store lives."}
     )

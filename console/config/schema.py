@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
+from opsdesk.store.value import FrozenValue
+
 Path = tuple[str | int, ...]
 
 
@@ -53,8 +55,8 @@ def _raise_any(errors: list[SchemaError]) -> None:
         raise SchemaErrors(errors)
 
 
-@dataclass(frozen=True)
-class Parser:
+@dataclass(frozen=True, eq=False, repr=False)
+class Parser(FrozenValue):
     """Annotated metadata: how to read a value from TOML and how to write it back."""
 
     parse: Callable[[Any], Any]

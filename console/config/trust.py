@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from opsdesk.store.value import FrozenValue
+
 ROOT = 0
 
 
@@ -69,8 +71,8 @@ def writable_by(st: os.stat_result) -> str | None:
     return " and ".join(who) or None
 
 
-@dataclass(frozen=True)
-class Fault:
+@dataclass(frozen=True, eq=False, repr=False)
+class Fault(FrozenValue):
     """Why `path` (the file asked about) cannot be trusted; `at` is the file or folder at
     fault (the file itself, or a folder on the way to it)."""
 

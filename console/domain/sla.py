@@ -20,13 +20,14 @@ from typing import Literal
 
 from opsdesk.console.config.model import Config, SlaTarget
 from opsdesk.console.domain import business_time
+from opsdesk.store.value import FrozenValue
 
 RUNNING_STATES = ("new", "acknowledged", "in_progress")
 AT_RISK_SHARE = 0.25
 
 
-@dataclass(frozen=True)
-class StateChange:
+@dataclass(frozen=True, eq=False, repr=False)
+class StateChange(FrozenValue):
     """The incident entered `state` at `at` (`detail`: a hold reason, for example)."""
 
     at: datetime
@@ -34,8 +35,10 @@ class StateChange:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class Clock:
+@dataclass(frozen=True, eq=False, repr=False)
+class Clock(FrozenValue):
+    """One SLA clock of an incident (respond or resolve) as of `now`: its state and time left."""
+
     name: Literal["respond", "resolve"]
     state: Literal["running", "paused", "stopped"]
     reason: str

@@ -27,10 +27,12 @@ from opsdesk.console.domain.text import clean, one_line
 from opsdesk.console.errors import changed_since_you_looked
 from opsdesk.console.ops.refusals import Invalid, Refused
 from opsdesk.store import Actor, Incident, NewIncident, StaleWrite, Store
-from opsdesk.store.records import IncidentEvent, Notification
+from opsdesk.store.records import IncidentEvent
+from opsdesk.store.value import FrozenValue
 
 if TYPE_CHECKING:
     from opsdesk.console.domain.paging import Step
+    from opsdesk.store.records import Notification  # the outbox's records load when paging
 
 # Escalation, paging and reviews are imported where an operation needs them, not here:
 # reading and listing incidents (`incident list`, the queue) load none of them.
@@ -57,8 +59,10 @@ def due_level(config: Config, incident: Incident, now: datetime) -> int | None:
     return None if step is None else step.level
 
 
-@dataclass(frozen=True)
-class IncidentView:
+@dataclass(frozen=True, eq=False, repr=False)
+class IncidentView(FrozenValue):
+    """An incident with its SLA clocks, timeline and pages: what `show` gives."""
+
     incident: Incident
     respond: Clock
     resolve: Clock

@@ -32,6 +32,7 @@ from opsdesk.console.ops.identity import actor_for, role_sources
 from opsdesk.store import Actor, Store
 from opsdesk.store.location import PgLocation, StoreLocation, parse_location
 from opsdesk.store.records import Role
+from opsdesk.store.value import Value
 
 log = logging.getLogger("opsdesk.trust")
 """Grants ignored are logged here as warnings; the CLI says each once on stderr."""
@@ -58,8 +59,8 @@ def default_store_choice() -> Path:
     return path
 
 
-@dataclass
-class Options:
+@dataclass(eq=False, repr=False)
+class Options(Value):
     """The global options every command accepts, and whether the command uses status
     sources (`sources`): one that never polls leaves their options unchecked by their
     plugins, so it loads none (the console, `poll`, `vendors`, `serve` and `config check`
@@ -71,8 +72,10 @@ class Options:
     sources: bool = True
 
 
-@dataclass
-class Session:
+@dataclass(eq=False, repr=False)
+class Session(Value):
+    """A command's or console's opened config and store, and who is acting."""
+
     loaded: LoadedConfig
     store: Store
     actor: Actor
