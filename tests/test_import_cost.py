@@ -235,3 +235,44 @@ def test_the_console_loads_the_review_screen_only_when_it_is_shown() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["[]", "ServiceReviewScreen", "True"], done.stdout
+
+
+def test_collection_pauses_for_start_up_only() -> None:
+    """`opsdesk` pauses the garbage collector while the command loads and freezes what
+    loading made; the command itself, which for the console, `serve` and `poll` runs for
+    days, runs with collection on, and the process exits with its objects frozen."""
+    script = textwrap.dedent(
+        """
+        import gc, sys
+        from opsdesk.console.cli import main as cli
+        main_module = sys.modules["opsdesk.console.cli.main"]
+        seen = {}
+        def handler(args):
+            seen["enabled"] = gc.isenabled()
+            seen["frozen"] = gc.get_freeze_count()
+            return 0
+        real_run = main_module.run
+        def run(argv=None, *, parsed=None):
+            def parsed_then_handler():
+                seen["paused while loading"] = not gc.isenabled()
+                parsed()
+            import opsdesk.console.cli.settings as settings
+            settings.info = handler
+            return real_run(["info"], parsed=parsed_then_handler)
+        main_module.run = run
+        try:
+            main_module.main()
+        except SystemExit as exc:
+            assert exc.code == 0, exc.code
+        seen["frozen at exit"] = gc.get_freeze_count() >= seen["frozen"]
+        print(seen)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = eval(done.stdout)  # a dict literal printed by the script above
+    assert seen["paused while loading"] and seen["enabled"]
+    assert seen["frozen"] > 10_000  # the modules' objects: never walked again
+    assert seen["frozen at exit"]

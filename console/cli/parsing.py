@@ -13,7 +13,33 @@ from opsdesk.console.cli.output import warn
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors: `opsdesk: <what is wrong> (see --help)`, exit 2."""
+    """argparse with one-line errors: `opsdesk: <what is wrong> (see --help)`, exit 2.
+
+    A subcommand's copy of the global options is added when that parser is used (it parses
+    its arguments or shows its help), not when it is defined: `opsdesk incident list`
+    defines 17 incident actions, and their 85 unused options were a millisecond of every
+    command's start."""
+
+    globals_pending = False
+
+    def _add_pending_globals(self) -> None:
+        if self.globals_pending:
+            self.globals_pending = False
+            add_global_options(self, suppress=True)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Any = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self._add_pending_globals()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self._add_pending_globals()
+        return super().format_help()
+
+    def format_usage(self) -> str:
+        self._add_pending_globals()
+        return super().format_usage()
 
     def error(self, message: str) -> NoReturn:
         command = self.prog.removeprefix("opsdesk").strip()
@@ -45,7 +71,10 @@ def add_action(
 ) -> argparse.ArgumentParser:
     """A second-level command (`opsdesk oncall now`) with the global options."""
     child: argparse.ArgumentParser = sub.add_parser(name, help=text, description=text)
-    add_global_options(child, suppress=True)
+    if isinstance(child, Parser):
+        child.globals_pending = True  # added when this action is the one chosen
+    else:
+        add_global_options(child, suppress=True)
     child.set_defaults(handler=handler)
     return child
 
