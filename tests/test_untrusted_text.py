@@ -325,9 +325,24 @@ class Terminal:
     def wait_for(self, text: str, seconds: float = 30) -> None:
         self.wait_until(lambda screen: text in screen, repr(text), seconds)
 
-    def press(self, keys: bytes, settle: float = 0.8) -> None:
+    def press(self, keys: bytes, bound: float = 10.0, quiet: float = 0.25) -> None:
+        """Type `keys` and read what they drew: until the console has drawn something and
+        then written nothing for `quiet` seconds (its repaint is done), or `bound`."""
         os.write(self.master, keys)
-        self.read(settle)
+        deadline, drawn, last = time.monotonic() + bound, False, time.monotonic()
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 65536)
+                except OSError:
+                    break
+                self.raw += chunk
+                self.stream.feed(chunk)
+                drawn, last = True, time.monotonic()
+            elif drawn and time.monotonic() - last >= quiet:
+                break
+        self.seen.append("\n".join(self.screen.display))
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -344,7 +359,7 @@ def test_the_console_shows_hostile_text_literally_in_a_real_terminal(hostile: Ho
         term.wait_for("Handoff")  # ana's note for me opens first
         term.press(b"\x1b")
         term.wait_for("INC-")
-        term.press(b"\r", 1.5)  # the incident under the cursor, with its notes
+        term.press(b"\r")  # the incident under the cursor, with its notes
         term.press(b"\x1b")
         keys = (b"2", b"v", b"\x1b",  # on-call (escalation contacts), its timeline
                 b"3", b"\r", b"\x1b",  # vendors, the first (config text only) in detail
@@ -357,7 +372,7 @@ def test_the_console_shows_hostile_text_literally_in_a_real_terminal(hostile: Ho
                "1", "--service", "payments", "--title", HOSTILE["clipboard OSC 52"]]  # fmt: skip
         subprocess.run(new, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
         term.wait_until(lambda screen: "NEW P1" in screen.upper(), "the New P1 toast")
-        term.press(b"q", 2.0)
+        term.press(b"q")
         assert term.process.wait(timeout=15) == 0, term.seen[-1]
     finally:
         term.close()
