@@ -239,8 +239,8 @@ def test_the_console_loads_the_review_screen_only_when_it_is_shown() -> None:
 
 def test_collection_pauses_for_start_up_only() -> None:
     """`opsdesk` pauses the garbage collector while the command loads and freezes what
-    loading made; the command itself, which for the console, `serve` and `poll` runs for
-    days, runs with collection on, and the process exits with its objects frozen."""
+    loading made; the command itself, which for `serve` and `poll` runs for days, runs with
+    collection on, and the process exits with its objects frozen."""
     script = textwrap.dedent(
         """
         import gc, sys
@@ -253,9 +253,9 @@ def test_collection_pauses_for_start_up_only() -> None:
             return 0
         real_run = main_module.run
         def run(argv=None, *, parsed=None):
-            def parsed_then_handler():
+            def parsed_then_handler(args):
                 seen["paused while loading"] = not gc.isenabled()
-                parsed()
+                parsed(args)
             import opsdesk.console.cli.settings as settings
             settings.info = handler
             return real_run(["info"], parsed=parsed_then_handler)
@@ -276,3 +276,31 @@ def test_collection_pauses_for_start_up_only() -> None:
     assert seen["paused while loading"] and seen["enabled"]
     assert seen["frozen"] > 10_000  # the modules' objects: never walked again
     assert seen["frozen at exit"]
+
+
+async def test_the_console_collects_once_its_first_frame_is_drawn(tmp_path: Path) -> None:
+    """The console starts with collection still paused (its imports and first frame are
+    most of its start-up) and resumes it after the first refresh; a console that was
+    never paused (run_test here) is left as it was."""
+    import gc
+
+    from opsdesk.console import collection
+    from opsdesk.console.ops.session import Options
+    from opsdesk.console.tui.app import OpsdeskApp
+
+    config = tmp_path / "team.toml"
+    config.write_text(TEAM)
+    options = Options(config=str(config), store=str(tmp_path / "s.db"))
+    frozen = gc.get_freeze_count()
+    collection.pause()
+    try:
+        assert not gc.isenabled()
+        async with OpsdeskApp(options).run_test() as pilot:
+            await pilot.pause()
+            assert gc.isenabled()
+            assert gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    collection.resume()  # nothing paused: nothing frozen
+    assert gc.get_freeze_count() == 0

@@ -7,7 +7,6 @@ before or after the subcommand. With no subcommand the console opens.
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import logging
 import sys
@@ -15,6 +14,7 @@ import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from opsdesk.console import collection
 from opsdesk.console.cli.output import warn
 from opsdesk.console.cli.parsing import (
     Parser,
@@ -325,13 +325,17 @@ class _SayOnce(logging.Handler):
             warn(message)
 
 
-def run(argv: Sequence[str] | None = None, *, parsed: Callable[[], None] | None = None) -> int:
+def run(
+    argv: Sequence[str] | None = None,
+    *,
+    parsed: Callable[[argparse.Namespace], None] | None = None,
+) -> int:
     """Parse `argv`, run the command, and turn every expected failure into one line.
     `parsed` is called once the command (and so its module) is known."""
     parser = build_parser(lazy=True)
     args = parser.parse_args(argv)
     if parsed is not None:
-        parsed()
+        parsed(args)
     problem = argument_problem(parser, sys.argv[1:] if argv is None else argv, args)
     if problem:
         warn(problem)
@@ -369,22 +373,16 @@ def run(argv: Sequence[str] | None = None, *, parsed: Callable[[], None] | None 
 
 
 def main() -> None:
-    """The `opsdesk` command.
-
-    Python's cyclic garbage collector walks every tracked object each time it runs a full
-    collection, and the interpreter runs collections as start-up allocates (imports make
-    tens of thousands of objects, none of them garbage) and again as it exits. For a quick
-    command that was ~14 ms of its ~90 ms of CPU. So collection is paused while the command
-    and its module load, those objects are then frozen (`gc.freeze`: never walked again;
-    the long-running commands, the console, `serve` and `poll`, collect as usual from there
-    on), and what the command made is frozen too before the process exits, whose memory the
-    OS takes back whole."""
-    gc.disable()
-    code = run(parsed=_collect_from_here)
-    gc.freeze()
+    """The `opsdesk` command, with garbage collection paused while it starts
+    (console/collection.py says why)."""
+    collection.pause()
+    code = run(parsed=_loaded)
+    collection.freeze_at_exit()
     sys.exit(code)
 
 
-def _collect_from_here() -> None:
-    gc.freeze()
-    gc.enable()
+def _loaded(args: argparse.Namespace) -> None:
+    """The command is loaded: collect from here on, except for the console, which resumes
+    once its first frame is drawn (console/tui/app.py)."""
+    if args.handler is not _run_console:
+        collection.resume()

@@ -27,12 +27,14 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
+from opsdesk.console import collection
 from opsdesk.console.config.model import Config
 from opsdesk.console.domain.lifecycle import OPEN_STATES
 from opsdesk.console.domain.text import one_line
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.ops.feed import DEFAULT_INTERVAL, Changed, ChangeFeed
 from opsdesk.console.ops.incidents import IncidentOps
+from opsdesk.console.ops.metrics import Early
 from opsdesk.console.ops.oncall import OncallOps
 from opsdesk.console.ops.pager import ESCALATION_LEASE
 from opsdesk.console.ops.poller import Poller
@@ -186,6 +188,8 @@ class OpsdeskApp(App[int]):
         self._handle_hangup = handle_hangup
         self._login = login
         self._session: Session | None = None
+        self.early_metrics: Early | None = None
+        """The first metrics read, started with the store open (the queue takes it)."""
         self._holder = f"console:{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._holds_escalation = False
         self.table_generations: dict[str, int] = {}
@@ -254,6 +258,7 @@ class OpsdeskApp(App[int]):
 
     async def on_load(self) -> None:
         self._session = await open_session(self.options, create=True, login=self._login)
+        self.early_metrics = Early.start(self.store, self.now())
         self._feed = ChangeFeed(
             self.store.change_token,
             self._store_changed,
@@ -271,6 +276,7 @@ class OpsdeskApp(App[int]):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
 
     def on_mount(self) -> None:
+        self.call_after_refresh(collection.resume)  # paused by `opsdesk` as it started
         if not self.is_headless:
             self._terminal_watch = TerminalWatch.for_terminal(self._terminal_gone)
             if self._terminal_watch is not None:
