@@ -6,7 +6,17 @@ the worst round, and the worst round's ratio to the floor run just before it); a
 how late a timer ran on the awaiting loop meanwhile, which in the console is the loop
 that reads the keys (the poller runs as the console runs it, on its own thread).
 
-    python -m bench.poll [--sources 500] [--latency-ms 80] [--rounds 5]
+A second floor (`lanes_*`, `cpu_ratio_lanes`) makes the same requests in the poller's
+arrangement, one single-connection client per lane of concurrency, which is most of
+what the poller saves against the first (httpcore's bookkeeping over a shared pool):
+opsdesk's own work is the poller's CPU beyond that one.
+
+Every answer is the same recorded page, as a status page mostly is between two polls
+(the poller then reuses the report it built from the same bytes); `--changing` makes
+every answer differ (the page's `updated_at` moves on), so every one is parsed and
+its report built and stored anew: the hard case.
+
+    python -m bench.poll [--sources 500] [--latency-ms 80] [--rounds 5] [--changing]
 """
 
 from __future__ import annotations
@@ -34,11 +44,23 @@ PAYLOAD = (
     Path(__file__).parent.parent
     / "tests/fixtures/status/statuspage/github_summary_2020-04-02_major_incident.json"
 ).read_bytes()
+UPDATED = b'"updated_at": "2020-04-02T20:37:08.838Z"'  # the page's: the first one
+assert UPDATED in PAYLOAD
 
 
-async def serve(latency: float) -> tuple[asyncio.Server, int]:
-    """A small HTTP/1.1 server: every GET answers the recorded payload after a latency
-    drawn around `latency` (keep-alive, so the client's pool is exercised as in life)."""
+def changed(n: int) -> bytes:
+    """The payload as the page would be after `n` more milliseconds of updates: as long
+    as the recorded one, and different for every `n`."""
+    at = datetime(2020, 4, 2, 20, 37, 8, 838000, tzinfo=UTC) + timedelta(milliseconds=n)
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03}Z"
+    return PAYLOAD.replace(UPDATED, f'"updated_at": "{stamp}"'.encode(), 1)
+
+
+async def serve(latency: float, changing: bool = False) -> tuple[asyncio.Server, int]:
+    """A small HTTP/1.1 server: every GET answers the recorded payload (`changing`: a
+    different one each time) after a latency drawn around `latency` (keep-alive, so the
+    client's pool is exercised as in life)."""
+    answered = [0]
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -47,10 +69,12 @@ async def serve(latency: float) -> tuple[asyncio.Server, int]:
                 if not head:
                     break
                 await asyncio.sleep(latency * random.uniform(0.5, 1.5))
+                answered[0] += 1
+                body = changed(answered[0]) if changing else PAYLOAD
                 writer.write(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    + f"Content-Length: {len(PAYLOAD)}\r\n\r\n".encode()
-                    + PAYLOAD
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
                 )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -85,11 +109,11 @@ async def watched(work: Any) -> tuple[float, float, list[float]]:
     return cpu, wall, lags
 
 
-def serve_forever(latency: float, ready: Any) -> None:
+def serve_forever(latency: float, ready: Any, changing: bool = False) -> None:
     """In its own process, as a remote server would be: its work does not share our loop."""
 
     async def run() -> None:
-        server, port = await serve(latency)
+        server, port = await serve(latency, changing)
         ready.put(port)
         async with server:
             await server.serve_forever()
@@ -97,9 +121,13 @@ def serve_forever(latency: float, ready: Any) -> None:
     asyncio.run(run())
 
 
-async def measure(sources: int, latency: float, rounds: int, on_loop: bool) -> dict[str, float]:
+async def measure(
+    sources: int, latency: float, rounds: int, on_loop: bool, changing: bool = False
+) -> dict[str, float]:
     ready: Any = multiprocessing.Queue()
-    process = multiprocessing.Process(target=serve_forever, args=(latency, ready), daemon=True)
+    process = multiprocessing.Process(
+        target=serve_forever, args=(latency, ready, changing), daemon=True
+    )
     process.start()
     try:
         return await _measure(sources, ready.get(timeout=30), rounds, on_loop)
@@ -139,6 +167,34 @@ async def _measure(sources: int, port: int, rounds: int, on_loop: bool) -> dict[
         answers = await asyncio.gather(*(one(url) for url in urls))
         assert all(a["page"] for a in answers)
 
+    # The same floor in the poller's arrangement (the fair equal of its HTTP work): a
+    # client of one connection per lane of CONCURRENCY, each request on a free lane,
+    # which spares httpcore's pool its bookkeeping over many connections.
+    lane_clients = [
+        httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=1),
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
+        )
+        for _ in range(CONCURRENCY)
+    ]
+    free = list(lane_clients)
+
+    async def one_on_a_lane(url: str) -> Any:
+        async with limit:
+            client = free.pop()
+            try:
+                answer = await client.get(url)
+            finally:
+                free.append(client)
+            assert answer.status_code == 200
+            return json.loads(answer.content)
+
+    async def lanes_round() -> None:
+        answers = await asyncio.gather(*(one_on_a_lane(url) for url in urls))
+        assert all(a["page"] for a in answers)
+
     hour = [0]  # each poller round an hour later, so every source is due again
     base = datetime.now(UTC)
 
@@ -156,9 +212,10 @@ async def _measure(sources: int, port: int, rounds: int, on_loop: bool) -> dict[
             async def poller_round() -> None:
                 polled[:] = await poller.poll()
 
+            works = (("floor", floor_round), ("lanes", lanes_round), ("poller", poller_round))
             try:
-                for n in range(rounds + 1):  # round 0 warms both (connections, imports)
-                    for name, work in (("floor", floor_round), ("poller", poller_round)):
+                for n in range(rounds + 1):  # round 0 warms them all (connections, imports)
+                    for name, work in works:
                         hour[0] = n
                         cpu, wall, lags = await watched(work)
                         if name == "poller":
@@ -172,13 +229,16 @@ async def _measure(sources: int, port: int, rounds: int, on_loop: bool) -> dict[
             finally:
                 await poller.close()
                 await floor_client.aclose()
+                for client in lane_clients:
+                    await client.aclose()
             assert len(await store.statuses.all()) == sources
     out = {k: statistics.median(v) for k, v in figures.items() if not k.endswith("_lags")}
-    for name in ("floor", "poller"):
+    for name in ("floor", "lanes", "poller"):
         out[f"{name}_cpu_worst_s"] = max(figures[f"{name}_cpu_s"])
-    # Each round's poller against the floor run just before it: the worst of those.
-    pairs = zip(figures["poller_cpu_s"], figures["floor_cpu_s"], strict=True)
-    out["cpu_ratio_worst"] = max(poller / floor for poller, floor in pairs)
+    # Each round's poller against the floors run just before it: the worst of those.
+    for floor, key in (("floor", "cpu_ratio_worst"), ("lanes", "cpu_ratio_lanes_worst")):
+        pairs = zip(figures["poller_cpu_s"], figures[f"{floor}_cpu_s"], strict=True)
+        out[key] = max(poller / floor for poller, floor in pairs)
     for name in ("floor", "poller"):
         lags = sorted(figures[f"{name}_lags"])
         out[f"{name}_input_lag_p50_ms"] = lags[len(lags) // 2] * 1000
@@ -195,8 +255,13 @@ def main() -> None:
     parser.add_argument(
         "--on-loop", action="store_true", help="poll on the awaiting loop (the old way)"
     )
+    parser.add_argument(
+        "--changing", action="store_true", help="every answer differs (none is reused)"
+    )
     args = parser.parse_args()
-    figures = asyncio.run(measure(args.sources, args.latency_ms / 1000, args.rounds, args.on_loop))
+    figures = asyncio.run(
+        measure(args.sources, args.latency_ms / 1000, args.rounds, args.on_loop, args.changing)
+    )
     emit(
         {
             "benchmark": "poll",
@@ -204,8 +269,10 @@ def main() -> None:
             "latency_ms": args.latency_ms,
             "rounds": args.rounds,
             "poller_on": "the awaiting loop" if args.on_loop else "its own thread",
+            "answers": "all different" if args.changing else "the same every round",
             **{k: round(v, 3) for k, v in figures.items()},
             "cpu_ratio": round(figures["poller_cpu_s"] / figures["floor_cpu_s"], 2),
+            "cpu_ratio_lanes": round(figures["poller_cpu_s"] / figures["lanes_cpu_s"], 2),
             "wall_ratio": round(figures["poller_wall_s"] / figures["floor_wall_s"], 2),
         }
     )

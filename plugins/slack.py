@@ -17,7 +17,7 @@ from opsdesk.plugins.api import (
     StatusReport,
     as_dict,
     as_list,
-    get_json,
+    get_report,
     parse_time,
     text,
     worst,
@@ -40,7 +40,7 @@ class SlackAdapter(Adapter):
     async def fetch(self, client: httpx.AsyncClient, source: Source) -> StatusReport:
         url = source.url.rstrip("/")
         url = url if url.endswith(CURRENT) else url + CURRENT
-        return report_from(await get_json(client, source, url), source.url)
+        return await get_report(client, source, url, lambda data: report_from(data, source.url))
 
 
 def report_from(data: Any, url: str) -> StatusReport:

@@ -21,7 +21,7 @@ from opsdesk.plugins.api import (
     StatusReport,
     as_dict,
     as_list,
-    get_json,
+    get_report,
     parse_time,
     text,
 )
@@ -58,7 +58,8 @@ class StatuspageAdapter(Adapter):
     description = "Atlassian Statuspage v2 (summary.json)"
 
     async def fetch(self, client: httpx.AsyncClient, source: Source) -> StatusReport:
-        return report_from(await get_json(client, source, summary_url(source.url)), source.url)
+        url = summary_url(source.url)
+        return await get_report(client, source, url, lambda data: report_from(data, source.url))
 
 
 def report_from(data: Any, url: str) -> StatusReport:

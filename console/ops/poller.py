@@ -46,7 +46,7 @@ from opsdesk.plugins.api import AdapterError, Alert, NotModified, Source, Status
 from opsdesk.store import Actor, Incident, Store, StoreError
 from opsdesk.store.incidents import TEXT_LIMIT
 from opsdesk.store.location import StoreLocation, parse_location
-from opsdesk.store.records import Outcome, SourceState
+from opsdesk.store.records import Outcome
 
 CONCURRENCY = 48  # requests in flight at once (more made a local server slower, not faster)
 MAX_REDIRECTS = 5
@@ -72,18 +72,23 @@ def report_data(report: StatusReport) -> dict[str, Any]:
 
 
 _SCALARS = (str, int, float, type(None), datetime)
+_EXACTLY = frozenset((str, int, float, bool, type(None), datetime))  # a set lookup, no call
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, _SCALARS):  # bool is an int
-        return value
     kind = type(value)
+    if kind in _EXACTLY or isinstance(value, _SCALARS):  # bool is an int
+        return value
     names = _FIELD_NAMES.get(kind)
     if names is None and dataclasses.is_dataclass(value):
         names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(value))
     if names is not None:
-        return {name: _plain(getattr(value, name)) for name in names}
+        data = {}
+        for name in names:  # most fields are text or dates: no call for those
+            item = getattr(value, name)
+            data[name] = item if type(item) in _EXACTLY else _plain(item)
+        return data
     if isinstance(value, list | tuple):
         return kind(_plain(item) for item in value)
     if isinstance(value, Mapping):
@@ -120,8 +125,15 @@ class Poller:
         self.owner = owner or f"{actor.login}@{os.uname().nodename}:{os.getpid()}"
         self._concurrency = concurrency
         self._limit = asyncio.Semaphore(concurrency)
-        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._lanes = list(range(concurrency))  # the lanes not in use
+        self._clients: dict[tuple[int, str], httpx.AsyncClient] = {}  # (lane, CA bundle)
+        self._tls: dict[str, ssl.SSLContext] = {}  # by CA bundle ("": the default trust)
         self._options: dict[str, Any] = {}
+        self._memos: dict[str, dict[str, Any]] = {}  # each source's Source.memo
+        # Each source's last report and what was made of it for the store: a plugin that
+        # hands back the very same report (get_report, for an unchanged answer) costs no
+        # second conversion.
+        self._stored: dict[str, tuple[StatusReport, dict[str, Any], str]] = {}
         self._thread: PollThread | None = None
 
     def off_loop(self) -> PollThread:
@@ -142,20 +154,36 @@ class Poller:
             await self._thread.close()
             self._thread = None
 
-    def _client(self, source: StatusSource) -> httpx.AsyncClient:
-        key = source.ca_bundle
-        if key not in self._clients:
-            verify: ssl.SSLContext | bool = True
-            if source.ca_bundle:
-                verify = ssl.create_default_context(cafile=source.ca_bundle)
-            self._clients[key] = httpx.AsyncClient(
-                verify=verify,
+    def _client(self, source: StatusSource, lane: int) -> httpx.AsyncClient:
+        """The client of `lane` for sources that trust `source.ca_bundle`. A lane carries
+        one request at a time, so each lane has a client of its own with one connection,
+        rather than all sharing one pool of CONCURRENCY connections: httpcore 1.0 scans
+        every connection of a pool for each request that comes or goes, and hands an idle
+        connection to several waiting requests at once, the losers scanning again
+        (encode/httpcore#1035); in one shared pool that bookkeeping was half a round's
+        CPU, and a round could spiral into four times as much."""
+        key = (lane, source.ca_bundle)
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = httpx.AsyncClient(
+                verify=self._context(source.ca_bundle),
                 follow_redirects=True,
                 max_redirects=MAX_REDIRECTS,
-                limits=httpx.Limits(max_connections=CONCURRENCY),
+                limits=httpx.Limits(max_connections=1),
                 headers={"User-Agent": "opsdesk status poller"},
             )
-        return self._clients[key]
+        return client
+
+    def _context(self, ca_bundle: str) -> ssl.SSLContext:
+        """One TLS context per CA bundle for all lanes (making one reads the bundle)."""
+        context = self._tls.get(ca_bundle)
+        if context is None:
+            if ca_bundle:
+                context = ssl.create_default_context(cafile=ca_bundle)
+            else:  # what httpx's verify=True means: certifi, or SSL_CERT_FILE / _DIR
+                context = httpx.create_ssl_context()
+            self._tls[ca_bundle] = context
+        return context
 
     async def poll(self, only: str | None = None, force: bool = False) -> list[PollResult]:
         """Poll every source that is due (or `only` that one; `force`: due or not) and
@@ -175,8 +203,10 @@ class Poller:
             chosen = [s for s in chosen if s.name in taken]
         if not chosen:
             return []
-        states = {s.source: s for s in await self.store.statuses.all()}
-        polled = await asyncio.gather(*(self._guarded(s, states.get(s.name)) for s in chosen))
+        states = await self.store.statuses.levels_and_validators()
+        polled = await asyncio.gather(
+            *(self._guarded(s, states.get(s.name, (None, {}))[1]) for s in chosen)
+        )
         results = []
         async with self.store.statuses.round():  # the reports and what their alerts did
             plain = [outcome for outcome, alerts in polled if alerts is None]
@@ -185,7 +215,7 @@ class Poller:
             for source, (outcome, alerts) in zip(chosen, polled, strict=True):
                 level = outcome.level
                 if level is None and outcome.error is None and source.name in states:
-                    level = states[source.name].level  # not modified: the report stands
+                    level = states[source.name][0]  # not modified: the report stands
                 result = PollResult(source.name, level, outcome.error)
                 if alerts is not None:
                     result = await self._follow_alerts(source, outcome, alerts, result)
@@ -193,27 +223,30 @@ class Poller:
         return results
 
     async def _guarded(
-        self, source: StatusSource, state: SourceState | None
+        self, source: StatusSource, validators: dict[str, str]
     ) -> tuple[Outcome, tuple[Any, tuple[Alert, ...]] | None]:
         async with self._limit:
-            return await self._poll(source, state)
+            lane = self._lanes.pop()  # the semaphore leaves one free
+            try:
+                return await self._poll(source, validators, lane)
+            finally:
+                self._lanes.append(lane)
 
     async def _poll(
-        self, source: StatusSource, state: SourceState | None
+        self, source: StatusSource, validators: dict[str, str], lane: int
     ) -> tuple[Outcome, tuple[Any, tuple[Alert, ...]] | None]:
         """One source, with retries: an Outcome to record, and (options, alerts) when the
-        source opens incidents from its alerts."""
+        source opens incidents from its alerts; `validators`: its stored ETag and
+        Last-Modified."""
         try:
-            adapter, target = self._prepare(source, state.validators if state else {})
+            adapter, target = self._prepare(source, validators)
         except AdapterError as exc:
             return self._failed(source, str(exc)), None
         error = ""
         for attempt in range(source.retries + 1):
-            try:
-                report = await asyncio.wait_for(
-                    adapter.fetch(self._client(source), target),
-                    source.timeout.total_seconds() * 2,
-                )
+            try:  # asyncio.timeout, not wait_for: no second task per request
+                async with asyncio.timeout(source.timeout.total_seconds() * 2):
+                    report = await adapter.fetch(self._client(source, lane), target)
             except NotModified:
                 return Outcome(source.name, self.clock(), self._due(source)), None
             except AdapterError as exc:
@@ -223,13 +256,14 @@ class Poller:
             except Exception as exc:  # a plugin is someone else's code: record, carry on
                 return self._failed(source, f"the {source.plugin} plugin failed: {exc!r}"), None
             else:
+                data, summary = self._converted(source.name, report)
                 outcome = Outcome(
                     source.name,
                     self.clock(),
                     self._due(source),
                     level=report.level,
-                    summary=one_line(report.summary, limit=300),
-                    report=report_data(report),
+                    summary=summary,
+                    report=data,
                     validators=target.validators,
                 )
                 opens = getattr(target.options, "open_incidents", False)
@@ -237,6 +271,16 @@ class Poller:
             if attempt < source.retries:
                 await asyncio.sleep(BACKOFF * 2**attempt * (0.5 + random.random()))
         return self._failed(source, error), None
+
+    def _converted(self, name: str, report: StatusReport) -> tuple[dict[str, Any], str]:
+        """The report as plain data and its one-line summary, for the store; reused when
+        the plugin returned the same report object as last time."""
+        last = self._stored.get(name)
+        if last is not None and last[0] is report:
+            return last[1], last[2]
+        data, summary = report_data(report), one_line(report.summary, limit=300)
+        self._stored[name] = (report, data, summary)
+        return data, summary
 
     def _prepare(self, source: StatusSource, validators: dict[str, str]) -> tuple[Any, Source]:
         found = plugins_for(self.config)
@@ -267,6 +311,7 @@ class Poller:
             headers=headers,
             validators=dict(validators),
             now=self.clock(),
+            memo=self._memos.setdefault(source.name, {}),
         )
         return info.adapter(), target
 
