@@ -34,7 +34,6 @@ from opsdesk.console.domain.text import one_line
 from opsdesk.console.errors import OpsdeskError
 from opsdesk.console.ops.feed import DEFAULT_INTERVAL, Changed, ChangeFeed
 from opsdesk.console.ops.incidents import IncidentOps
-from opsdesk.console.ops.metrics import Early
 from opsdesk.console.ops.oncall import OncallOps
 from opsdesk.console.ops.pager import ESCALATION_LEASE
 from opsdesk.console.ops.poller import Poller
@@ -188,8 +187,6 @@ class OpsdeskApp(App[int]):
         self._handle_hangup = handle_hangup
         self._login = login
         self._session: Session | None = None
-        self.early_metrics: Early | None = None
-        """The first metrics read, started with the store open (the queue takes it)."""
         self._holder = f"console:{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._holds_escalation = False
         self.table_generations: dict[str, int] = {}
@@ -258,7 +255,6 @@ class OpsdeskApp(App[int]):
 
     async def on_load(self) -> None:
         self._session = await open_session(self.options, create=True, login=self._login)
-        self.early_metrics = Early.start(self.store, self.now())
         self._feed = ChangeFeed(
             self.store.change_token,
             self._store_changed,
