@@ -128,11 +128,24 @@ class QueueScreen(IncidentActions, StoreScreen):
         if self.store_moved(self.loaded_generation):
             self.reload()
 
+    def on_mount(self) -> None:
+        """The metrics read starts before the first rows are asked for (StoreScreen's
+        on_mount, called after this one, starts the reload): it runs on the store's
+        reading connection, in its own thread, beside the rows' query instead of after
+        it, so the strip is ready about when the rows are. (Started earlier still, as the
+        store opens and before the screen is composed, it made the strip ~10 ms sooner
+        and the first rows 20-70 ms later on a busy 2-core machine: composing wants the
+        same CPU.)"""
+        self._start_metrics(self.ops.now())
+
+    def _start_metrics(self, now: datetime) -> None:
+        if self.metrics_at is None or now - self.metrics_at >= METRICS_EVERY:
+            self.metrics_at = now
+            self.refresh_metrics(now)
+
     async def load(self) -> None:
         store, now = self.ops.store, self.ops.now()
-        if self.metrics_at is None or now - self.metrics_at >= METRICS_EVERY:
-            self.metrics_at = now  # started first: it runs on its own connection meanwhile
-            self.refresh_metrics(now)
+        self._start_metrics(now)  # started first: it runs on its own connection meanwhile
         open_counts = await store.incidents.count_open_by_priority()
         head = Text("Open ", style="bold")
         for level in ("P1", "P2", "P3", "P4"):

@@ -42,6 +42,7 @@ CHUNK = 5000  # rows per read and per write batch
 NOT_COPIED = {
     "metrics_durations": "computed by the target from the incidents",
     "metrics_outcomes": "computed by the target from the incidents",
+    "metrics_dekads": "computed by the target from the incidents",
     "change_counts": "the target's own change counters",
     "leases": "held by the source's running processes",
 }

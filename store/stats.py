@@ -11,6 +11,12 @@ indexes, so the answer is exactly what a scan of the window gives (counts and bu
 equal; sums of seconds equal up to float rounding, since they are added in another
 order). Open counts and breaches are index-only counts.
 
+The whole days of a histogram are mostly read from `metrics_dekads` (schema 18: the
+same histograms per dekad, the days sharing the first nine characters of their date,
+kept by the same kind of triggers): a month is 3-4 dekads and a few days (`whole_days`),
+about a third of the rows of 30 days, which was most of the strip's time at a million
+incidents (the minutes of a day repeat from day to day: a dekad has ~2 days' rows).
+
 An edge day is read from whichever side of the window's end is smaller: the incidents
 inside the window, or the day's aggregate row less the incidents outside it (`plan`).
 The strip's windows end now, so the last day has nothing after it and costs nothing, and
@@ -19,7 +25,8 @@ only incidents whose durations are computed (on PostgreSQL a julianday() call co
 ~2 µs: it was most of the strip there). The week and the month are read together, the
 days they share once (`Stats.windows`).
 
-A bulk load that drops the incidents' triggers (store/bulk.py) calls `rebuild` after it.
+A bulk load that drops the incidents' triggers (store/bulk.py) calls `rebuild` after it;
+`REBUILD` recomputes the day aggregates from the incidents, then the dekads from the days.
 """
 
 from __future__ import annotations
@@ -43,6 +50,14 @@ RESOLVE_SECONDS = "(julianday(resolved_at) - julianday(created_at)) * 86400"
 EARLIEST_DUE = "coalesce(min(response_due, resolve_due), response_due, resolve_due)"
 OPEN_SQL = "state IN ('new', 'acknowledged', 'in_progress', 'on_hold')"
 
+# Schema 18's dekads from the day histograms (each dekad the sum of its days' rows): what
+# migration 0018 backfills, the last step of REBUILD, and the same on PostgreSQL.
+DEKADS_FROM_DAYS = (
+    "INSERT INTO metrics_dekads (kind, dekad, minute, n, total)"
+    " SELECT kind, substr(day, 1, 9), minute, sum(n), sum(total) FROM metrics_durations"
+    " GROUP BY kind, substr(day, 1, 9), minute"
+)
+
 # One pass per aggregate over every incident: what migration 0013 backfills and what a
 # bulk load calls afterwards (the same SQL as the migration's backfill).
 REBUILD = (
@@ -63,6 +78,8 @@ REBUILD = (
     " coalesce(sum(resolve_met = 1 AND coalesce(response_met, 1) = 1), 0),"
     " coalesce(sum(csat), 0), count(csat) FROM incidents"
     " WHERE resolved_at IS NOT NULL AND resolve_met IS NOT NULL GROUP BY day",
+    "DELETE FROM metrics_dekads",
+    DEKADS_FROM_DAYS,
 )
 
 
@@ -146,26 +163,112 @@ def _signed(sign: int, value: str, zero: str) -> str:
     return {1: value, -1: f"-{value}", 0: zero}[sign]
 
 
+Term = tuple[int, str, str]
+"""A text range [low, high) of a histogram table's key, taken with a sign (+1 or -1)."""
+
+
+@dataclass(frozen=True)
+class Whole:
+    """How one window's whole days [day_from, day_to) are read from the histograms: the
+    dekad rows in [dekads[0], dekads[1]) (schema 18), plus ranges of day rows, each
+    with its sign (the rest of a dekad the window only partly covers, or the part of a
+    dekad outside it taken off that dekad's row)."""
+
+    days: tuple[Term, ...]
+    dekads: tuple[str, str] | None
+
+
+def whole_days(day_from: str, day_to: str) -> Whole:
+    """[day_from, day_to) as dekads and day ranges. The dekads strictly inside are read
+    as dekads; each end's dekad as its days inside the window, or as the dekad less its
+    days outside, whichever reads fewer days (a dekad costs about two days' rows: its
+    minutes repeat from day to day). A 30-day window reads 3-4 dekads and a few days
+    instead of 30 days. Exact whatever the text: a dekad row is the sum of the day rows
+    whose day starts with it, which are the days of [dekad, _after_day(dekad))."""
+    if day_from >= day_to:
+        return Whole((), None)
+    first, last = day_from[:9], day_to[:9]
+    if first == last:
+        return Whole(((1, day_from, day_to),), None)
+    low, high = _after_day(first), last
+    days: list[Term] = []
+    before = _units(day_from)  # days of the first dekad before the window, about
+    if before + 1 < 10 - before:
+        low = first
+        days.append((-1, first, day_from))
+    else:
+        days.append((1, day_from, _after_day(first)))
+    inside = _units(day_to)  # days of the last dekad inside the window, about
+    if (10 - inside) + 1 < inside:
+        high = _after_day(last)
+        days.append((-1, day_to, _after_day(last)))
+    else:
+        days.append((1, last, day_to))
+    return Whole(tuple(days), (low, high) if low < high else None)
+
+
+def _units(day: str) -> int:
+    """The last digit of a day's date (0-10; ":" from `_after_day` of a ...9 is 10):
+    how far into its dekad it is, which only chooses the cheaper way to read."""
+    return min(max(ord(day[9]) - ord("0"), 0), 10) if len(day) >= 10 else 0
+
+
+def _merged(ranges: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Text ranges [low, high) merged where they overlap or touch: each row read once."""
+    found: list[tuple[str, str]] = []
+    for low, high in sorted(r for r in ranges if r[0] < r[1]):
+        if found and low <= found[-1][1]:
+            found[-1] = (found[-1][0], max(found[-1][1], high))
+        else:
+            found.append((low, high))
+    return found
+
+
+def _table_selects(
+    kind: str, table: str, key: str, terms: Sequence[Sequence[Term]]
+) -> tuple[list[str], list[str]]:
+    """SELECTs of one histogram table (metrics_durations by day, metrics_dekads by
+    dekad): per minute bucket, each window's signed count and sum of seconds (columns
+    n0, t0, n1, t1...) from its `terms`; each range of rows read once. A window's
+    ranges of one table never overlap (`whole_days`), so CASE takes the one a row is in."""
+    selects, params = [], []
+    for low, high in _merged([(lo, hi) for window in terms for _, lo, hi in window]):
+        cols = []
+        for index, window in enumerate(terms):
+            hits = [(sign, lo, hi) for sign, lo, hi in window if lo < high and low < hi]
+            if not hits:
+                cols += [f"0 AS n{index}", f"0.0 AS t{index}"]
+                continue
+            inside = f"{key} >= ? AND {key} < ?"
+            for column, name in (("n", "n"), ("total", "t")):
+                cases = " ".join(
+                    f"WHEN {inside} THEN {_signed(sign, column, '0')}" for sign, _, _ in hits
+                )
+                zero = "0" if column == "n" else "0.0"
+                cols.append(f"CASE {cases} ELSE {zero} END AS {name}{index}")
+                params += [value for _, lo, hi in hits for value in (lo, hi)]
+        selects.append(
+            f"SELECT minute, {', '.join(cols)} FROM {table}"
+            f" WHERE kind = '{kind}' AND {key} >= ? AND {key} < ?"
+        )
+        params += [low, high]
+    return selects, params
+
+
 def _histogram_sql(kind: str, plan: Plan, fence: str) -> tuple[str, list[str]]:
     """One statement for every window's histogram of one kind: per minute bucket, each
     window's count and sum of seconds (columns n0, t0, n1, t1...). `fence` is " OFFSET 0"
     on PostgreSQL: it keeps each subquery of durations whole, so each incident's two
     julianday() calls run once, not once for the minute and again for the sum."""
     seconds, column, extra = DURATIONS[kind]
-    params: list[str] = []
-    agg_cols = []
-    for index, (day_from, day_to) in enumerate(plan.days):
-        inside = "day >= ? AND day < ?"
-        agg_cols.append(f"CASE WHEN {inside} THEN n ELSE 0 END AS n{index}")
-        agg_cols.append(f"CASE WHEN {inside} THEN total ELSE 0.0 END AS t{index}")
-        params += [day_from, day_to, day_from, day_to]
-    low = min(day_from for day_from, _ in plan.days)
-    high = max(day_to for _, day_to in plan.days)
-    selects = [
-        f"SELECT minute, {', '.join(agg_cols)} FROM metrics_durations"
-        f" WHERE kind = '{kind}' AND day >= ? AND day < ?"
-    ]
-    params += [low, high]
+    wholes = [whole_days(day_from, day_to) for day_from, day_to in plan.days]
+    selects, params = _table_selects(
+        kind, "metrics_dekads", "dekad",
+        [((1, *whole.dekads),) if whole.dekads else () for whole in wholes],
+    )  # fmt: skip
+    by_day = _table_selects(kind, "metrics_durations", "day", [w.days for w in wholes])
+    selects += by_day[0]
+    params += by_day[1]
     for part in plan.parts:
         cols = []
         for index, sign in enumerate(part.signs):
@@ -178,6 +281,9 @@ def _histogram_sql(kind: str, plan: Plan, fence: str) -> tuple[str, list[str]]:
             " WHERE d IS NOT NULL"
         )
         params += [part.start, part.end]
+    if not selects:  # nothing to read (no window): a statement with no rows
+        zeros = ", ".join(f"0 AS n{i}, 0.0 AS t{i}" for i in range(len(plan.days)))
+        selects.append(f"SELECT 0 AS minute{', ' if zeros else ''}{zeros} WHERE 0 = 1")
     sums = ", ".join(f"sum(n{i}), sum(t{i})" for i in range(len(plan.days)))
     sql = (
         f"SELECT minute, {sums} FROM ({' UNION ALL '.join(selects)}) AS parts"
@@ -269,8 +375,9 @@ class Stats:
         share are read once. Per window, its whole days come from the aggregates and its
         two edge days each the cheaper way (`plan`), chosen by counting the incidents on
         either side of the window's ends (index ranges, no durations computed). On SQLite
-        the statements run one after another on the second connection; on PostgreSQL
-        each on its own pooled connection, at once."""
+        the statements run one after another on the second connection (as one statement,
+        UNION ALL, the trips saved at start-up were no faster in bench.metrics and the
+        outer sort cost 4-7 ms); on PostgreSQL each on its own pooled connection, at once."""
         if not spans:
             return []
         windows = [(to_db(since), to_db(until)) for since, until in spans]

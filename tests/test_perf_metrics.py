@@ -18,7 +18,16 @@ import pytest
 from opsdesk.console.domain.metrics import QueueMetrics, backlog, table_rows, window_metrics
 from opsdesk.store import Store
 from opsdesk.store.records import Durations, QueueStats
-from opsdesk.store.stats import Plan, Range, edges, figures, plan, statements
+from opsdesk.store.stats import (
+    Plan,
+    Range,
+    _after_day,
+    edges,
+    figures,
+    plan,
+    statements,
+    whole_days,
+)
 from opsdesk.store.timefmt import to_db
 
 NOW = datetime(2026, 11, 25, 12, 0, 7, tzinfo=UTC)
@@ -104,16 +113,44 @@ async def _assert_same(store: Store) -> int:
     return compared
 
 
-def _aggregates(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+Rows = list[tuple[object, ...]]
+
+
+def _aggregates(path: Path) -> tuple[Rows, Rows, Rows]:
     conn = sqlite3.connect(path)
     try:
         durations = conn.execute(
             "SELECT kind, day, minute, n, total FROM metrics_durations ORDER BY 1, 2, 3"
         ).fetchall()
         outcomes = conn.execute("SELECT * FROM metrics_outcomes ORDER BY day").fetchall()
+        dekads = conn.execute(
+            "SELECT kind, dekad, minute, n, total FROM metrics_dekads ORDER BY 1, 2, 3"
+        ).fetchall()
     finally:
         conn.close()
-    return durations, outcomes
+    return durations, outcomes, dekads
+
+
+def _same_rows(kept: Rows, found: Rows) -> None:
+    """Histogram rows: keys and counts equal, sums of seconds to float rounding."""
+    assert [row[:4] for row in kept] == [row[:4] for row in found]
+    for a, b in zip(kept, found, strict=True):
+        assert math.isclose(a[4], b[4], rel_tol=1e-9, abs_tol=1e-6)  # type: ignore[arg-type]
+
+
+def _dekads_are_their_days(path: Path) -> None:
+    """Each dekad row is the sum of the day rows whose day starts with it (schema 18)."""
+    durations, _, dekads = _aggregates(path)
+    summed: dict[tuple[object, ...], list[float]] = {}
+    for kind, day, minute, n, total in durations:
+        found = summed.setdefault((kind, str(day)[:9], minute), [0, 0.0])
+        found[0] += n  # type: ignore[operator]
+        found[1] += total  # type: ignore[operator]
+    assert dekads, "no dekad rows: the comparison proves nothing"
+    _same_rows(
+        sorted((*key, int(n), total) for key, (n, total) in summed.items() if n),  # type: ignore[misc]
+        [row for row in dekads if row[3]],
+    )
 
 
 def _mutate(path: Path, rng: random.Random) -> None:
@@ -182,9 +219,11 @@ def test_aggregates_match_a_scan_through_every_change(tmp_path: Path, seed: int)
     asyncio.run(_created(path))
     _fill(path, rng, 3000)
     asyncio.run(check())
+    _dekads_are_their_days(path)
     for _ in range(2):
         _mutate(path, rng)
         asyncio.run(check())
+        _dekads_are_their_days(path)
     kept = _aggregates(path)
 
     async def rebuild() -> None:
@@ -197,10 +236,10 @@ def test_aggregates_match_a_scan_through_every_change(tmp_path: Path, seed: int)
 
     asyncio.run(rebuild())
     rebuilt = _aggregates(path)
-    assert [row[:4] for row in rebuilt[0]] == [row[:4] for row in kept[0]]
-    for a, b in zip(rebuilt[0], kept[0], strict=True):
-        assert math.isclose(a[4], b[4], rel_tol=1e-9, abs_tol=1e-6)  # type: ignore[arg-type]
+    _same_rows(kept[0], rebuilt[0])
     assert rebuilt[1] == kept[1]
+    _same_rows([row for row in kept[2] if row[3]], rebuilt[2])
+    _dekads_are_their_days(path)
 
 
 async def _created(path: Path) -> None:
@@ -232,6 +271,7 @@ def test_a_bulk_loaded_demo_is_right_as_built(demo_store: Path) -> None:
     """store/bulk.py drops the incidents' triggers for the load and calls
     `opsdesk.store.stats.rebuild(conn)` before it commits."""
     _demo_same(demo_store, rebuild=False)
+    _dekads_are_their_days(demo_store)
 
 
 # -- how a window's edge days are read ---------------------------------------------------
@@ -354,3 +394,87 @@ def test_postgresql_reads_the_same_figures(tmp_path: Path, pg_database: str) -> 
     finally:
         lite.close()
         pg.close()
+
+
+# -- how a window's whole days are read: dekads and days (schema 18) ----------------------
+
+
+def _days_around() -> list[str]:
+    """Every date from late August to early January, and texts a stored time could
+    start with that are not dates (a 31st of November, a day 00, "…-2:")."""
+    start = datetime(2026, 8, 20, tzinfo=UTC)
+    days = [(start + timedelta(days=i)).strftime("%Y-%m-%d") for i in range(140)]
+    return sorted({*days, "2026-11-31", "2026-11-00", "2026-11-2:", "2026-10-3Z", "2026-12-3"})
+
+
+def _weight(
+    day: str, read: tuple[tuple[int, str, str], ...], dekads: tuple[str, str] | None
+) -> int:
+    """How many times a day row counts in a reading: its dekad's row if read, plus each
+    signed range of day rows it falls in."""
+    weight = sum(sign for sign, low, high in read if low <= day < high)
+    if dekads is not None and dekads[0] <= day[:9] < dekads[1]:
+        weight += 1
+    return weight
+
+
+def test_whole_days_count_each_day_row_of_the_window_once_and_no_other() -> None:
+    """Every [day_from, day_to) between those texts: each day row inside counts once,
+    each outside not at all, and the long windows read most of their days as dekads."""
+    days = _days_around()
+    ends = days + [_after_day(day) for day in days]
+    checked = dekad_read = 0
+    for index, day_from in enumerate(days):
+        for day_to in ends[index::7]:
+            reading = whole_days(day_from, day_to)
+            for day in days:
+                want = 1 if day_from <= day < day_to else 0
+                assert _weight(day, reading.days, reading.dekads) == want, (day_from, day_to, day)
+            checked += 1
+            if reading.dekads is not None:
+                dekad_read += 1
+                # at most one dekad's worth of day rows read at either end
+                assert len(reading.days) == 2
+    assert checked > 1000 and dekad_read > checked // 2
+
+
+def test_a_month_reads_its_middle_as_dekads() -> None:
+    month = whole_days("2026-11-02", "2026-12-01")
+    assert month.dekads == ("2026-11-0", "2026-12-0")  # 1st-9th, 10th-19th, 20th-29th, 30th
+    assert month.days == ((-1, "2026-11-0", "2026-11-02"), (1, "2026-12-0", "2026-12-01"))
+    late = whole_days("2026-11-08", "2026-12-09")  # less of the first dekad than outside it
+    assert late.dekads == ("2026-11-1", "2026-12-1")
+    assert late.days == ((1, "2026-11-08", "2026-11-1"), (-1, "2026-12-09", "2026-12-1"))
+    assert whole_days("2026-11-22", "2026-11-27").dekads is None  # within one dekad: days
+
+
+def test_a_wrong_dekad_row_shows_in_the_figures(tmp_path: Path) -> None:
+    """The month is read from the dekad rows: one bucket off by one in a dekad the month
+    covers makes its figures differ from the scan (this is what the checks above guard)."""
+    path = tmp_path / "s.db"
+    rng = random.Random(5)
+    asyncio.run(_created(path))
+    _fill(path, rng, 2000)
+    month = (NOW - timedelta(days=30), NOW)
+
+    async def month_figures() -> tuple[QueueStats, QueueStats]:
+        store = await Store.open(path)
+        try:
+            return await store.incidents.stats(*month), await store.stats.stats(*month)
+        finally:
+            await store.close()
+
+    _same_stats(*asyncio.run(month_figures()))
+    conn = sqlite3.connect(path)
+    try:
+        moved = conn.execute(
+            "UPDATE metrics_dekads SET n = n + 1 WHERE kind = 'resolve' AND dekad = '2026-11-1'"
+            " AND minute = (SELECT min(minute) FROM metrics_dekads"
+            "  WHERE kind = 'resolve' AND dekad = '2026-11-1')"
+        ).rowcount
+        conn.commit()
+    finally:
+        conn.close()
+    assert moved == 1
+    with pytest.raises(AssertionError):
+        _same_stats(*asyncio.run(month_figures()))

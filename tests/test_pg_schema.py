@@ -1,5 +1,5 @@
-"""The PostgreSQL schema (store/pg/migrations/0001_schema.sql) against the SQLite one the 17
-SQLite migrations leave: the same tables, columns, keys, indexes and triggers; the metrics
+"""The PostgreSQL schema (store/pg/migrations/0001_schema.sql and the schema migrations
+after it) against the SQLite one the SQLite migrations leave: the same tables, columns, keys, indexes and triggers; the metrics
 aggregates moved exactly as SQLite's triggers move them by the same statements; the
 SQLite functions the repositories call giving SQLite's values; the change counters and
 their NOTIFY; and the search column finding words by prefix."""
@@ -24,6 +24,11 @@ from opsdesk.store.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "store" / "pg" / "migrations" / "0001_schema.sql"
+# The schema: 0001 and the migrations after it, less 0002_security.sql (roles, grants and
+# guards; tests/test_pg_security.py applies it).
+SCHEMA_FILES = [
+    path for path in sorted(SCHEMA.parent.glob("*.sql")) if path.name != "0002_security.sql"
+]
 
 # SQLite objects with no namesake on PostgreSQL, and why.
 FTS_TABLES = {
@@ -65,7 +70,8 @@ def apply_schema(url: str) -> psycopg.Connection[Any]:
     conn = psycopg.connect(url, autocommit=True)
     with conn.transaction():
         conn.execute("SET LOCAL ROLE opsdesk_owner")
-        conn.execute(SCHEMA.read_bytes())
+        for path in SCHEMA_FILES:
+            conn.execute(path.read_bytes())
     return conn
 
 
@@ -375,6 +381,7 @@ def metric_statements(seed: int, count: int) -> list[tuple[str, tuple[Any, ...]]
 AGGREGATES = (
     "SELECT kind, day, minute, n, total FROM metrics_durations ORDER BY kind, day, minute",
     "SELECT day, resolved, met, csat_sum, csat_count FROM metrics_outcomes ORDER BY day",
+    "SELECT kind, dekad, minute, n, total FROM metrics_dekads ORDER BY kind, dekad, minute",
 )
 
 
@@ -406,8 +413,10 @@ def test_the_metrics_comparison_fails_when_a_trigger_is_missing(
     pg: psycopg.Connection[Any], lite: sqlite3.Connection
 ) -> None:
     pg.execute("DROP TRIGGER metrics_outcome_update ON incidents")
+    pg.execute("DROP TRIGGER metrics_dekads_resolve_update ON incidents")
     run_both(lite, pg, metric_statements(seed=20, count=300))
     assert [tuple(r) for r in pg.execute(AGGREGATES[1])] != list(lite.execute(AGGREGATES[1]))
+    assert [tuple(r) for r in pg.execute(AGGREGATES[2])] != list(lite.execute(AGGREGATES[2]))
 
 
 # -- the SQLite functions the repositories call ------------------------------------------

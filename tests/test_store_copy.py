@@ -140,7 +140,10 @@ def test_the_text_report_lists_each_table_and_the_checks(
     assert code == 0
     assert out.splitlines()[0].startswith(f"copied {demo_store} -> ")
     assert "incidents          300" in out
-    assert "not copied (computed by the target from the incidents): metrics_durations" in out
+    assert (
+        "not copied (computed by the target from the incidents): metrics_dekads,"
+        " metrics_durations, metrics_outcomes" in out
+    )
     assert "metrics: equal on both sides" in out
     assert "chain intact on DST" in out
 

@@ -38,6 +38,7 @@ except ImportError as missing:  # the optional extra is not installed
     ) from None
 
 from opsdesk.store.pg.db import CONNECT_TIMEOUT, NumberLoader
+from opsdesk.store.stats import DEKADS_FROM_DAYS
 
 OWNER_ROLE = "opsdesk_owner"
 LOCK_WAIT_SECONDS = 30
@@ -70,6 +71,8 @@ REBUILD = (
     " count(*) FILTER (WHERE resolve_met = 1 AND coalesce(response_met, 1) = 1),"
     " coalesce(sum(csat), 0), count(csat) FROM incidents"
     " WHERE resolved_at IS NOT NULL AND resolve_met IS NOT NULL GROUP BY 1",
+    "DELETE FROM metrics_dekads",
+    DEKADS_FROM_DAYS,  # shared SQL: each dekad the sum of its days' rows
 )
 # 0001_schema.sql's incidents_total: all in one slot, the others 0 (the sum is the count).
 TOTAL = (
