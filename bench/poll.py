@@ -13,10 +13,14 @@ opsdesk's own work is the poller's CPU beyond that one.
 
 Every answer is the same recorded page, as a status page mostly is between two polls
 (the poller then reuses the report it built from the same bytes); `--changing` makes
-every answer differ (the page's `updated_at` moves on), so every one is parsed and
-its report built and stored anew: the hard case.
+every answer differ (the page's `updated_at` moves on, as it does with every edit), so
+every one is parsed and its report built (which comes out as the last one, so the
+poller stores the same data without converting it again); `--changing-reports` also
+renames a component in every answer, so every report is new and converted and stored
+anew: the hard case.
 
-    python -m bench.poll [--sources 500] [--latency-ms 80] [--rounds 5] [--changing]
+    python -m bench.poll [--sources 500] [--latency-ms 80] [--rounds 5]
+                         [--changing | --changing-reports]
 """
 
 from __future__ import annotations
@@ -45,21 +49,25 @@ PAYLOAD = (
     / "tests/fixtures/status/statuspage/github_summary_2020-04-02_major_incident.json"
 ).read_bytes()
 UPDATED = b'"updated_at": "2020-04-02T20:37:08.838Z"'  # the page's: the first one
+NAMED = b'"name": "Git Operations"'  # a component's
 assert UPDATED in PAYLOAD
+assert NAMED in PAYLOAD
 
 
-def changed(n: int) -> bytes:
+def changed(n: int, report: bool = False) -> bytes:
     """The payload as the page would be after `n` more milliseconds of updates: as long
-    as the recorded one, and different for every `n`."""
+    as the recorded one, and different for every `n`; `report`: a component's name
+    differs too, so the report made of it is new as well."""
     at = datetime(2020, 4, 2, 20, 37, 8, 838000, tzinfo=UTC) + timedelta(milliseconds=n)
     stamp = at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03}Z"
-    return PAYLOAD.replace(UPDATED, f'"updated_at": "{stamp}"'.encode(), 1)
+    body = PAYLOAD.replace(UPDATED, f'"updated_at": "{stamp}"'.encode(), 1)
+    return body.replace(NAMED, f'"name": "Git Operations {n:08}"'.encode(), 1) if report else body
 
 
-async def serve(latency: float, changing: bool = False) -> tuple[asyncio.Server, int]:
+async def serve(latency: float, changing: str = "") -> tuple[asyncio.Server, int]:
     """A small HTTP/1.1 server: every GET answers the recorded payload (`changing`: a
-    different one each time) after a latency drawn around `latency` (keep-alive, so the
-    client's pool is exercised as in life)."""
+    different one each time, "reports": with a different report too) after a latency
+    drawn around `latency` (keep-alive, so the client's pool is exercised as in life)."""
     answered = [0]
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -70,7 +78,7 @@ async def serve(latency: float, changing: bool = False) -> tuple[asyncio.Server,
                     break
                 await asyncio.sleep(latency * random.uniform(0.5, 1.5))
                 answered[0] += 1
-                body = changed(answered[0]) if changing else PAYLOAD
+                body = changed(answered[0], changing == "reports") if changing else PAYLOAD
                 writer.write(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                     + f"Content-Length: {len(body)}\r\n\r\n".encode()
@@ -109,7 +117,7 @@ async def watched(work: Any) -> tuple[float, float, list[float]]:
     return cpu, wall, lags
 
 
-def serve_forever(latency: float, ready: Any, changing: bool = False) -> None:
+def serve_forever(latency: float, ready: Any, changing: str = "") -> None:
     """In its own process, as a remote server would be: its work does not share our loop."""
 
     async def run() -> None:
@@ -122,7 +130,7 @@ def serve_forever(latency: float, ready: Any, changing: bool = False) -> None:
 
 
 async def measure(
-    sources: int, latency: float, rounds: int, on_loop: bool, changing: bool = False
+    sources: int, latency: float, rounds: int, on_loop: bool, changing: str = ""
 ) -> dict[str, float]:
     ready: Any = multiprocessing.Queue()
     process = multiprocessing.Process(
@@ -256,8 +264,13 @@ def main() -> None:
         "--on-loop", action="store_true", help="poll on the awaiting loop (the old way)"
     )
     parser.add_argument(
-        "--changing", action="store_true", help="every answer differs (none is reused)"
-    )
+        "--changing", action="store_const", const="answers", default="",
+        help="every answer differs (none is reused; the report made of it is the same)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--changing-reports", action="store_const", const="reports", dest="changing",
+        help="every answer and the report made of it differ (nothing is reused)",
+    )  # fmt: skip
     args = parser.parse_args()
     figures = asyncio.run(
         measure(args.sources, args.latency_ms / 1000, args.rounds, args.on_loop, args.changing)
@@ -269,7 +282,11 @@ def main() -> None:
             "latency_ms": args.latency_ms,
             "rounds": args.rounds,
             "poller_on": "the awaiting loop" if args.on_loop else "its own thread",
-            "answers": "all different" if args.changing else "the same every round",
+            "answers": {
+                "": "the same every round",
+                "answers": "all different (their reports the same)",
+                "reports": "all different, and their reports",
+            }[args.changing],
             **{k: round(v, 3) for k, v in figures.items()},
             "cpu_ratio": round(figures["poller_cpu_s"] / figures["floor_cpu_s"], 2),
             "cpu_ratio_lanes": round(figures["poller_cpu_s"] / figures["lanes_cpu_s"], 2),

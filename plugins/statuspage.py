@@ -70,10 +70,10 @@ def report_from(data: Any, url: str) -> StatusReport:
     rows = [as_dict(c) for c in as_list(data.get("components"))]
     groups = {str(c.get("id")): text(c.get("name"), 200) for c in rows if c.get("group") is True}
     components = tuple(
-        Component(
-            name=text(row.get("name"), 200),
-            level=COMPONENT.get(str(row.get("status")), "unknown"),
-            group=groups.get(str(row.get("group_id")), "") if row.get("group_id") else "",
+        _component(
+            text(row.get("name"), 200),
+            COMPONENT.get(str(row.get("status")), "unknown"),
+            groups.get(str(row.get("group_id")), "") if row.get("group_id") else "",
         )
         for row in rows
         if row.get("group") is not True
@@ -92,6 +92,24 @@ def report_from(data: Any, url: str) -> StatusReport:
     link = page.get("url") if isinstance(page.get("url"), str) else page_link(url)
     summary = text(status.get("description"), 200) or level.replace("_", " ")
     return StatusReport(level, summary, components, incidents, maintenances, link=text(link, 500))
+
+
+_COMPONENTS: dict[tuple[str, Level, str], Component] = {}
+_MAX_COMPONENTS = 4096
+
+
+def _component(name: str, level: Level, group: str) -> Component:
+    """The Component with these fields, one shared object for each (a component is
+    frozen): the same few hundred come back in every poll of every page, and a lookup
+    costs a third of building one; and the poller, comparing a new report with the last
+    (`get_report`), finds shared components the same without looking inside them."""
+    key = (name, level, group)
+    found = _COMPONENTS.get(key)
+    if found is None:
+        if len(_COMPONENTS) >= _MAX_COMPONENTS:  # bounded, whatever the pages send
+            _COMPONENTS.clear()
+        found = _COMPONENTS[key] = Component(name=name, level=level, group=group)
+    return found
 
 
 def _incident(row: dict[str, Any]) -> Incident:

@@ -19,6 +19,10 @@ COLUMNS = (
 )
 
 
+_ENCODE = json.JSONEncoder(default=str).encode
+"""`json.dumps(report, default=str)`, without making an encoder for every report."""
+
+
 def _state(row: Any) -> SourceState:
     return SourceState(
         source=row[0], level=row[1], summary=row[2],
@@ -32,6 +36,10 @@ def _state(row: Any) -> SourceState:
 class SourceStatuses:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Each source's last recorded report and its JSON text: most polls find a page
+        # as it was, and the poller then hands over the very same report object, whose
+        # text need not be made again (a report is never changed once recorded).
+        self._texts: dict[str, tuple[dict[str, Any], str]] = {}
 
     async def claim(self, sources: dict[str, datetime], owner: str, now: datetime) -> set[str]:
         """Take the next poll of each source (name → claim expiry) that is due and that
@@ -76,7 +84,10 @@ class SourceStatuses:
         moves the clocks on. Claims are released. One statement per kind of outcome for
         the whole round (executemany), not several awaits per source: each await is a
         trip to the connection's thread, and 500 sources made ~2,000 of them (46 ms of
-        a round's CPU; now 12)."""
+        a round's CPU; then 12). Statements with nothing to do are not sent, rows are
+        inserted only for sources that have none, and a report object recorded again
+        (the poller hands back the same one for a page as it was) keeps the JSON text
+        made of it the first time: ~5 ms for a round of 500 unchanged reports."""
         if not outcomes:
             return
         release = "claimed_by = NULL, claimed_until = NULL, next_due = ?"
@@ -90,44 +101,66 @@ class SourceStatuses:
             else:
                 reports.append((o, stamp, due))
         async with self._db.observe() as conn:
-            await conn.executemany(
-                "INSERT INTO source_status (source) VALUES (?) ON CONFLICT DO NOTHING",
-                [(o.source,) for o in outcomes],
-            )
-            await conn.executemany(
-                f"UPDATE source_status SET error = ?, checked_at = ?, failures = failures + 1,"
-                f" {release} WHERE source = ?",
-                failed,
-            )
-            await conn.executemany(
-                "UPDATE source_status SET error = NULL, checked_at = ?, last_ok_at = ?,"
-                f" failures = 0, {release} WHERE source = ?",
-                unchanged,
-            )
+            # Each source's level and last good poll before the round's writes (for the
+            # history), which also says which sources have no row yet: only those are
+            # inserted (a round's sources were all claimed, so usually none is).
+            names = list(dict.fromkeys(o.source for o in outcomes))
+            before = await self._levels(conn, names)
+            missing = [(name,) for name in names if name not in before]
+            if missing:
+                await conn.executemany(
+                    "INSERT INTO source_status (source) VALUES (?) ON CONFLICT DO NOTHING",
+                    missing,
+                )
+            if failed:
+                await conn.executemany(
+                    f"UPDATE source_status SET error = ?, checked_at = ?, failures = failures + 1,"
+                    f" {release} WHERE source = ?",
+                    failed,
+                )
+            if unchanged:
+                await conn.executemany(
+                    "UPDATE source_status SET error = NULL, checked_at = ?, last_ok_at = ?,"
+                    f" failures = 0, {release} WHERE source = ?",
+                    unchanged,
+                )
             if not reports:
                 return
-            before = await self._levels(conn, [o.source for o, _, _ in reports])
             rows, history = [], []
             for o, stamp, due in reports:
                 was = before.get(o.source)
                 changed = was is None or was[0] != o.level or was[1] is None
                 rows.append((
-                    o.level, o.summary, json.dumps(o.report, default=str), stamp, stamp,
-                    json.dumps(o.validators or {}), changed, stamp, due, o.source,
+                    o.level, o.summary, self._text(o.source, o.report), stamp, stamp,
+                    json.dumps(o.validators) if o.validators else "{}", changed, stamp, due,
+                    o.source,
                 ))  # fmt: skip
                 if changed:
                     history.append((o.source, stamp, o.level, o.summary))
             await conn.executemany(
                 "UPDATE source_status SET level = ?, summary = ?, report = ?, error = NULL,"
                 " checked_at = ?, last_ok_at = ?, failures = 0, validators = ?,"
-                f" level_since = CASE WHEN ? THEN ? ELSE level_since END, {release}"
+                # `? = 1`: a flag is sent as the integer 0 or 1 to both backends, and
+                # PostgreSQL's CASE wants a boolean.
+                f" level_since = CASE WHEN ? = 1 THEN ? ELSE level_since END, {release}"
                 " WHERE source = ?",
                 rows,
             )
-            await conn.executemany(
-                "INSERT INTO status_history (source, at, level, summary) VALUES (?, ?, ?, ?)",
-                history,
-            )
+            if history:
+                await conn.executemany(
+                    "INSERT INTO status_history (source, at, level, summary) VALUES (?, ?, ?, ?)",
+                    history,
+                )
+
+    def _text(self, source: str, report: dict[str, Any] | None) -> str:
+        """`report` as the JSON text stored, made once per report object and source."""
+        last = self._texts.get(source)
+        if last is not None and last[0] is report:
+            return last[1]
+        text = _ENCODE(report)
+        if report is not None:
+            self._texts[source] = (report, text)
+        return text
 
     @staticmethod
     async def _levels(conn: Any, sources: list[str]) -> dict[str, tuple[Any, Any]]:
@@ -148,7 +181,10 @@ class SourceStatuses:
         sql = "SELECT source, level, validators FROM source_status"
         async with self._db.conn.execute(sql) as cursor:
             rows = await cursor.fetchall()
-        return {row[0]: (row[1], json.loads(row[2]) if row[2] else {}) for row in rows}
+        return {
+            row[0]: (row[1], json.loads(row[2]) if row[2] and row[2] != "{}" else {})
+            for row in rows
+        }
 
     async def all(self) -> list[SourceState]:
         sql = f"SELECT {COLUMNS} FROM source_status ORDER BY source"

@@ -89,6 +89,8 @@ def _plain(value: Any) -> Any:
             item = getattr(value, name)
             data[name] = item if type(item) in _EXACTLY else _plain(item)
         return data
+    if kind is tuple or kind is list:  # a list, not a generator, and scalars uncalled
+        return kind([item if type(item) in _EXACTLY else _plain(item) for item in value])
     if isinstance(value, list | tuple):
         return kind(_plain(item) for item in value)
     if isinstance(value, Mapping):
