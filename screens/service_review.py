@@ -5,7 +5,8 @@ Nine sections, one at a time (`s`/`S` step through them, as on the Problems scre
 each a few lines of figures with Unicode bars and sparklines that read at 80x24, and,
 where the section lists records, a table under it: Enter on a breach or a major incident
 opens the incident, on a vendor its detail, on a failed change the change, on a problem
-the problem. `t` this month, `l` last month, `[`/`]` the period before/after, `p` any
+the problem. It opens on the month under review (`month_to_review`: the month just ended
+until the 16th); `t` this month, `l` last month, `[`/`]` the period before/after, `p` any
 month or range of days; `w` writes the HTML report and says where.
 
 Not to be confused with screens/review_detail.py, one incident's post-incident review.
@@ -34,6 +35,7 @@ from opsdesk.console.domain.review_period import (
     PeriodError,
     day_range,
     month_period,
+    month_to_review,
     team_zone,
 )
 from opsdesk.console.domain.service_review import Period, ServiceReview
@@ -103,7 +105,8 @@ class ServiceReviewScreen(ExplainingScreen):
     def on_mount(self) -> None:
         self.watch(self.app, "data_generation", self._store_changed, init=False)
         self.update_header()
-        self.choice = self._month_of(self.ops.now().astimezone(ZoneInfo(self.zone)).date())
+        today = self.ops.now().astimezone(ZoneInfo(self.zone)).date()
+        self.choice = self._month_of(month_to_review(today))  # `t`: this month
         self.reload()
         self.show_banner()
 

@@ -6,17 +6,18 @@ writes the HTML report where it says, and draws hostile store text literally."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from textual.widgets import DataTable, Input, Label, Static
 
 from opsdesk.console.domain import review_format as fmt
-from opsdesk.console.domain.review_period import month_period, team_zone
+from opsdesk.console.domain.review_period import month_period, month_to_review, team_zone
 from opsdesk.console.domain.service_review import ServiceReview
 from opsdesk.console.ops.incidents import IncidentOps
 from opsdesk.console.ops.service_review import build_review
 from opsdesk.console.ops.session import Options, open_session
+from opsdesk.console.tui.app import OpsdeskApp
 from opsdesk.screens.change_detail import ChangeDetailScreen
 from opsdesk.screens.incident import IncidentScreen
 from opsdesk.screens.problem_detail import ProblemDetailScreen
@@ -28,7 +29,7 @@ from opsdesk.screens.vendor_detail import VendorDetailScreen
 from opsdesk.screens.widgets import BannerLine
 from opsdesk.store.records import NewIncident
 from tests.conftest import FIXED_NOW
-from tests.test_app import SIZE, make_app, rendered
+from tests.test_app import NEVER, SIZE, make_app, rendered
 from tests.waits import Messages, settle
 
 HOSTILE = "[@click=app.quit]boom[/] [b]x"
@@ -359,3 +360,31 @@ def test_the_summary_fits_its_line_and_groups_thousands() -> None:
         "950 USD", "10k USD", "48.2k USD", "999k USD", "1M USD", "1.73M USD"
     ]  # fmt: skip
     assert money_short(2.5e9, "EUR") == "2.5B EUR" and money_short(None) == "—"
+
+
+def test_the_month_to_review_is_the_last_one_until_half_of_this_one_is_gone() -> None:
+    assert month_to_review(date(2026, 12, 1)) == date(2026, 11, 1)
+    assert month_to_review(date(2026, 12, 15)) == date(2026, 11, 1)
+    assert month_to_review(date(2026, 12, 16)) == date(2026, 12, 1)
+    assert month_to_review(date(2026, 12, 31)) == date(2026, 12, 1)
+    assert month_to_review(date(2027, 1, 3)) == date(2026, 12, 1)  # across the year
+    assert month_to_review(date(2028, 3, 1)) == date(2028, 2, 1)
+
+
+async def test_on_the_first_of_a_month_six_opens_the_month_that_ended(demo_store: Path) -> None:
+    """A service manager opens the review in the first days of December to review
+    November: a December of a few hours has nothing to review yet. `t` is still this
+    month."""
+    first = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    app = OpsdeskApp(
+        Options(store=str(demo_store)), clock=lambda: first, feed_interval=NEVER,
+        poll_interval=0, handle_hangup=False,
+    )  # fmt: skip
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_review(app, pilot)
+        assert heading(screen).startswith("November 2026 vs October 2026")
+        assert "not over yet" not in heading(screen)
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert heading(screen).startswith("December 2026 vs November 2026")
+        assert "not over yet" in heading(screen)

@@ -150,3 +150,19 @@ def this_month(now: datetime, zone: str) -> Period:
     """The month `now` falls in, in `zone` (the console's default)."""
     local = now.astimezone(ZoneInfo(zone)).date()
     return month_period(f"{local.year:04d}-{local.month:02d}", zone)
+
+
+REVIEW_FROM_DAY = 16
+"""From this day of a month on, the month under review is that month; before it, the
+month before (a monthly review is written in the first days of a month, about the one
+that just ended; a month with under half of it gone has little to review yet)."""
+
+
+def month_to_review(today: date) -> date:
+    """The first day of the month a review opened on `today` (a date in the team's zone)
+    covers: this month from the 16th, else the month before. The console's Review screen
+    opens on it and the demo tells its story in it."""
+    first = today.replace(day=1)
+    if today.day >= REVIEW_FROM_DAY:
+        return first
+    return (first - timedelta(days=1)).replace(day=1)

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opsdesk.console.config.model import Config
+from opsdesk.console.domain.review_period import month_to_review
 from opsdesk.console.ops.changes import ChangeOps
 from opsdesk.console.ops.identity import actor_for
 from opsdesk.console.ops.reviews import ReviewOps
@@ -71,11 +72,8 @@ def _month_start(at: datetime) -> datetime:
 
 def story(now: datetime) -> Story:
     """The review month for a demo built at `now`, and its bad week (its second week)."""
-    this_month = _month_start(now)
-    if now - this_month >= timedelta(days=15):
-        start = this_month
-    else:
-        start = _month_start(this_month - timedelta(days=1))
+    first = month_to_review(now.astimezone(UTC).date())  # what the Review screen opens on
+    start = datetime(first.year, first.month, 1, tzinfo=UTC)
     end = _month_start(start + timedelta(days=32))
     week = start + timedelta(days=7)
     return Story(
