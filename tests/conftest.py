@@ -17,6 +17,7 @@ from opsdesk.console.cli import run
 from opsdesk.console.ops.demo import build_demo
 from opsdesk.console.ops.identity import current_login
 from tests.pg_cluster import PgCluster, cluster_or_skip
+from tests.status_server import StatusServer, status_server
 from tests.store_backends import register_cluster
 
 FIXED_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -42,6 +43,13 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     time.tzset()
     yield home
     time.tzset()
+
+
+@pytest.fixture
+def server() -> Iterator[StatusServer]:
+    """A status server on 127.0.0.1 for the poller and adapter tests (tests/status_server.py)."""
+    with status_server() as running:
+        yield running
 
 
 @pytest.fixture

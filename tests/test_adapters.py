@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,13 +17,7 @@ from opsdesk.plugins.registry import discover
 from opsdesk.plugins.rss import RssAdapter, RssOptions
 from opsdesk.plugins.slack import SlackAdapter
 from opsdesk.plugins.statuspage import StatuspageAdapter
-from tests.status_server import StatusServer, status_server
-
-
-@pytest.fixture
-def server() -> Iterator[StatusServer]:
-    with status_server() as running:
-        yield running
+from tests.status_server import StatusServer
 
 
 async def fetch(adapter: Any, url: str, options: Any = None, **source: Any) -> StatusReport:

@@ -11,7 +11,6 @@ import json
 import signal
 import sqlite3
 import sys
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from opsdesk.store import db as db_module
 from opsdesk.store.errors import InvalidOperation
 from opsdesk.store.records import Incident, IncidentEvent
 from tests.conftest import FIXED_NOW, ROOT
-from tests.status_server import StatusServer, status_server
+from tests.status_server import StatusServer
 
 ME = Actor("ana", frozenset({"lead"}))
 ORIGIN = "alertmanager:prod"
@@ -61,12 +60,6 @@ auto_resolve = {"true" if auto_resolve else "false"}
 [reviews]
 required_for = []  # these P1s close without a post-incident review
 """
-
-
-@pytest.fixture
-def server() -> Iterator[StatusServer]:
-    with status_server() as running:
-        yield running
 
 
 def fire(server: StatusServer, *alerts: dict[str, Any]) -> None:

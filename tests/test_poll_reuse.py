@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -32,17 +31,11 @@ from opsdesk.plugins.api import (
 from opsdesk.plugins.statuspage import report_from
 from opsdesk.store import Store
 from opsdesk.store.records import Outcome
-from tests.status_server import FIXTURES, StatusServer, status_server
+from tests.status_server import FIXTURES, StatusServer
 
 OUTAGE = (FIXTURES / "statuspage/github_summary_2020-04-02_major_incident.json").read_bytes()
 UPDATED = b'"updated_at": "2020-04-02T20:37:08.838Z"'
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def server() -> Iterator[StatusServer]:
-    with status_server() as running:
-        yield running
 
 
 async def test_a_new_answer_with_the_same_report_hands_back_the_last_report(

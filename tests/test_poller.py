@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,12 +19,6 @@ from tests.status_server import FIXTURES as FIXTURES_DIR
 from tests.status_server import StatusServer, status_server
 
 ME = Actor("ana", frozenset({"lead"}))
-
-
-@pytest.fixture
-def server() -> Iterator[StatusServer]:
-    with status_server() as running:
-        yield running
 
 
 def team(server: StatusServer, extra: str = "") -> str:

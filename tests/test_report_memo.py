@@ -4,7 +4,6 @@ against a real HTTP server on 127.0.0.1; the poller stores what each answer says
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +15,11 @@ from opsdesk.console.ops.poller import Poller
 from opsdesk.plugins.api import AdapterError, Source, StatusReport, get_report
 from opsdesk.plugins.statuspage import report_from
 from opsdesk.store import Actor, Store
-from tests.status_server import FIXTURES, StatusServer, status_server
+from tests.status_server import FIXTURES, StatusServer
 from tests.test_poller import Clock
 
 OPERATIONAL = (FIXTURES / "statuspage/github_summary_2019-12-30_operational.json").read_bytes()
 OUTAGE = (FIXTURES / "statuspage/github_summary_2020-04-02_major_incident.json").read_bytes()
-
-
-@pytest.fixture
-def server() -> Iterator[StatusServer]:
-    with status_server() as running:
-        yield running
 
 
 async def test_the_same_answer_reuses_its_report_and_a_new_one_is_parsed(
