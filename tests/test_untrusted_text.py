@@ -299,17 +299,24 @@ class Terminal:
         self.raw = b""
         self.seen: list[str] = []
 
+    def _take(self) -> bool | None:
+        """Feed what the console wrote within 50 ms to the emulator: True if it wrote
+        something, False if nothing, None once the terminal is closed."""
+        ready, _, _ = select.select([self.master], [], [], 0.05)
+        if not ready:
+            return False
+        try:
+            chunk = os.read(self.master, 65536)
+        except OSError:
+            return None
+        self.raw += chunk
+        self.stream.feed(chunk)
+        return True
+
     def read(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.master], [], [], 0.05)
-            if ready:
-                try:
-                    chunk = os.read(self.master, 65536)
-                except OSError:
-                    return
-                self.raw += chunk
-                self.stream.feed(chunk)
+        while time.monotonic() < deadline and self._take() is not None:
+            pass
         self.seen.append("\n".join(self.screen.display))
 
     def wait_until(self, shown: Callable[[str], bool], what: str, seconds: float = 30) -> None:
@@ -331,14 +338,10 @@ class Terminal:
         os.write(self.master, keys)
         deadline, drawn, last = time.monotonic() + bound, False, time.monotonic()
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.master], [], [], 0.05)
-            if ready:
-                try:
-                    chunk = os.read(self.master, 65536)
-                except OSError:
-                    break
-                self.raw += chunk
-                self.stream.feed(chunk)
+            took = self._take()
+            if took is None:
+                break
+            if took:
                 drawn, last = True, time.monotonic()
             elif drawn and time.monotonic() - last >= quiet:
                 break
