@@ -146,12 +146,6 @@ def parse_day(flag: str, text: str) -> date:
         raise PeriodError(f"{flag} {text!r}: expected a date as YYYY-MM-DD") from None
 
 
-def this_month(now: datetime, zone: str) -> Period:
-    """The month `now` falls in, in `zone` (the console's default)."""
-    local = now.astimezone(ZoneInfo(zone)).date()
-    return month_period(f"{local.year:04d}-{local.month:02d}", zone)
-
-
 REVIEW_FROM_DAY = 16
 """From this day of a month on, the month under review is that month; before it, the
 month before (a monthly review is written in the first days of a month, about the one
